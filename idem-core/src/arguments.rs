@@ -1,0 +1,177 @@
+//! [`Arguments`]: a tool's arguments as the strategies see them, from a derived struct or JSON.
+
+use serde_json::{Map, Value};
+
+use crate::canonical::{Canonical, CanonicalWriter, Presence, cmp_member_names};
+use crate::error::{EncodeError, KeyError};
+
+/// A tool's arguments: named fields in canonical order, each able to write its canonical value.
+///
+/// `#[derive(Idempotent)]` implements it for a struct (field names and their order are settled
+/// at compile time); [`JsonArgs`] implements it for a JSON object, for tools that have no Rust
+/// type. Both give the same key for the same arguments.
+///
+/// Field indices run from `0` to `field_count() - 1`, in the RFC 8785 order of the names.
+pub trait Arguments {
+    /// How many fields take part (fields marked `#[idem(skip)]` do not).
+    fn field_count(&self) -> usize;
+
+    /// The serialized name of field `index`.
+    fn field_name(&self, index: usize) -> &str;
+
+    /// The presence of field `index` (`None`, `null` and `""` are not present).
+    fn field_presence(&self, index: usize) -> Presence;
+
+    /// Writes the canonical value of field `index`.
+    ///
+    /// # Errors
+    /// When the value has no canonical form (a NaN, for instance).
+    fn write_field(&self, index: usize, writer: &mut CanonicalWriter) -> Result<(), EncodeError>;
+
+    /// Whether field `index` is a declared key field (`#[idem(key)]`).
+    fn is_key_field(&self, index: usize) -> bool {
+        let _ = index;
+        false
+    }
+
+    /// Whether field `index` may be null or empty although it is a key field
+    /// (`#[idem(key, allow_empty)]`).
+    fn allows_empty(&self, index: usize) -> bool {
+        let _ = index;
+        false
+    }
+
+    /// The index of the field with this serialized name.
+    fn field_index(&self, name: &str) -> Option<usize> {
+        (0..self.field_count()).find(|&i| self.field_name(i) == name)
+    }
+
+    /// Whether any field is a declared key field.
+    fn has_key_fields(&self) -> bool {
+        (0..self.field_count()).any(|i| self.is_key_field(i))
+    }
+
+    /// The value of a field as JSON, for custom strategies that read arguments by name.
+    ///
+    /// # Errors
+    /// When the field's value has no canonical form.
+    fn field_json(&self, name: &str) -> Result<Option<Value>, KeyError> {
+        let Some(index) = self.field_index(name) else {
+            return Ok(None);
+        };
+        let mut writer = CanonicalWriter::buffer();
+        self.write_field(index, &mut writer)
+            .map_err(|source| KeyError::Encode {
+                field: name.to_owned(),
+                source,
+            })?;
+        let bytes = writer.into_bytes().unwrap_or_default();
+        serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| KeyError::Encode {
+                field: name.to_owned(),
+                source: EncodeError::Serde(e.to_string()),
+            })
+    }
+}
+
+/// Writes every field of `args` as one JSON object (the form used for fingerprints and nesting).
+///
+/// # Errors
+/// When a field has no canonical form.
+pub fn write_arguments_object<A: Arguments + ?Sized>(
+    args: &A,
+    writer: &mut CanonicalWriter,
+) -> Result<(), EncodeError> {
+    writer.write_raw(b"{");
+    for i in 0..args.field_count() {
+        writer.write_member_name(i == 0, args.field_name(i));
+        args.write_field(i, writer)?;
+    }
+    writer.write_raw(b"}");
+    Ok(())
+}
+
+/// Arguments given as a JSON object, for tools that have no Rust type.
+///
+/// ```
+/// use idem_core::{Arguments, JsonArgs};
+/// use serde_json::json;
+///
+/// let value = json!({"order_id": "o-1", "region": "eu-central"});
+/// let args = JsonArgs::new(&value).unwrap();
+/// assert_eq!(args.field_count(), 2);
+/// assert_eq!(args.field_name(0), "order_id");
+/// assert!(JsonArgs::new(&json!([1, 2])).is_err());
+/// ```
+#[derive(Debug, Clone)]
+pub struct JsonArgs<'a> {
+    members: Vec<(&'a str, &'a Value)>,
+}
+
+impl<'a> JsonArgs<'a> {
+    /// Reads the members of a JSON object.
+    ///
+    /// # Errors
+    /// [`KeyError::ArgumentsNotObject`] when `value` is not an object.
+    pub fn new(value: &'a Value) -> Result<Self, KeyError> {
+        match value {
+            Value::Object(map) => Ok(Self::from_map(map)),
+            other => Err(KeyError::ArgumentsNotObject {
+                found: json_type_name(other),
+            }),
+        }
+    }
+
+    /// Reads the members of a JSON map.
+    pub fn from_map(map: &'a Map<String, Value>) -> Self {
+        let mut members: Vec<(&str, &Value)> = map.iter().map(|(k, v)| (k.as_str(), v)).collect();
+        // serde_json's map is ordered by bytes; RFC 8785 orders by UTF-16 code units.
+        members.sort_by(|a, b| cmp_member_names(a.0, b.0));
+        Self { members }
+    }
+}
+
+impl Arguments for JsonArgs<'_> {
+    fn field_count(&self) -> usize {
+        self.members.len()
+    }
+
+    fn field_name(&self, index: usize) -> &str {
+        self.members.get(index).map_or("", |m| m.0)
+    }
+
+    fn field_presence(&self, index: usize) -> Presence {
+        self.members
+            .get(index)
+            .map_or(Presence::Null, |m| m.1.presence())
+    }
+
+    fn write_field(&self, index: usize, writer: &mut CanonicalWriter) -> Result<(), EncodeError> {
+        match self.members.get(index) {
+            Some((_, value)) => value.write_canonical(writer),
+            None => {
+                writer.write_null();
+                Ok(())
+            }
+        }
+    }
+
+    fn field_index(&self, name: &str) -> Option<usize> {
+        self.members
+            .binary_search_by(|m| cmp_member_names(m.0, name))
+            .ok()
+    }
+}
+
+/// The JSON type of a value, for error messages.
+pub(crate) fn json_type_name(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}

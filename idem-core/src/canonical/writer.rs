@@ -1,0 +1,170 @@
+//! [`CanonicalWriter`]: where canonical bytes go, straight into a hasher or into a buffer.
+
+use sha2::{Digest, Sha256, Sha384, Sha512};
+
+use crate::error::EncodeError;
+use crate::key::{Algorithm, IdempotencyKey};
+
+/// The destination of canonical bytes, with the RFC 8785 primitives to write them.
+///
+/// A writer either hashes what it receives (no buffer, no allocation) or collects it in a
+/// `Vec<u8>` (to show the canonical bytes, or to sort set elements).
+///
+/// ```
+/// use idem_core::canonical::{Canonical, CanonicalWriter};
+///
+/// let mut writer = CanonicalWriter::buffer();
+/// vec![1.5_f64, -0.0, 1e21].write_canonical(&mut writer).unwrap();
+/// assert_eq!(writer.into_bytes().unwrap(), b"[1.5,0,1e+21]");
+/// ```
+#[derive(Debug, Clone)]
+pub struct CanonicalWriter {
+    sink: Sink,
+}
+
+#[derive(Debug, Clone)]
+enum Sink {
+    Sha256(Sha256),
+    Sha384(Sha384),
+    Sha512(Sha512),
+    Buffer(Vec<u8>),
+}
+
+impl CanonicalWriter {
+    /// A writer that collects the bytes in memory.
+    pub fn buffer() -> Self {
+        Self {
+            sink: Sink::Buffer(Vec::new()),
+        }
+    }
+
+    /// A writer that hashes the bytes with `algorithm`, keeping none of them.
+    pub fn hasher(algorithm: Algorithm) -> Self {
+        let sink = match algorithm {
+            Algorithm::Sha256 => Sink::Sha256(Sha256::new()),
+            Algorithm::Sha384 => Sink::Sha384(Sha384::new()),
+            Algorithm::Sha512 => Sink::Sha512(Sha512::new()),
+        };
+        Self { sink }
+    }
+
+    /// The collected bytes, or `None` for a hashing writer.
+    pub fn into_bytes(self) -> Option<Vec<u8>> {
+        match self.sink {
+            Sink::Buffer(bytes) => Some(bytes),
+            _ => None,
+        }
+    }
+
+    /// The lowercase hex digest as a key, or the SHA-256 digest of the buffer for a buffering
+    /// writer.
+    pub fn finish(self) -> IdempotencyKey {
+        match self.sink {
+            Sink::Sha256(h) => IdempotencyKey::from_digest(&h.finalize()),
+            Sink::Sha384(h) => IdempotencyKey::from_digest(&h.finalize()),
+            Sink::Sha512(h) => IdempotencyKey::from_digest(&h.finalize()),
+            Sink::Buffer(bytes) => IdempotencyKey::from_digest(&Sha256::digest(&bytes)),
+        }
+    }
+
+    /// Writes bytes as they are. The caller guarantees they are canonical JSON tokens.
+    #[inline]
+    pub fn write_raw(&mut self, bytes: &[u8]) {
+        match &mut self.sink {
+            Sink::Sha256(h) => h.update(bytes),
+            Sink::Sha384(h) => h.update(bytes),
+            Sink::Sha512(h) => h.update(bytes),
+            Sink::Buffer(buf) => buf.extend_from_slice(bytes),
+        }
+    }
+
+    /// Writes `null`.
+    #[inline]
+    pub fn write_null(&mut self) {
+        self.write_raw(b"null");
+    }
+
+    /// Writes `true` or `false`.
+    #[inline]
+    pub fn write_bool(&mut self, value: bool) {
+        self.write_raw(if value { b"true" } else { b"false" });
+    }
+
+    /// Writes a string with the escaping of RFC 8785 (section 3.2.2.2): `"` and `\` are
+    /// escaped, control characters use `\b \t \n \f \r` or `\u00xx`, everything else is UTF-8.
+    pub fn write_str(&mut self, value: &str) {
+        self.write_raw(b"\"");
+        let bytes = value.as_bytes();
+        let mut start = 0;
+        for (i, &b) in bytes.iter().enumerate() {
+            let escape: &[u8] = match b {
+                b'"' => b"\\\"",
+                b'\\' => b"\\\\",
+                b'\x08' => b"\\b",
+                b'\t' => b"\\t",
+                b'\n' => b"\\n",
+                b'\x0c' => b"\\f",
+                b'\r' => b"\\r",
+                0x00..=0x1f => {
+                    self.write_raw(&bytes[start..i]);
+                    const HEX: &[u8; 16] = b"0123456789abcdef";
+                    self.write_raw(&[
+                        b'\\',
+                        b'u',
+                        b'0',
+                        b'0',
+                        HEX[usize::from(b >> 4)],
+                        HEX[usize::from(b & 0xf)],
+                    ]);
+                    start = i + 1;
+                    continue;
+                }
+                _ => continue,
+            };
+            self.write_raw(&bytes[start..i]);
+            self.write_raw(escape);
+            start = i + 1;
+        }
+        self.write_raw(&bytes[start..]);
+        self.write_raw(b"\"");
+    }
+
+    /// Writes an integer as its exact decimal digits.
+    ///
+    /// Within ±(2^53 − 1) this is the ECMAScript form RFC 8785 asks for; beyond it, key format
+    /// v1 keeps every digit instead of rounding to the nearest double (see `docs/key-format.md`).
+    #[inline]
+    pub fn write_integer<I: itoa::Integer>(&mut self, value: I) {
+        let mut buf = itoa::Buffer::new();
+        self.write_raw(buf.format(value).as_bytes());
+    }
+
+    /// Writes a number in the ECMAScript form of RFC 8785 (section 3.2.2.3); `-0` is written `0`.
+    ///
+    /// # Errors
+    /// [`EncodeError::NonFiniteNumber`] for NaN and the infinities.
+    #[inline]
+    pub fn write_f64(&mut self, value: f64) -> Result<(), EncodeError> {
+        if !value.is_finite() {
+            return Err(EncodeError::NonFiniteNumber(value));
+        }
+        if value == 0.0 {
+            self.write_raw(b"0");
+        } else {
+            let mut buf = ryu_js::Buffer::new();
+            self.write_raw(buf.format_finite(value).as_bytes());
+        }
+        Ok(())
+    }
+
+    /// Writes the name of an object member and its colon, with a comma before it unless it is
+    /// the first member.
+    #[inline]
+    pub fn write_member_name(&mut self, first: bool, name: &str) {
+        if !first {
+            self.write_raw(b",");
+        }
+        self.write_str(name);
+        self.write_raw(b":");
+    }
+}
