@@ -1,1 +1,108 @@
+//! # idem: a duplicate tool call never runs twice
+//!
+//! Services and AI agents call tools (`process_payment`, `fulfill_order`, `register_user`); calls
+//! get retried, raced and replayed. idem lets you declare, on the tool's argument struct, how
+//! duplicates are recognised: `#[derive(Idempotent)]` generates the key function of the chosen
+//! strategy at compile time, and keys follow a written, versioned format (key format v1, in
+//! `docs/key-format.md`) that another language can reproduce byte for byte.
+//!
+//! ```
+//! use idem::{Context, Idempotent};
+//!
+//! #[derive(Idempotent)]
+//! #[idem(tool = "payment-processor-v1", strategy = "fields")]
+//! struct ProcessPayment {
+//!     #[idem(key)]
+//!     transaction_id: String,
+//!     customer_id: String,
+//!     amount: f64,
+//!     currency: String,
+//! }
+//!
+//! let first = ProcessPayment {
+//!     transaction_id: "txn-0001".into(),
+//!     customer_id: "c-42".into(),
+//!     amount: 10.5,
+//!     currency: "EUR".into(),
+//! };
+//! let retry = ProcessPayment {
+//!     transaction_id: "txn-0001".into(),
+//!     customer_id: "c-42".into(),
+//!     amount: 11.0,
+//!     currency: "EUR".into(),
+//! };
+//! let ctx = Context::new().with_user("alice");
+//! // Only the transaction id identifies a payment: the retry is a duplicate.
+//! assert_eq!(first.idempotency_key(&ctx)?, retry.idempotency_key(&ctx)?);
+//! // The SHA-256 of {"args":{"transaction_id":"txn-0001"},"tool":"payment-processor-v1","v":1}
+//! assert_eq!(
+//!     first.idempotency_key(&ctx)?.as_str(),
+//!     "fb5f9548c85a45ebea520fad031352eede67603dbeeea9880d4f8192282e5d7b"
+//! );
+//! # Ok::<(), idem::KeyError>(())
+//! ```
+//!
+//! ## The strategies
+//!
+//! | `strategy =` | selected arguments | context in the key | digest |
+//! |---|---|---|---|
+//! | `"default"` (or nothing) | key fields if any, else all fields | tenant, user, session | SHA-256 |
+//! | `"fields"` | the `#[idem(key)]` fields (at least one) | tenant | SHA-256 |
+//! | `"hash"` | key fields if any, else all fields | tenant; user and session as set | `algorithm` |
+//! | `"custom"` | your `key_with` function decides | your function decides | none |
+//!
+//! ## Container attributes: `#[idem(...)]` on the struct
+//!
+//! | attribute | meaning |
+//! |---|---|
+//! | `tool = "id"` | the tool id, part of every key (required) |
+//! | `strategy = "default" \| "fields" \| "hash" \| "custom"` | how keys are made (default: `"default"`) |
+//! | `algorithm = "sha256" \| "sha384" \| "sha512"` | digest of the `hash` strategy (default `sha256`) |
+//! | `include_user = true \| false` | `hash` only: the user id takes part (default `true`) |
+//! | `include_session = true \| false` | `hash` only: the session id takes part (default `false`) |
+//! | `window = "1m"` | built-in strategies: calls in the same window (`"30s"`, `"1m"`, `"1h"`) share a key |
+//! | `generator = "name"` | use the strategy registered under `name` in [`Registry::global`] at run time |
+//! | `key_with = path::to::fn` | the custom strategy's function: `fn(&Self, &Context, &str) -> String` (or `Result<String, E>`); the `&str` is the tool id |
+//! | `crate = "::path"` | where the runtime is, when `idem` is renamed or re-exported |
+//!
+//! ## Field attributes: `#[idem(...)]` on a field
+//!
+//! | attribute | meaning |
+//! |---|---|
+//! | `key` | the field identifies a call (required by `fields`; selects arguments for `default` and `hash`) |
+//! | `skip` | the field never takes part in keys |
+//! | `rename = "name"` | the name in the key; otherwise serde's name (`#[serde(rename)]`, `#[serde(rename_all)]`) |
+//! | `allow_empty` | with `key`: null or `""` is a valid value rather than an error |
+//! | `serde` | encode the field through `serde::Serialize` instead of [`Canonical`] |
+//!
+//! Field values are encoded through [`Canonical`], implemented for the standard types; derive it
+//! for nested types with `#[derive(Canonical)]`. Mistakes in attributes are compile errors that
+//! point at the token at fault.
+#![forbid(unsafe_code)]
+#![warn(missing_docs, rust_2018_idioms)]
 
+pub use idem_core::*;
+
+/// Derives [`Idempotent`] for a tool's argument struct: see the crate documentation for the
+/// attributes.
+pub use idem_derive::Idempotent;
+
+/// Derives [`Canonical`] for a struct or an enum nested in a tool's arguments, in serde's
+/// default data model (enums externally tagged). Field attributes `skip`, `rename` and `serde`
+/// apply.
+///
+/// ```
+/// use idem::{Canonical, Context, Idempotent};
+///
+/// #[derive(Canonical)]
+/// enum Shipping { Standard, Express { days: u8 } }
+///
+/// #[derive(Idempotent)]
+/// #[idem(tool = "order-fulfillment-v1")]
+/// struct FulfillOrder { order_id: String, shipping: Shipping }
+///
+/// let order = FulfillOrder { order_id: "o-1".into(), shipping: Shipping::Express { days: 2 } };
+/// assert!(order.idempotency_key(&Context::new()).is_ok());
+/// # let _ = Shipping::Standard;
+/// ```
+pub use idem_derive::Canonical;

@@ -52,3 +52,5 @@ pub fn write_tagged(
     writer.write_raw(b"}");
     Ok(())
 }
+
+pub use serde::Serialize;

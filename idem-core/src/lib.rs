@@ -37,6 +37,7 @@ mod window;
 pub mod __private;
 
 pub use arguments::{Arguments, JsonArgs, write_arguments_object};
+pub use canonical::Canonical;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use context::Context;
 pub use declared::{DeclaredStrategy, Idempotent, KeyDeclaration, KeyFields, KeyOptions};

@@ -1,0 +1,362 @@
+//! Reading `#[idem(...)]` and the `#[serde(...)]` attributes that change serialized names.
+//!
+//! Each parsing branch names the syntax it accepts. Errors go to the [`Ctxt`] with the span of
+//! the offending token; parsing goes on so that every mistake is reported at once.
+
+use proc_macro2::{TokenStream, TokenTree};
+use quote::ToTokens;
+use syn::meta::ParseNestedMeta;
+use syn::{Attribute, LitBool, LitStr, Token};
+
+use crate::case::RenameRule;
+use crate::ctxt::Ctxt;
+use crate::symbol::*;
+
+/// One attribute value, remembering where it was set to report duplicates.
+pub(crate) struct Attr<'c, T> {
+    cx: &'c Ctxt,
+    name: &'static str,
+    value: Option<(T, TokenStream)>,
+}
+
+impl<'c, T> Attr<'c, T> {
+    fn none(cx: &'c Ctxt, name: &'static str) -> Self {
+        Attr {
+            cx,
+            name,
+            value: None,
+        }
+    }
+
+    fn set<A: ToTokens>(&mut self, obj: A, value: T) {
+        let tokens = obj.into_token_stream();
+        if self.value.is_some() {
+            self.cx
+                .error_spanned_by(tokens, format!("duplicate idem attribute `{}`", self.name));
+        } else {
+            self.value = Some((value, tokens));
+        }
+    }
+
+    fn get(self) -> Option<Spanned<T>> {
+        self.value.map(|(value, tokens)| Spanned { value, tokens })
+    }
+}
+
+/// A value with the tokens it came from, for errors about it later.
+#[derive(Clone)]
+pub(crate) struct Spanned<T> {
+    pub(crate) value: T,
+    pub(crate) tokens: TokenStream,
+}
+
+/// A flag such as `#[idem(key)]`.
+struct Flag<'c>(Attr<'c, ()>);
+
+impl<'c> Flag<'c> {
+    fn none(cx: &'c Ctxt, name: &'static str) -> Self {
+        Flag(Attr::none(cx, name))
+    }
+    fn set<A: ToTokens>(&mut self, obj: A) {
+        self.0.set(obj, ());
+    }
+    fn get(self) -> Option<TokenStream> {
+        self.0.get().map(|s| s.tokens)
+    }
+}
+
+/// The container attributes.
+pub(crate) struct Container {
+    pub(crate) tool: Option<Spanned<LitStr>>,
+    pub(crate) strategy: Option<Spanned<LitStr>>,
+    pub(crate) algorithm: Option<Spanned<LitStr>>,
+    pub(crate) include_user: Option<Spanned<LitBool>>,
+    pub(crate) include_session: Option<Spanned<LitBool>>,
+    pub(crate) window: Option<Spanned<LitStr>>,
+    pub(crate) generator: Option<Spanned<LitStr>>,
+    pub(crate) key_with: Option<Spanned<syn::Path>>,
+    pub(crate) crate_path: Option<Spanned<syn::Path>>,
+    pub(crate) serde: SerdeContainer,
+}
+
+/// What `#[serde(...)]` says of a container or variant.
+#[derive(Default)]
+pub(crate) struct SerdeContainer {
+    pub(crate) rename_all: Option<RenameRule>,
+    /// A representation idem does not reproduce (`tag`, `untagged`, ...), with its tokens.
+    pub(crate) unsupported: Vec<(String, TokenStream)>,
+}
+
+impl Container {
+    pub(crate) fn from_ast(cx: &Ctxt, attrs: &[Attribute]) -> Self {
+        let mut tool = Attr::none(cx, TOOL);
+        let mut strategy = Attr::none(cx, STRATEGY);
+        let mut algorithm = Attr::none(cx, ALGORITHM);
+        let mut include_user = Attr::none(cx, INCLUDE_USER);
+        let mut include_session = Attr::none(cx, INCLUDE_SESSION);
+        let mut window = Attr::none(cx, WINDOW);
+        let mut generator = Attr::none(cx, GENERATOR);
+        let mut key_with = Attr::none(cx, KEY_WITH);
+        let mut crate_path = Attr::none(cx, CRATE);
+
+        for attr in attrs.iter().filter(|a| a.path().is_ident(IDEM)) {
+            let result = attr.parse_nested_meta(|meta| {
+                let Some(name) = meta.path.get_ident().map(ToString::to_string) else {
+                    return Err(meta.error("expected an attribute name such as `tool`"));
+                };
+                match name.as_str() {
+                    // #[idem(tool = "payment-processor-v1")]
+                    TOOL => tool.set(&meta.path, parse_lit_str(&meta, TOOL)?),
+                    // #[idem(strategy = "fields")]
+                    STRATEGY => strategy.set(&meta.path, parse_lit_str(&meta, STRATEGY)?),
+                    // #[idem(algorithm = "sha512")]
+                    ALGORITHM => algorithm.set(&meta.path, parse_lit_str(&meta, ALGORITHM)?),
+                    // #[idem(include_user = true)]
+                    INCLUDE_USER => {
+                        include_user.set(&meta.path, parse_lit_bool(&meta, INCLUDE_USER)?)
+                    }
+                    // #[idem(include_session = false)]
+                    INCLUDE_SESSION => {
+                        include_session.set(&meta.path, parse_lit_bool(&meta, INCLUDE_SESSION)?)
+                    }
+                    // #[idem(window = "1m")]
+                    WINDOW => window.set(&meta.path, parse_lit_str(&meta, WINDOW)?),
+                    // #[idem(generator = "tenant_based")]
+                    GENERATOR => generator.set(&meta.path, parse_lit_str(&meta, GENERATOR)?),
+                    // #[idem(key_with = path::to::function)]
+                    KEY_WITH => {
+                        let path: syn::Path = meta.value()?.parse().map_err(|e| {
+                            syn::Error::new(
+                                e.span(),
+                                "expected a path to a function: `key_with = path::to::function`",
+                            )
+                        })?;
+                        key_with.set(&meta.path, path);
+                    }
+                    // #[idem(crate = "::my_idem")]
+                    CRATE => {
+                        let lit = parse_lit_str(&meta, CRATE)?;
+                        let path: syn::Path = lit.parse().map_err(|_| {
+                            syn::Error::new(lit.span(), "expected a path such as `::idem`")
+                        })?;
+                        crate_path.set(&meta.path, path);
+                    }
+                    other => {
+                        let hint = if FIELD_ATTRS.contains(&other) {
+                            format!("; `{other}` belongs on a field")
+                        } else {
+                            suggestion(other, CONTAINER_ATTRS)
+                        };
+                        cx.error_spanned_by(
+                            &meta.path,
+                            format!("unknown idem container attribute `{other}`{hint}"),
+                        );
+                        skip_meta_value(&meta)?;
+                    }
+                }
+                Ok(())
+            });
+            if let Err(err) = result {
+                cx.syn_error(err);
+            }
+        }
+
+        Container {
+            tool: tool.get(),
+            strategy: strategy.get(),
+            algorithm: algorithm.get(),
+            include_user: include_user.get(),
+            include_session: include_session.get(),
+            window: window.get(),
+            generator: generator.get(),
+            key_with: key_with.get(),
+            crate_path: crate_path.get(),
+            serde: SerdeContainer::from_ast(attrs),
+        }
+    }
+}
+
+impl SerdeContainer {
+    /// Reads `#[serde(rename_all = "...")]` and notes representations idem cannot follow.
+    /// Other serde attributes are serde's business and are ignored here.
+    pub(crate) fn from_ast(attrs: &[Attribute]) -> Self {
+        let mut out = SerdeContainer::default();
+        for attr in attrs.iter().filter(|a| a.path().is_ident(SERDE)) {
+            let _ = attr.parse_nested_meta(|meta| {
+                if meta.path.is_ident("rename_all") {
+                    if let Some(lit) = serialize_name(&meta)? {
+                        out.rename_all = RenameRule::from_lit(&lit);
+                    }
+                } else if ["tag", "untagged", "content", "transparent", "into"]
+                    .iter()
+                    .any(|w| meta.path.is_ident(w))
+                {
+                    let word = meta.path.to_token_stream().to_string();
+                    out.unsupported.push((word, meta.path.to_token_stream()));
+                    skip_meta_value(&meta)?;
+                } else {
+                    skip_meta_value(&meta)?;
+                }
+                Ok(())
+            });
+        }
+        out
+    }
+}
+
+/// The field attributes.
+pub(crate) struct Field {
+    pub(crate) key: Option<TokenStream>,
+    pub(crate) skip: Option<TokenStream>,
+    pub(crate) rename: Option<Spanned<LitStr>>,
+    pub(crate) allow_empty: Option<TokenStream>,
+    pub(crate) with_serde: Option<TokenStream>,
+    pub(crate) serde: SerdeField,
+}
+
+/// What `#[serde(...)]` says of a field.
+#[derive(Default)]
+pub(crate) struct SerdeField {
+    pub(crate) rename: Option<String>,
+    /// `#[serde(skip)]` or `#[serde(skip_serializing)]`: serde leaves the field out.
+    pub(crate) skip: bool,
+    /// `#[serde(flatten)]`, which idem does not reproduce.
+    pub(crate) flatten: Option<TokenStream>,
+}
+
+impl Field {
+    pub(crate) fn from_ast(cx: &Ctxt, attrs: &[Attribute]) -> Self {
+        let mut key = Flag::none(cx, KEY);
+        let mut skip = Flag::none(cx, SKIP);
+        let mut rename = Attr::none(cx, RENAME);
+        let mut allow_empty = Flag::none(cx, ALLOW_EMPTY);
+        let mut with_serde = Flag::none(cx, WITH_SERDE);
+
+        for attr in attrs.iter().filter(|a| a.path().is_ident(IDEM)) {
+            let result = attr.parse_nested_meta(|meta| {
+                let Some(name) = meta.path.get_ident().map(ToString::to_string) else {
+                    return Err(meta.error("expected an attribute name such as `key`"));
+                };
+                match name.as_str() {
+                    // #[idem(key)]
+                    KEY => key.set(&meta.path),
+                    // #[idem(skip)]
+                    SKIP => skip.set(&meta.path),
+                    // #[idem(rename = "transactionId")]
+                    RENAME => rename.set(&meta.path, parse_lit_str(&meta, RENAME)?),
+                    // #[idem(allow_empty)]
+                    ALLOW_EMPTY => allow_empty.set(&meta.path),
+                    // #[idem(serde)]
+                    WITH_SERDE => with_serde.set(&meta.path),
+                    other => {
+                        let hint = if CONTAINER_ATTRS.contains(&other) {
+                            format!("; `{other}` belongs on the struct, not on a field")
+                        } else {
+                            suggestion(other, FIELD_ATTRS)
+                        };
+                        cx.error_spanned_by(
+                            &meta.path,
+                            format!("unknown idem field attribute `{other}`{hint}"),
+                        );
+                        skip_meta_value(&meta)?;
+                    }
+                }
+                Ok(())
+            });
+            if let Err(err) = result {
+                cx.syn_error(err);
+            }
+        }
+
+        Field {
+            key: key.get(),
+            skip: skip.get(),
+            rename: rename.get(),
+            allow_empty: allow_empty.get(),
+            with_serde: with_serde.get(),
+            serde: SerdeField::from_ast(attrs),
+        }
+    }
+}
+
+impl SerdeField {
+    fn from_ast(attrs: &[Attribute]) -> Self {
+        let mut out = SerdeField::default();
+        for attr in attrs.iter().filter(|a| a.path().is_ident(SERDE)) {
+            let _ = attr.parse_nested_meta(|meta| {
+                if meta.path.is_ident("rename") {
+                    if let Some(lit) = serialize_name(&meta)? {
+                        out.rename = Some(lit.value());
+                    }
+                } else if meta.path.is_ident("skip") || meta.path.is_ident("skip_serializing") {
+                    out.skip = true;
+                } else if meta.path.is_ident("flatten") {
+                    out.flatten = Some(meta.path.to_token_stream());
+                } else {
+                    skip_meta_value(&meta)?;
+                }
+                Ok(())
+            });
+        }
+        out
+    }
+}
+
+/// The serialize-side name of `rename = "x"` or `rename(serialize = "x", ...)`.
+fn serialize_name(meta: &ParseNestedMeta<'_>) -> syn::Result<Option<LitStr>> {
+    if meta.input.peek(Token![=]) {
+        return Ok(Some(meta.value()?.parse()?));
+    }
+    let mut found = None;
+    meta.parse_nested_meta(|inner| {
+        if inner.path.is_ident("serialize") {
+            found = Some(inner.value()?.parse()?);
+        } else {
+            skip_meta_value(&inner)?;
+        }
+        Ok(())
+    })?;
+    Ok(found)
+}
+
+/// Passes over the value of an attribute that is not ours to read (or that is wrong and was
+/// already reported), so parsing can go on with the next one.
+fn skip_meta_value(meta: &ParseNestedMeta<'_>) -> syn::Result<()> {
+    if meta.input.peek(Token![=]) {
+        let value = meta.value()?;
+        while !value.is_empty() && !value.peek(Token![,]) {
+            value.parse::<TokenTree>()?;
+        }
+    } else if meta.input.peek(syn::token::Paren) {
+        meta.input.parse::<TokenTree>()?;
+    }
+    Ok(())
+}
+
+fn parse_lit_str(meta: &ParseNestedMeta<'_>, name: &str) -> syn::Result<LitStr> {
+    let value = meta.value().map_err(|_| {
+        meta.error(format!(
+            "expected a value for `{name}`: `#[idem({name} = \"...\")]`"
+        ))
+    })?;
+    value.parse::<LitStr>().map_err(|e| {
+        syn::Error::new(
+            e.span(),
+            format!("expected a string literal for `{name}`: `#[idem({name} = \"...\")]`"),
+        )
+    })
+}
+
+fn parse_lit_bool(meta: &ParseNestedMeta<'_>, name: &str) -> syn::Result<LitBool> {
+    let value = meta.value().map_err(|_| {
+        meta.error(format!(
+            "expected a value for `{name}`: `#[idem({name} = true)]` or `false`"
+        ))
+    })?;
+    value.parse::<LitBool>().map_err(|e| {
+        syn::Error::new(
+            e.span(),
+            format!("expected `true` or `false` for `{name}`, without quotes"),
+        )
+    })
+}

@@ -1,0 +1,72 @@
+//! What a derive emits when the input is wrong: the errors, plus stub impls so that the user
+//! sees the mistakes in the attributes and not a cascade of "trait not implemented" at every use.
+
+use proc_macro2::TokenStream;
+use quote::quote;
+use syn::DeriveInput;
+
+/// The errors and stub `Arguments`, `Canonical` and `Idempotent` impls.
+pub(crate) fn idempotent(
+    input: &DeriveInput,
+    krate: &TokenStream,
+    errors: syn::Error,
+) -> TokenStream {
+    let errors = errors.to_compile_error();
+    if matches!(input.data, syn::Data::Union(_)) {
+        return errors;
+    }
+    let p = quote!(#krate::__private);
+    let ident = &input.ident;
+    let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
+    quote! {
+        #errors
+        #[allow(unreachable_code, clippy::all)]
+        const _: () = {
+            impl #impl_generics #p::Arguments for #ident #ty_generics #where_clause {
+                fn field_count(&self) -> usize { 0 }
+                fn field_name(&self, _: usize) -> &str { "" }
+                fn field_presence(&self, _: usize) -> #p::Presence { #p::Presence::Null }
+                fn write_field(&self, _: usize, _: &mut #p::CanonicalWriter)
+                    -> #p::Result<(), #p::EncodeError> { ::core::unreachable!() }
+            }
+            impl #impl_generics #p::Canonical for #ident #ty_generics #where_clause {
+                fn write_canonical(&self, _: &mut #p::CanonicalWriter)
+                    -> #p::Result<(), #p::EncodeError> { ::core::unreachable!() }
+            }
+            impl #impl_generics #p::Idempotent for #ident #ty_generics #where_clause {
+                const KEY: #p::KeyDeclaration<Self> = #p::KeyDeclaration {
+                    tool: "",
+                    strategy: #p::DeclaredStrategy::Default,
+                    window_seconds: #p::Option::None,
+                    fields: &[],
+                    key_fields: &[],
+                };
+            }
+        };
+    }
+}
+
+/// The errors and a stub `Canonical` impl.
+pub(crate) fn canonical(
+    input: &DeriveInput,
+    krate: &TokenStream,
+    errors: syn::Error,
+) -> TokenStream {
+    let errors = errors.to_compile_error();
+    if matches!(input.data, syn::Data::Union(_)) {
+        return errors;
+    }
+    let p = quote!(#krate::__private);
+    let ident = &input.ident;
+    let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
+    quote! {
+        #errors
+        #[allow(unreachable_code, clippy::all)]
+        const _: () = {
+            impl #impl_generics #p::Canonical for #ident #ty_generics #where_clause {
+                fn write_canonical(&self, _: &mut #p::CanonicalWriter)
+                    -> #p::Result<(), #p::EncodeError> { ::core::unreachable!() }
+            }
+        };
+    }
+}
