@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use idem::{
     Algorithm, Canonical, Context, CustomStrategy, DefaultStrategy, FieldsStrategy, HashStrategy,
-    Idempotent, IdempotencyKey, JsonArgs, KeyError, KeyFields, KeyInput, KeyOptions, KeyStrategy,
+    IdempotencyKey, Idempotent, JsonArgs, KeyError, KeyFields, KeyInput, KeyOptions, KeyStrategy,
     ManualClock, Registry, Window,
 };
 use serde::Serialize;
@@ -58,7 +58,9 @@ fn payment(transaction_id: &str, amount: f64) -> ProcessPayment {
 
 #[test]
 fn payment_key_is_the_sha256_of_the_documented_envelope() {
-    let key = payment("txn-0001", 10.5).idempotency_key(&Context::new()).unwrap();
+    let key = payment("txn-0001", 10.5)
+        .idempotency_key(&Context::new())
+        .unwrap();
     let expected =
         sha256_hex(r#"{"args":{"transaction_id":"txn-0001"},"tool":"payment-processor-v1","v":1}"#);
     assert_eq!(key.as_str(), expected);
@@ -94,13 +96,21 @@ fn derived_and_json_arguments_give_the_same_key() {
     let json = serde_json::to_value(&p).unwrap();
     assert_eq!(
         p.idempotency_key(&ctx).unwrap(),
-        json_key_fields(&FieldsStrategy::new(), "payment-processor-v1", &json, &ctx, &["transaction_id"])
+        json_key_fields(
+            &FieldsStrategy::new(),
+            "payment-processor-v1",
+            &json,
+            &ctx,
+            &["transaction_id"]
+        )
     );
 }
 
 #[test]
 fn a_missing_or_empty_key_field_is_an_error_naming_the_field() {
-    let err = payment("", 1.0).idempotency_key(&Context::new()).unwrap_err();
+    let err = payment("", 1.0)
+        .idempotency_key(&Context::new())
+        .unwrap_err();
     assert!(matches!(&err, KeyError::EmptyKeyField { field, found, .. }
         if field == "transaction_id" && *found == "an empty string"));
     assert!(err.to_string().contains("`transaction_id`"), "{err}");
@@ -139,7 +149,12 @@ fn order_fulfillment_is_keyed_by_order_only_and_a_null_order_is_refused() {
 }
 
 #[derive(Idempotent, Serialize)]
-#[idem(tool = "secure-payment-v1", strategy = "hash", algorithm = "sha512", include_session = false)]
+#[idem(
+    tool = "secure-payment-v1",
+    strategy = "hash",
+    algorithm = "sha512",
+    include_session = false
+)]
 struct SecurePayment {
     #[idem(key)]
     transaction_id: String,
@@ -161,13 +176,22 @@ fn high_security_payment_uses_sha512_over_user_and_key_fields() {
     };
     let key = p.idempotency_key(&ctx).unwrap();
     let canonical = r#"{"args":{"amount":99.5,"timestamp":1700000000,"transaction_id":"t-1"},"tool":"secure-payment-v1","user":"alice","v":1}"#;
-    assert_eq!(key.as_str(), hex::encode(Sha512::digest(canonical.as_bytes())));
+    assert_eq!(
+        key.as_str(),
+        hex::encode(Sha512::digest(canonical.as_bytes()))
+    );
     assert_eq!(key.as_str().len(), 128);
     let json = serde_json::to_value(&p).unwrap();
     let strategy = HashStrategy::new().algorithm(Algorithm::Sha512);
     assert_eq!(
         key,
-        json_key_fields(&strategy, "secure-payment-v1", &json, &ctx, &["transaction_id", "amount", "timestamp"])
+        json_key_fields(
+            &strategy,
+            "secure-payment-v1",
+            &json,
+            &ctx,
+            &["transaction_id", "amount", "timestamp"]
+        )
     );
 }
 
@@ -187,8 +211,14 @@ fn stateless_api_keys_follow_the_user_across_sessions() {
     let s1 = Context::new().with_user("alice").with_session("s1");
     let s2 = Context::new().with_user("alice").with_session("s2");
     let bob = Context::new().with_user("bob").with_session("s1");
-    assert_eq!(args.idempotency_key(&s1).unwrap(), args.idempotency_key(&s2).unwrap());
-    assert_ne!(args.idempotency_key(&s1).unwrap(), args.idempotency_key(&bob).unwrap());
+    assert_eq!(
+        args.idempotency_key(&s1).unwrap(),
+        args.idempotency_key(&s2).unwrap()
+    );
+    assert_ne!(
+        args.idempotency_key(&s1).unwrap(),
+        args.idempotency_key(&bob).unwrap()
+    );
     let json = serde_json::to_value(&args).unwrap();
     assert_eq!(
         args.idempotency_key(&s1).unwrap(),
@@ -213,12 +243,17 @@ fn default_strategy_is_hash_sha256_with_both_contexts_and_includes_nulls() {
     let key = args.idempotency_key(&ctx).unwrap();
     assert_eq!(
         key.as_str(),
-        sha256_hex(r#"{"args":{"limit":5,"query":"weather"},"session":null,"tool":"search-v1","user":"alice","v":1}"#)
+        sha256_hex(
+            r#"{"args":{"limit":5,"query":"weather"},"session":null,"tool":"search-v1","user":"alice","v":1}"#
+        )
     );
     let json = serde_json::to_value(&args).unwrap();
     let same_as_hash = HashStrategy::new().include_user(true).include_session(true);
     assert_eq!(key, json_key(&same_as_hash, "search-v1", &json, &ctx));
-    assert_eq!(key, json_key(&DefaultStrategy::new(), "search-v1", &json, &ctx));
+    assert_eq!(
+        key,
+        json_key(&DefaultStrategy::new(), "search-v1", &json, &ctx)
+    );
 }
 
 #[derive(Idempotent, Serialize)]
@@ -244,12 +279,17 @@ fn names_follow_serde_and_idem_rename() {
         password: "secret".into(),
         referral_code: None,
     };
-    assert_eq!(RegisterUser::KEY.fields, ["emailAddress", "login", "referral"]);
+    assert_eq!(
+        RegisterUser::KEY.fields,
+        ["emailAddress", "login", "referral"]
+    );
     assert_eq!(RegisterUser::KEY.key_fields, ["emailAddress"]);
     let key = user.idempotency_key(&Context::new()).unwrap();
     assert_eq!(
         key.as_str(),
-        sha256_hex(r#"{"args":{"emailAddress":"ada@example.com"},"tool":"user-registration-v1","v":1}"#)
+        sha256_hex(
+            r#"{"args":{"emailAddress":"ada@example.com"},"tool":"user-registration-v1","v":1}"#
+        )
     );
     // The password never takes part, even in the object of all arguments.
     assert_eq!(user.password, "secret");
@@ -302,7 +342,9 @@ fn window_keys_change_with_the_minute_and_not_within_it() {
     let first = at(&clock);
     assert_eq!(
         first.as_str(),
-        sha256_hex(r#"{"args":{"request_id":"r-1"},"tool":"timed-operation-v1","v":1,"window":1700000040}"#)
+        sha256_hex(
+            r#"{"args":{"request_id":"r-1"},"tool":"timed-operation-v1","v":1,"window":1700000040}"#
+        )
     );
     clock.set_unix_seconds(1_700_000_099);
     assert_eq!(at(&clock), first);
@@ -310,9 +352,17 @@ fn window_keys_change_with_the_minute_and_not_within_it() {
     assert_ne!(at(&clock), first);
     // The runtime strategy with the same window agrees.
     let json = json!({"request_id": "r-1"});
-    let window = Window::parse("1m").unwrap().with_clock(Arc::new(ManualClock::at_unix_seconds(1_700_000_041)));
+    let window = Window::parse("1m")
+        .unwrap()
+        .with_clock(Arc::new(ManualClock::at_unix_seconds(1_700_000_041)));
     assert_eq!(
-        json_key_fields(&FieldsStrategy::new().with_window(window), "timed-operation-v1", &json, &ctx, &["request_id"]),
+        json_key_fields(
+            &FieldsStrategy::new().with_window(window),
+            "timed-operation-v1",
+            &json,
+            &ctx,
+            &["request_id"]
+        ),
         first
     );
 }
@@ -339,14 +389,20 @@ fn custom_key_functions_are_used_as_they_are() {
         order_id: "o-9".into(),
         region: "us-west".into(),
     };
-    let key = order.idempotency_key(&Context::new().with_user("alice")).unwrap();
+    let key = order
+        .idempotency_key(&Context::new().with_user("alice"))
+        .unwrap();
     assert_eq!(key.as_str(), "geo-distributed-v1:us-west:alice:o-9");
     assert!(!key.is_digest());
     let eu = GeoOrder {
         region: "eu-central".into(),
         ..order
     };
-    assert_ne!(key, eu.idempotency_key(&Context::new().with_user("alice")).unwrap());
+    assert_ne!(
+        key,
+        eu.idempotency_key(&Context::new().with_user("alice"))
+            .unwrap()
+    );
 }
 
 #[derive(Debug)]
@@ -377,7 +433,10 @@ fn custom_key_function_errors_and_invalid_keys_are_typed_errors() {
     let ok = Distributed {
         payload: "abc".into(),
     };
-    assert_eq!(ok.idempotency_key(&Context::new()).unwrap().as_str(), "ext-3");
+    assert_eq!(
+        ok.idempotency_key(&Context::new()).unwrap().as_str(),
+        "ext-3"
+    );
     let down = Distributed {
         payload: String::new(),
     };
@@ -421,11 +480,9 @@ fn generators_are_looked_up_in_the_registry_at_run_time() {
         .unwrap();
     assert_eq!(key.as_str(), "multi-tenant-tool-v1:acme:ada:sync");
 
-    let err = Unregistered {
-        action: "x".into(),
-    }
-    .idempotency_key(&ctx)
-    .unwrap_err();
+    let err = Unregistered { action: "x".into() }
+        .idempotency_key(&ctx)
+        .unwrap_err();
     assert_eq!(
         err.to_string(),
         "no key strategy named `nobody_registered_this`; registered: default, fields, hash"
@@ -553,7 +610,10 @@ fn non_finite_numbers_are_errors_naming_the_field() {
         note: String::new(),
     };
     let err = search.idempotency_key(&Context::new()).unwrap_err();
-    assert!(matches!(&err, KeyError::Encode { field, .. } if field == "amount"), "{err}");
+    assert!(
+        matches!(&err, KeyError::Encode { field, .. } if field == "amount"),
+        "{err}"
+    );
 }
 
 #[derive(Idempotent)]
@@ -574,7 +634,9 @@ fn generic_arguments_need_canonical_only_for_used_parameters() {
     };
     assert_eq!(
         w.idempotency_key(&Context::new()).unwrap().as_str(),
-        sha256_hex(r#"{"args":{"value":18446744073709551615},"session":null,"tool":"generic-v1","user":null,"v":1}"#)
+        sha256_hex(
+            r#"{"args":{"value":18446744073709551615},"session":null,"tool":"generic-v1","user":null,"v":1}"#
+        )
     );
 }
 

@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 
 use idem::{
-    Canonical, Context, DefaultStrategy, FieldsStrategy, HashStrategy, Idempotent, JsonArgs,
-    KeyInput, KeyStrategy, Algorithm,
+    Algorithm, Canonical, Context, DefaultStrategy, FieldsStrategy, HashStrategy, Idempotent,
+    JsonArgs, KeyInput, KeyStrategy,
 };
 use proptest::prelude::*;
 use serde::Serialize;
@@ -79,7 +79,10 @@ fn any_item() -> impl Strategy<Value = Item> {
         Just(Item::Unit),
         any::<i64>().prop_map(Item::Count),
         (any::<u8>(), any_text()).prop_map(|(a, b)| Item::Pair(a, b)),
-        (any_text(), any::<f32>().prop_filter("finite", |f| f.is_finite()))
+        (
+            any_text(),
+            any::<f32>().prop_filter("finite", |f| f.is_finite())
+        )
             .prop_map(|(label, weight)| Item::Named { label, weight }),
     ]
 }
@@ -91,7 +94,15 @@ fn any_inner() -> impl Strategy<Value = Inner> {
 
 fn any_everything() -> impl Strategy<Value = Everything> {
     (
-        (any_text(), any::<i8>(), any::<u64>(), any::<i64>(), any_finite(), any::<bool>(), any::<char>()),
+        (
+            any_text(),
+            any::<i8>(),
+            any::<u64>(),
+            any::<i64>(),
+            any_finite(),
+            any::<bool>(),
+            any::<char>(),
+        ),
         (
             prop::option::of(any_text()),
             prop::collection::vec(any::<i32>(), 0..5),
@@ -103,7 +114,10 @@ fn any_everything() -> impl Strategy<Value = Everything> {
         ),
     )
         .prop_map(
-            |((text, small, big_unsigned, big_signed, real, flag, letter), (maybe, list, map, items, inner, nested, tuple))| {
+            |(
+                (text, small, big_unsigned, big_signed, real, flag, letter),
+                (maybe, list, map, items, inner, nested, tuple),
+            )| {
                 Everything {
                     text,
                     small,
@@ -145,7 +159,13 @@ fn any_context() -> impl Strategy<Value = Context> {
         })
 }
 
-fn json_key(strategy: &dyn KeyStrategy, tool: &str, value: &serde_json::Value, ctx: &Context, fields: &[String]) -> String {
+fn json_key(
+    strategy: &dyn KeyStrategy,
+    tool: &str,
+    value: &serde_json::Value,
+    ctx: &Context,
+    fields: &[String],
+) -> String {
     let args = JsonArgs::new(value).unwrap();
     strategy
         .key(&KeyInput::new(tool, &args, ctx).with_key_fields(fields))

@@ -33,8 +33,9 @@ impl Window {
     /// # Errors
     /// [`KeyError::InvalidWindow`] for zero.
     pub fn from_secs(seconds: u64) -> Result<Self, KeyError> {
-        let seconds = NonZeroU64::new(seconds)
-            .ok_or_else(|| KeyError::InvalidWindow("a window must be at least one second".into()))?;
+        let seconds = NonZeroU64::new(seconds).ok_or_else(|| {
+            KeyError::InvalidWindow("a window must be at least one second".into())
+        })?;
         Ok(Self {
             seconds,
             clock: Arc::new(SystemClock),

@@ -84,7 +84,8 @@ impl<'a> Container<'a> {
                                 let ident = variant.ident.to_string();
                                 rename_all.map_or(ident.clone(), |r| r.apply_to_variant(&ident))
                             });
-                        let (style, fields) = struct_from_ast(cx, &variant.fields, serde.rename_all);
+                        let (style, fields) =
+                            struct_from_ast(cx, &variant.fields, serde.rename_all);
                         Variant {
                             ident: &variant.ident,
                             name,

@@ -31,8 +31,13 @@ impl<'c, T> Attr<'c, T> {
     fn set<A: ToTokens>(&mut self, obj: A, value: T) {
         let tokens = obj.into_token_stream();
         if self.value.is_some() {
-            self.cx
-                .error_spanned_by(tokens, format!("duplicate idem attribute `{}`", self.name));
+            self.cx.error_spanned_by(
+                tokens,
+                format!(
+                    "duplicate idem attribute `{}`: it is already set; keep only one",
+                    self.name
+                ),
+            );
         } else {
             self.value = Some((value, tokens));
         }
@@ -104,57 +109,79 @@ impl Container {
                 let Some(name) = meta.path.get_ident().map(ToString::to_string) else {
                     return Err(meta.error("expected an attribute name such as `tool`"));
                 };
-                match name.as_str() {
-                    // #[idem(tool = "payment-processor-v1")]
-                    TOOL => tool.set(&meta.path, parse_lit_str(&meta, TOOL)?),
-                    // #[idem(strategy = "fields")]
-                    STRATEGY => strategy.set(&meta.path, parse_lit_str(&meta, STRATEGY)?),
-                    // #[idem(algorithm = "sha512")]
-                    ALGORITHM => algorithm.set(&meta.path, parse_lit_str(&meta, ALGORITHM)?),
-                    // #[idem(include_user = true)]
-                    INCLUDE_USER => {
-                        include_user.set(&meta.path, parse_lit_bool(&meta, INCLUDE_USER)?)
+                // A wrong value is reported and skipped: the attributes after it are still read.
+                let read = (|| -> syn::Result<()> {
+                    match name.as_str() {
+                        // #[idem(tool = "payment-processor-v1")]
+                        TOOL => tool.set(&meta.path, parse_lit_str(&meta, TOOL)?),
+                        // #[idem(strategy = "fields")]
+                        STRATEGY => strategy.set(&meta.path, parse_lit_str(&meta, STRATEGY)?),
+                        // #[idem(algorithm = "sha512")]
+                        ALGORITHM => algorithm.set(&meta.path, parse_lit_str(&meta, ALGORITHM)?),
+                        // #[idem(include_user = true)]
+                        INCLUDE_USER => {
+                            include_user.set(&meta.path, parse_lit_bool(&meta, INCLUDE_USER)?)
+                        }
+                        // #[idem(include_session = false)]
+                        INCLUDE_SESSION => {
+                            include_session.set(&meta.path, parse_lit_bool(&meta, INCLUDE_SESSION)?)
+                        }
+                        // #[idem(window = "1m")]
+                        WINDOW => window.set(&meta.path, parse_lit_str(&meta, WINDOW)?),
+                        // #[idem(generator = "tenant_based")]
+                        GENERATOR => generator.set(&meta.path, parse_lit_str(&meta, GENERATOR)?),
+                        // #[idem(key_with = path::to::function)]
+                        KEY_WITH => {
+                            let value = meta.value()?;
+                            if value.peek(LitStr) {
+                                // `key_with = "f"`, as serde's `serialize_with`: keep the path
+                                // (no follow-on "needs a key function") and say how to write it.
+                                let lit: LitStr = value.parse()?;
+                                if let Ok(path) = lit.parse::<syn::Path>() {
+                                    key_with.set(&meta.path, path);
+                                }
+                                return Err(syn::Error::new(
+                                    lit.span(),
+                                    format!(
+                                        "`key_with` takes a path, without quotes: \
+                                         `key_with = {}`",
+                                        lit.value()
+                                    ),
+                                ));
+                            }
+                            let path: syn::Path = value.parse().map_err(|e| {
+                                syn::Error::new(
+                                    e.span(),
+                                    "expected a path to a function: \
+                                     `key_with = path::to::function`",
+                                )
+                            })?;
+                            key_with.set(&meta.path, path);
+                        }
+                        // #[idem(crate = "::my_idem")]
+                        CRATE => {
+                            let lit = parse_lit_str(&meta, CRATE)?;
+                            let path: syn::Path = lit.parse().map_err(|_| {
+                                syn::Error::new(lit.span(), "expected a path such as `::idem`")
+                            })?;
+                            crate_path.set(&meta.path, path);
+                        }
+                        other => {
+                            let hint = if FIELD_ATTRS.contains(&other) {
+                                format!("; `{other}` belongs on a field")
+                            } else {
+                                suggestion(other, CONTAINER_ATTRS)
+                            };
+                            cx.error_spanned_by(
+                                &meta.path,
+                                format!("unknown idem container attribute `{other}`{hint}"),
+                            );
+                            skip_meta_value(&meta)?;
+                        }
                     }
-                    // #[idem(include_session = false)]
-                    INCLUDE_SESSION => {
-                        include_session.set(&meta.path, parse_lit_bool(&meta, INCLUDE_SESSION)?)
-                    }
-                    // #[idem(window = "1m")]
-                    WINDOW => window.set(&meta.path, parse_lit_str(&meta, WINDOW)?),
-                    // #[idem(generator = "tenant_based")]
-                    GENERATOR => generator.set(&meta.path, parse_lit_str(&meta, GENERATOR)?),
-                    // #[idem(key_with = path::to::function)]
-                    KEY_WITH => {
-                        let path: syn::Path = meta.value()?.parse().map_err(|e| {
-                            syn::Error::new(
-                                e.span(),
-                                "expected a path to a function: `key_with = path::to::function`",
-                            )
-                        })?;
-                        key_with.set(&meta.path, path);
-                    }
-                    // #[idem(crate = "::my_idem")]
-                    CRATE => {
-                        let lit = parse_lit_str(&meta, CRATE)?;
-                        let path: syn::Path = lit.parse().map_err(|_| {
-                            syn::Error::new(lit.span(), "expected a path such as `::idem`")
-                        })?;
-                        crate_path.set(&meta.path, path);
-                    }
-                    other => {
-                        let hint = if FIELD_ATTRS.contains(&other) {
-                            format!("; `{other}` belongs on a field")
-                        } else {
-                            suggestion(other, CONTAINER_ATTRS)
-                        };
-                        cx.error_spanned_by(
-                            &meta.path,
-                            format!("unknown idem container attribute `{other}`{hint}"),
-                        );
-                        skip_meta_value(&meta)?;
-                    }
-                }
-                Ok(())
+                    Ok(())
+                })();
+                recover(cx, &meta, read)
             });
             if let Err(err) = result {
                 cx.syn_error(err);
@@ -211,6 +238,9 @@ pub(crate) struct Field {
     pub(crate) rename: Option<Spanned<LitStr>>,
     pub(crate) allow_empty: Option<TokenStream>,
     pub(crate) with_serde: Option<TokenStream>,
+    /// Whether an unknown `#[idem(...)]` attribute was reported here (likely a misspelt `key`),
+    /// so that the checks do not add errors that only follow from it.
+    pub(crate) had_unknown: bool,
     pub(crate) serde: SerdeField,
 }
 
@@ -231,37 +261,54 @@ impl Field {
         let mut rename = Attr::none(cx, RENAME);
         let mut allow_empty = Flag::none(cx, ALLOW_EMPTY);
         let mut with_serde = Flag::none(cx, WITH_SERDE);
+        let mut had_unknown = false;
 
         for attr in attrs.iter().filter(|a| a.path().is_ident(IDEM)) {
             let result = attr.parse_nested_meta(|meta| {
                 let Some(name) = meta.path.get_ident().map(ToString::to_string) else {
                     return Err(meta.error("expected an attribute name such as `key`"));
                 };
-                match name.as_str() {
-                    // #[idem(key)]
-                    KEY => key.set(&meta.path),
-                    // #[idem(skip)]
-                    SKIP => skip.set(&meta.path),
-                    // #[idem(rename = "transactionId")]
-                    RENAME => rename.set(&meta.path, parse_lit_str(&meta, RENAME)?),
-                    // #[idem(allow_empty)]
-                    ALLOW_EMPTY => allow_empty.set(&meta.path),
-                    // #[idem(serde)]
-                    WITH_SERDE => with_serde.set(&meta.path),
-                    other => {
-                        let hint = if CONTAINER_ATTRS.contains(&other) {
-                            format!("; `{other}` belongs on the struct, not on a field")
-                        } else {
-                            suggestion(other, FIELD_ATTRS)
-                        };
-                        cx.error_spanned_by(
-                            &meta.path,
-                            format!("unknown idem field attribute `{other}`{hint}"),
-                        );
-                        skip_meta_value(&meta)?;
+                let read = (|| -> syn::Result<()> {
+                    match name.as_str() {
+                        // #[idem(key)]
+                        KEY => {
+                            key.set(&meta.path);
+                            no_value(&meta, KEY)?;
+                        }
+                        // #[idem(skip)]
+                        SKIP => {
+                            skip.set(&meta.path);
+                            no_value(&meta, SKIP)?;
+                        }
+                        // #[idem(rename = "transactionId")]
+                        RENAME => rename.set(&meta.path, parse_lit_str(&meta, RENAME)?),
+                        // #[idem(allow_empty)]
+                        ALLOW_EMPTY => {
+                            allow_empty.set(&meta.path);
+                            no_value(&meta, ALLOW_EMPTY)?;
+                        }
+                        // #[idem(serde)]
+                        WITH_SERDE => {
+                            with_serde.set(&meta.path);
+                            no_value(&meta, WITH_SERDE)?;
+                        }
+                        other => {
+                            let hint = if CONTAINER_ATTRS.contains(&other) {
+                                format!("; `{other}` belongs on the struct, not on a field")
+                            } else {
+                                suggestion(other, FIELD_ATTRS)
+                            };
+                            cx.error_spanned_by(
+                                &meta.path,
+                                format!("unknown idem field attribute `{other}`{hint}"),
+                            );
+                            had_unknown = true;
+                            skip_meta_value(&meta)?;
+                        }
                     }
-                }
-                Ok(())
+                    Ok(())
+                })();
+                recover(cx, &meta, read)
             });
             if let Err(err) = result {
                 cx.syn_error(err);
@@ -274,6 +321,7 @@ impl Field {
             rename: rename.get(),
             allow_empty: allow_empty.get(),
             with_serde: with_serde.get(),
+            had_unknown,
             serde: SerdeField::from_ast(attrs),
         }
     }
@@ -329,6 +377,26 @@ fn skip_meta_value(meta: &ParseNestedMeta<'_>) -> syn::Result<()> {
         }
     } else if meta.input.peek(syn::token::Paren) {
         meta.input.parse::<TokenTree>()?;
+    }
+    Ok(())
+}
+
+/// Records the error of one attribute and passes over the rest of it (up to the next `,`), so
+/// that the attributes after a wrong value are still read and not reported as missing.
+fn recover(cx: &Ctxt, meta: &ParseNestedMeta<'_>, read: syn::Result<()>) -> syn::Result<()> {
+    if let Err(err) = read {
+        cx.syn_error(err);
+        while !meta.input.is_empty() && !meta.input.peek(Token![,]) {
+            meta.input.parse::<TokenTree>()?;
+        }
+    }
+    Ok(())
+}
+
+/// A flag such as `key` takes no value: `key = true` or `key(...)` is an error.
+fn no_value(meta: &ParseNestedMeta<'_>, name: &str) -> syn::Result<()> {
+    if meta.input.peek(Token![=]) || meta.input.peek(syn::token::Paren) {
+        return Err(meta.error(format!("`{name}` takes no value: write `#[idem({name})]`")));
     }
     Ok(())
 }

@@ -64,7 +64,11 @@ pub(crate) fn idempotent(cx: &Ctxt, cont: &Container<'_>) -> Option<KeyModel> {
 
     let tool = match &attrs.tool {
         Some(tool) if tool.value.value().is_empty() => {
-            cx.error_spanned_by(&tool.value, "the tool id must not be empty");
+            cx.error_spanned_by(
+                &tool.value,
+                "`tool` must not be empty: give the tool id, e.g. \
+                 `#[idem(tool = \"payment-processor-v1\")]`",
+            );
             None
         }
         Some(tool) => Some(tool.value.clone()),
@@ -96,16 +100,26 @@ pub(crate) fn idempotent(cx: &Ctxt, cont: &Container<'_>) -> Option<KeyModel> {
     let is_hash = strategy_name.as_deref() == Some("hash");
     let is_custom = strategy_name.as_deref() == Some("custom");
     let is_builtin = !is_custom && attrs.generator.is_none();
+    // With an unknown strategy (reported below), the rules that depend on it are not checked.
+    let is_known = strategy_name
+        .as_deref()
+        .is_none_or(|name| STRATEGIES.contains(&name));
 
     for (tokens, name) in [
         (attrs.algorithm.as_ref().map(|a| &a.tokens), ALGORITHM),
         (attrs.include_user.as_ref().map(|a| &a.tokens), INCLUDE_USER),
-        (attrs.include_session.as_ref().map(|a| &a.tokens), INCLUDE_SESSION),
+        (
+            attrs.include_session.as_ref().map(|a| &a.tokens),
+            INCLUDE_SESSION,
+        ),
     ] {
-        if let (Some(tokens), false) = (tokens, is_hash) {
+        if let (Some(tokens), false, true) = (tokens, is_hash, is_known) {
             cx.error_spanned_by(
                 tokens,
-                format!("`{name}` only applies to `strategy = \"hash\"`"),
+                format!(
+                    "`{name}` only applies to `strategy = \"hash\"`: set that strategy, or \
+                     remove `{name}`"
+                ),
             );
         }
     }
@@ -131,17 +145,18 @@ pub(crate) fn idempotent(cx: &Ctxt, cont: &Container<'_>) -> Option<KeyModel> {
         None => "sha256",
     };
 
-    if let Some(key_with) = &attrs.key_with {
-        if !is_custom {
-            cx.error_spanned_by(
-                &key_with.tokens,
-                format!(
-                    "`key_with` only applies to `strategy = \"custom\"`, but the strategy is \
-                     `{}`",
-                    strategy_name.as_deref().unwrap_or("generator")
-                ),
-            );
-        }
+    if let Some(key_with) = &attrs.key_with
+        && !is_custom
+        && is_known
+    {
+        cx.error_spanned_by(
+            &key_with.tokens,
+            format!(
+                "`key_with` only applies to `strategy = \"custom\"`, but the strategy is `{}`: \
+                 remove `key_with`, or write `strategy = \"custom\"`",
+                strategy_name.as_deref().unwrap_or("generator")
+            ),
+        );
     }
 
     let window_seconds = attrs.window.as_ref().and_then(|w| {
@@ -156,7 +171,10 @@ pub(crate) fn idempotent(cx: &Ctxt, cont: &Container<'_>) -> Option<KeyModel> {
         parse_window(cx, &w.value)
     });
 
-    let has_key_field = fields.iter().any(|f| f.attrs.key.is_some());
+    // A field with an unknown attribute (say `kye`) may be the key field: say nothing more.
+    let has_key_field = fields
+        .iter()
+        .any(|f| f.attrs.key.is_some() || f.attrs.had_unknown);
     let strategy = match strategy_name.as_deref() {
         _ if attrs.generator.is_some() => attrs
             .generator
@@ -176,7 +194,10 @@ pub(crate) fn idempotent(cx: &Ctxt, cont: &Container<'_>) -> Option<KeyModel> {
         Some("hash") => Some(Strategy::Hash {
             algorithm,
             include_user: attrs.include_user.as_ref().is_none_or(|b| b.value.value),
-            include_session: attrs.include_session.as_ref().is_some_and(|b| b.value.value),
+            include_session: attrs
+                .include_session
+                .as_ref()
+                .is_some_and(|b| b.value.value),
         }),
         Some("custom") => match &attrs.key_with {
             Some(path) => Some(Strategy::Custom(path.value.clone())),
@@ -218,7 +239,10 @@ pub(crate) fn canonical(cx: &Ctxt, cont: &Container<'_>) {
         (attrs.strategy.as_ref().map(|a| &a.tokens), STRATEGY),
         (attrs.algorithm.as_ref().map(|a| &a.tokens), ALGORITHM),
         (attrs.include_user.as_ref().map(|a| &a.tokens), INCLUDE_USER),
-        (attrs.include_session.as_ref().map(|a| &a.tokens), INCLUDE_SESSION),
+        (
+            attrs.include_session.as_ref().map(|a| &a.tokens),
+            INCLUDE_SESSION,
+        ),
         (attrs.window.as_ref().map(|a| &a.tokens), WINDOW),
         (attrs.generator.as_ref().map(|a| &a.tokens), GENERATOR),
         (attrs.key_with.as_ref().map(|a| &a.tokens), KEY_WITH),
@@ -255,7 +279,8 @@ fn check_fields(cx: &Ctxt, fields: &[Field<'_>], idempotent: bool) {
         if let (Some(_), Some(skip)) = (&a.key, &a.skip) {
             cx.error_spanned_by(
                 skip,
-                "`key` and `skip` cannot be used together: a key field takes part in the key",
+                "`key` and `skip` cannot be used together: a key field takes part in the key; \
+                 remove one of them",
             );
         }
         if let (Some(key), true) = (&a.key, a.serde.skip) {
@@ -264,7 +289,7 @@ fn check_fields(cx: &Ctxt, fields: &[Field<'_>], idempotent: bool) {
                 "this key field is skipped by `#[serde(skip)]`; a key field must be serialized",
             );
         }
-        if let (Some(allow_empty), None) = (&a.allow_empty, &a.key) {
+        if let (Some(allow_empty), None, false) = (&a.allow_empty, &a.key, a.had_unknown) {
             cx.error_spanned_by(
                 allow_empty,
                 "`allow_empty` only applies to key fields: write `#[idem(key, allow_empty)]`",
@@ -303,7 +328,7 @@ fn check_fields(cx: &Ctxt, fields: &[Field<'_>], idempotent: bool) {
                 culprit,
                 format!(
                     "fields `{}` and `{}` are both serialized as `{}`; the names in a key must be \
-                     unique",
+                     unique: rename one with `#[idem(rename = \"...\")]`",
                     member_name(previous),
                     member_name(field),
                     field.name
@@ -331,13 +356,23 @@ fn parse_window(cx: &Ctxt, lit: &LitStr) -> Option<u64> {
     match humantime::parse_duration(&lit.value()) {
         Ok(d) if d.subsec_nanos() == 0 && d.as_secs() > 0 => Some(d.as_secs()),
         Ok(_) => {
-            cx.error_spanned_by(lit, "a window is a whole number of seconds, at least `1s`");
+            cx.error_spanned_by(
+                lit,
+                format!(
+                    "invalid window `{}`: a window is a whole number of seconds, at least \
+                     `\"1s\"`",
+                    lit.value()
+                ),
+            );
             None
         }
         Err(e) => {
             cx.error_spanned_by(
                 lit,
-                format!("invalid window `{}`: {e}; write e.g. `\"30s\"`, `\"1m\"` or `\"1h\"`", lit.value()),
+                format!(
+                    "invalid window `{}`: {e}; write e.g. `\"30s\"`, `\"1m\"` or `\"1h\"`",
+                    lit.value()
+                ),
             );
             None
         }

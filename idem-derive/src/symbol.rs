@@ -45,14 +45,22 @@ pub(crate) const STRATEGIES: &[&str] = &["default", "fields", "hash", "custom"];
 /// The algorithms `algorithm = "..."` accepts.
 pub(crate) const ALGORITHMS: &[&str] = &["sha256", "sha384", "sha512"];
 
-/// The closest candidate to `word`, when one is close enough to be a likely typo.
+/// The closest candidate to `word`, when one is close enough to be a likely typo: one edit or
+/// transposition away (`kye` for `key`, which Jaro-Winkler scores low on so short a word), or
+/// similar by Jaro-Winkler (`strat` for `strategy`). Fewest edits first, then most similar.
 pub(crate) fn did_you_mean<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
     candidates
         .iter()
-        .map(|c| (strsim::jaro_winkler(word, c), *c))
-        .filter(|(score, _)| *score > 0.8)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, c)| c)
+        .map(|c| {
+            (
+                *c,
+                strsim::osa_distance(word, c),
+                strsim::jaro_winkler(word, c),
+            )
+        })
+        .filter(|&(_, edits, score)| edits <= 1 || score > 0.8)
+        .min_by(|a, b| a.1.cmp(&b.1).then(b.2.total_cmp(&a.2)))
+        .map(|(c, _, _)| c)
 }
 
 /// ", did you mean `x`?" or nothing.

@@ -287,7 +287,10 @@ macro_rules! integer_keys {
 integer_keys!(u8 u16 u32 u64 u128 usize i8 i16 i32 i64 i128 isize);
 
 /// Writes map entries as a JSON object whose members are sorted as RFC 8785 requires.
-pub(crate) fn write_object<'a, K, V, I>(w: &mut CanonicalWriter, entries: I) -> Result<(), EncodeError>
+pub(crate) fn write_object<'a, K, V, I>(
+    w: &mut CanonicalWriter,
+    entries: I,
+) -> Result<(), EncodeError>
 where
     K: MapKey + ?Sized + 'a,
     V: Canonical + ?Sized + 'a,

@@ -20,7 +20,14 @@ use crate::key::{Algorithm, IdempotencyKey};
 #[derive(Debug, Clone)]
 pub struct CanonicalWriter {
     sink: Sink,
+    /// Small writes gather here before they reach the hasher: one `update` per block of
+    /// bytes instead of one per token (a key is made of dozens of tiny writes).
+    pending: [u8; PENDING],
+    pending_len: usize,
 }
+
+/// Bytes gathered before a hasher update: two SHA-512 blocks.
+const PENDING: usize = 256;
 
 #[derive(Debug, Clone)]
 enum Sink {
@@ -33,9 +40,7 @@ enum Sink {
 impl CanonicalWriter {
     /// A writer that collects the bytes in memory.
     pub fn buffer() -> Self {
-        Self {
-            sink: Sink::Buffer(Vec::new()),
-        }
+        Self::with_sink(Sink::Buffer(Vec::new()))
     }
 
     /// A writer that hashes the bytes with `algorithm`, keeping none of them.
@@ -45,7 +50,27 @@ impl CanonicalWriter {
             Algorithm::Sha384 => Sink::Sha384(Sha384::new()),
             Algorithm::Sha512 => Sink::Sha512(Sha512::new()),
         };
-        Self { sink }
+        Self::with_sink(sink)
+    }
+
+    fn with_sink(sink: Sink) -> Self {
+        Self {
+            sink,
+            pending: [0; PENDING],
+            pending_len: 0,
+        }
+    }
+
+    /// Hands the gathered bytes to the hasher.
+    fn flush(&mut self) {
+        let pending = &self.pending[..self.pending_len];
+        match &mut self.sink {
+            Sink::Sha256(h) => h.update(pending),
+            Sink::Sha384(h) => h.update(pending),
+            Sink::Sha512(h) => h.update(pending),
+            Sink::Buffer(buf) => buf.extend_from_slice(pending),
+        }
+        self.pending_len = 0;
     }
 
     /// The collected bytes, or `None` for a hashing writer.
@@ -58,7 +83,8 @@ impl CanonicalWriter {
 
     /// The lowercase hex digest as a key, or the SHA-256 digest of the buffer for a buffering
     /// writer.
-    pub fn finish(self) -> IdempotencyKey {
+    pub fn finish(mut self) -> IdempotencyKey {
+        self.flush();
         match self.sink {
             Sink::Sha256(h) => IdempotencyKey::from_digest(&h.finalize()),
             Sink::Sha384(h) => IdempotencyKey::from_digest(&h.finalize()),
@@ -70,11 +96,32 @@ impl CanonicalWriter {
     /// Writes bytes as they are. The caller guarantees they are canonical JSON tokens.
     #[inline]
     pub fn write_raw(&mut self, bytes: &[u8]) {
-        match &mut self.sink {
-            Sink::Sha256(h) => h.update(bytes),
-            Sink::Sha384(h) => h.update(bytes),
-            Sink::Sha512(h) => h.update(bytes),
-            Sink::Buffer(buf) => buf.extend_from_slice(bytes),
+        if let Sink::Buffer(buf) = &mut self.sink {
+            buf.extend_from_slice(bytes);
+            return;
+        }
+        let end = self.pending_len + bytes.len();
+        if end <= PENDING {
+            self.pending[self.pending_len..end].copy_from_slice(bytes);
+            self.pending_len = end;
+        } else {
+            self.write_large(bytes);
+        }
+    }
+
+    #[cold]
+    fn write_large(&mut self, bytes: &[u8]) {
+        self.flush();
+        if bytes.len() < PENDING {
+            self.pending[..bytes.len()].copy_from_slice(bytes);
+            self.pending_len = bytes.len();
+        } else {
+            match &mut self.sink {
+                Sink::Sha256(h) => h.update(bytes),
+                Sink::Sha384(h) => h.update(bytes),
+                Sink::Sha512(h) => h.update(bytes),
+                Sink::Buffer(buf) => buf.extend_from_slice(bytes),
+            }
         }
     }
 
@@ -93,8 +140,15 @@ impl CanonicalWriter {
     /// Writes a string with the escaping of RFC 8785 (section 3.2.2.2): `"` and `\` are
     /// escaped, control characters use `\b \t \n \f \r` or `\u00xx`, everything else is UTF-8.
     pub fn write_str(&mut self, value: &str) {
-        self.write_raw(b"\"");
         let bytes = value.as_bytes();
+        if !bytes.iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\') {
+            // The common case: nothing to escape, one copy.
+            self.write_raw(b"\"");
+            self.write_raw(bytes);
+            self.write_raw(b"\"");
+            return;
+        }
+        self.write_raw(b"\"");
         let mut start = 0;
         for (i, &b) in bytes.iter().enumerate() {
             let escape: &[u8] = match b {

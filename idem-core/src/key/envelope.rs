@@ -43,7 +43,11 @@ impl Layout {
         algorithm: Algorithm::Sha256,
     };
 
-    pub(crate) const fn hash(algorithm: Algorithm, include_user: bool, include_session: bool) -> Layout {
+    pub(crate) const fn hash(
+        algorithm: Algorithm,
+        include_user: bool,
+        include_session: bool,
+    ) -> Layout {
         Layout {
             selection: Selection::KeyFieldsOrAll,
             include_user,

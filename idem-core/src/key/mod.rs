@@ -83,7 +83,9 @@ impl IdempotencyKey {
     /// As [`IdempotencyKey::custom`]: the string must be a valid key.
     pub fn parse(key: &str) -> Result<Self, KeyError> {
         let is_digest = matches!(key.len(), 64 | 96 | 128)
-            && key.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+            && key
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
         if is_digest {
             let mut hex = [0u8; MAX_HEX];
             hex[..key.len()].copy_from_slice(key.as_bytes());
@@ -152,7 +154,9 @@ impl fmt::Display for IdempotencyKey {
 
 impl fmt::Debug for IdempotencyKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("IdempotencyKey").field(&self.as_str()).finish()
+        f.debug_tuple("IdempotencyKey")
+            .field(&self.as_str())
+            .finish()
     }
 }
 

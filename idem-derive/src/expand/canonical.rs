@@ -69,7 +69,7 @@ pub(crate) fn expand_canonical(cont: &Container<'_>) -> TokenStream {
 
     quote! {
         #[doc(hidden)]
-        #[allow(non_upper_case_globals, unused_attributes, unused_qualifications, clippy::all)]
+
         const _: () = {
             #[automatically_derived]
             impl #impl_generics #p::Canonical for #ident #ty_generics #where_clause {

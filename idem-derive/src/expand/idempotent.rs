@@ -64,7 +64,8 @@ pub(crate) fn expand_idempotent(cont: &Container<'_>, model: &KeyModel) -> Token
         }
         Strategy::Custom(path) => {
             // Spanned on the path: a function of the wrong shape is reported there.
-            let call = quote_spanned!(path.span()=> #p::custom_key(#path(__args, __context, __tool)));
+            let call =
+                quote_spanned!(path.span()=> #p::custom_key(#path(__args, __context, __tool)));
             quote! {
                 #p::DeclaredStrategy::Custom(|__args, __context, __tool| #call)
             }
@@ -78,7 +79,7 @@ pub(crate) fn expand_idempotent(cont: &Container<'_>, model: &KeyModel) -> Token
 
     quote! {
         #[doc(hidden)]
-        #[allow(non_upper_case_globals, unused_attributes, unused_qualifications, clippy::all)]
+
         const _: () = {
             #[automatically_derived]
             impl #impl_generics #p::Arguments for #ident #ty_generics #where_clause {

@@ -26,9 +26,12 @@ pub(crate) fn write_value(
         }
     } else {
         let ty = field.ty;
-        quote_spanned_ty(ty, quote! {
-            <#ty as #krate::__private::Canonical>::write_canonical(#value, __writer)
-        })
+        quote_spanned_ty(
+            ty,
+            quote! {
+                <#ty as #krate::__private::Canonical>::write_canonical(#value, __writer)
+            },
+        )
     }
 }
 
@@ -40,9 +43,12 @@ pub(crate) fn presence(field: &Field<'_>, value: TokenStream, krate: &TokenStrea
         }
     } else {
         let ty = field.ty;
-        quote_spanned_ty(ty, quote! {
-            <#ty as #krate::__private::Canonical>::presence(#value)
-        })
+        quote_spanned_ty(
+            ty,
+            quote! {
+                <#ty as #krate::__private::Canonical>::presence(#value)
+            },
+        )
     }
 }
 

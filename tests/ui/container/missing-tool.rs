@@ -1,0 +1,8 @@
+use idem::Idempotent;
+
+#[derive(Idempotent)]
+struct ProcessPayment {
+    transaction_id: String,
+}
+
+fn main() {}

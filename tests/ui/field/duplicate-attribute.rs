@@ -1,0 +1,10 @@
+use idem::Idempotent;
+
+#[derive(Idempotent)]
+#[idem(tool = "payment-processor-v1")]
+struct ProcessPayment {
+    #[idem(key, key)]
+    transaction_id: String,
+}
+
+fn main() {}

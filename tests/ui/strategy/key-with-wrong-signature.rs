@@ -1,0 +1,14 @@
+use idem::Idempotent;
+
+// Missing the `&Context` and `&str` (tool id) parameters.
+fn payment_key(args: &ProcessPayment) -> String {
+    args.transaction_id.clone()
+}
+
+#[derive(Idempotent)]
+#[idem(tool = "payment-processor-v1", strategy = "custom", key_with = payment_key)]
+struct ProcessPayment {
+    transaction_id: String,
+}
+
+fn main() {}
