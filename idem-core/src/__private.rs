@@ -13,6 +13,12 @@ pub use crate::error::{BoxError, EncodeError};
 pub use crate::key::Algorithm;
 
 /// What a `key_with` function may return: the key, or the key or an error.
+#[diagnostic::on_unimplemented(
+    message = "a `key_with` function must return `String` or `Result<String, E>`, not `{Self}`",
+    label = "this function returns `{Self}`",
+    note = "the signature idem calls is `fn(&Args, &idem::Context, &str) -> String`, where the \
+            `&str` is the tool id; return `Result<String, E>` when computing the key can fail"
+)]
 pub trait IntoCustomKey {
     /// The key, or the error of the function.
     fn into_custom_key(self) -> Result<String, BoxError>;

@@ -63,11 +63,18 @@ pub(crate) fn expand_idempotent(cont: &Container<'_>, model: &KeyModel) -> Token
             }
         }
         Strategy::Custom(path) => {
-            // Spanned on the path: a function of the wrong shape is reported there.
+            // The function is first coerced to the signature idem calls, spanned on the path:
+            // a function of another shape is reported there, with the expected signature.
+            let function = quote_spanned! {path.span()=>
+                let __function: fn(&Self, &#p::Context, &str) -> _ = #path;
+            };
             let call =
-                quote_spanned!(path.span()=> #p::custom_key(#path(__args, __context, __tool)));
+                quote_spanned!(path.span()=> #p::custom_key(__function(__args, __context, __tool)));
             quote! {
-                #p::DeclaredStrategy::Custom(|__args, __context, __tool| #call)
+                #p::DeclaredStrategy::Custom(|__args, __context, __tool| {
+                    #function
+                    #call
+                })
             }
         }
         Strategy::Generator(name) => quote!(#p::DeclaredStrategy::Generator(#name)),
