@@ -236,6 +236,7 @@ impl KeyFields {
     /// Key fields for arguments that have no Rust type (JSON): checked at each call instead.
     pub fn unchecked(names: impl IntoIterator<Item = impl Into<String>>) -> Self {
         let mut names: Vec<String> = names.into_iter().map(Into::into).collect();
+        names.sort_unstable();
         names.dedup();
         Self { names }
     }
