@@ -106,3 +106,8 @@ pub use idem_derive::Idempotent;
 /// # let _ = Shipping::Standard;
 /// ```
 pub use idem_derive::Canonical;
+
+/// The examples of README.md, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
