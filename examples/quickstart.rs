@@ -33,7 +33,11 @@ fn main() -> Result<(), KeyError> {
     let retry_key = retry.idempotency_key(&Context::new().with_user("bob"))?;
     println!(
         "retry with another amount and user -> {} key",
-        if retry_key == key { "the same" } else { "another" }
+        if retry_key == key {
+            "the same"
+        } else {
+            "another"
+        }
     );
 
     let other = ProcessPayment {

@@ -693,17 +693,34 @@ fn migration_without_a_generator_means_the_default_strategy_over_the_key_fields(
     };
     assert!(legacy.amount > 0.0);
     let canonical = r#"{"args":{"transaction_id":"txn-1"},"session":"s-1","tool":"legacy-payment-v1","user":"alice","v":1}"#;
-    assert_eq!(legacy.idempotency_key(&ctx).unwrap().as_str(), sha256_hex(canonical));
+    assert_eq!(
+        legacy.idempotency_key(&ctx).unwrap().as_str(),
+        sha256_hex(canonical)
+    );
     // The same tool described at run time: key fields set, no generator.
     let json = json!({"transaction_id": "txn-1", "amount": 5.0});
     assert_eq!(
-        json_key_fields(&DefaultStrategy::new(), "legacy-payment-v1", &json, &ctx, &["transaction_id"]).as_str(),
+        json_key_fields(
+            &DefaultStrategy::new(),
+            "legacy-payment-v1",
+            &json,
+            &ctx,
+            &["transaction_id"]
+        )
+        .as_str(),
         sha256_hex(canonical)
     );
     // The registry's `default` is that strategy.
     let default = Registry::new().get("default").unwrap();
     assert_eq!(
-        json_key_fields(&*default, "legacy-payment-v1", &json, &ctx, &["transaction_id"]).as_str(),
+        json_key_fields(
+            &*default,
+            "legacy-payment-v1",
+            &json,
+            &ctx,
+            &["transaction_id"]
+        )
+        .as_str(),
         sha256_hex(canonical)
     );
 }
