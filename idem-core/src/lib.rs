@@ -30,6 +30,7 @@ mod declared;
 mod error;
 mod key;
 mod registry;
+pub mod store;
 mod strategy;
 mod window;
 

@@ -1,0 +1,62 @@
+//! [`StoreError`]: what can go wrong in a store. idem fails closed: on any of these the tool
+//! does not run.
+
+use crate::error::BoxError;
+
+/// A store operation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The store cannot be reached or did not answer (I/O, network, a closed database).
+    #[error("the {store} store is unavailable: {source}")]
+    Unavailable {
+        /// Which store (`"redb"`, `"redis"`, ...).
+        store: &'static str,
+        /// The underlying error.
+        #[source]
+        source: BoxError,
+    },
+    /// A record could not be decoded: it was not written by idem, or was damaged.
+    #[error("the record of `{key}` is corrupt: {reason}")]
+    Corrupt {
+        /// The record's address.
+        key: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A record was written by another version of idem's record format.
+    #[error(
+        "the record of `{key}` has format version {found}; this idem reads version {supported}"
+    )]
+    UnsupportedFormat {
+        /// The record's address.
+        key: String,
+        /// The version found.
+        found: u64,
+        /// The version this idem reads and writes.
+        supported: u64,
+    },
+    /// The claim was lost: its lease ran out and another caller took the key over, or the record
+    /// was removed. Nothing was written.
+    #[error("the claim on `{key}` was lost (its lease ran out and another caller took it over)")]
+    ClaimLost {
+        /// The record's address.
+        key: String,
+    },
+    /// A value is larger than the store accepts.
+    #[error("the record of `{key}` is {size} bytes, above the store's limit of {limit} bytes")]
+    TooLarge {
+        /// The record's address.
+        key: String,
+        /// Its size.
+        size: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// A bounded store is full of live records and cannot take another one.
+    #[error("the store is full: {capacity} live records; raise its capacity or lower TTLs")]
+    Full {
+        /// The capacity.
+        capacity: usize,
+    },
+}

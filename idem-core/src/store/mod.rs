@@ -1,0 +1,152 @@
+//! Where claims and results live: the [`Store`] trait and the stores idem ships.
+//!
+//! A store keeps one [`Record`] per (tool, key). The executor drives it through four atomic
+//! operations: [`claim`](Store::claim) a key with a lease, [`complete`](Store::complete) it with
+//! the result (only while holding the claim), [`release`](Store::release) it after a failure, and
+//! [`get`](Store::get) it to replay or wait. Expired records count as absent.
+//!
+//! | store | where | survives a restart | shared by processes |
+//! |---|---|---|---|
+//! | [`MemoryStore`] | this process | no | no |
+//! | [`RedbStore`] (feature `redb`, on by default) | one file | yes | one process at a time |
+
+mod error;
+mod record;
+
+pub use error::StoreError;
+pub use record::{RECORD_FORMAT, Record, RecordState, UnixMillis};
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+/// A boxed, sendable future: what the [`Store`] methods return, so that stores can be used as
+/// `Arc<dyn Store>`.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// The address of a record: the tool id and the key. Keys of different tools never meet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RecordKey<'a> {
+    /// The tool id.
+    pub tool: &'a str,
+    /// The idempotency key.
+    pub key: &'a str,
+}
+
+impl fmt::Display for RecordKey<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.tool, self.key)
+    }
+}
+
+/// A request to claim a key.
+#[derive(Debug, Clone)]
+pub struct Claim {
+    /// A token unique to this claim: only its holder may complete or release the record.
+    pub token: String,
+    /// SHA-256 (hex) of the canonical bytes of all the call's arguments.
+    pub fingerprint: String,
+    /// The current time.
+    pub now: UnixMillis,
+    /// How long the claim holds before another caller may take it over (crash recovery).
+    pub lease: Duration,
+}
+
+/// What a claim found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClaimOutcome {
+    /// The key was free (absent or expired): the caller holds it now.
+    Claimed,
+    /// The key was held by a claim whose lease had run out: the caller holds it now.
+    TookOver {
+        /// The token of the claim taken over.
+        previous_token: String,
+    },
+    /// The key is held by a live claim, or completed and not expired.
+    Existing(Record),
+}
+
+/// How a claimed call ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Completion {
+    /// The tool succeeded; its serialized output (JSON) is kept for replays.
+    Output(Vec<u8>),
+    /// The tool succeeded; only the fact that it ran is kept (`persist_result = false`).
+    Marker,
+    /// The tool failed with an error the caller chose to remember (a permanent failure).
+    Failed(String),
+}
+
+/// A record as listed by [`Store::list`], with its address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredRecord {
+    /// The tool id.
+    pub tool: String,
+    /// The idempotency key.
+    pub key: String,
+    /// The record, or why it could not be read.
+    pub record: Result<Record, String>,
+}
+
+/// Storage for claims and results. Every method must be atomic with respect to the others on
+/// the same key, across every process that shares the store.
+///
+/// The conformance suite in `tests/store_conformance` is what a store must pass.
+pub trait Store: Send + Sync + fmt::Debug {
+    /// Claims `key`: creates an in-progress record holding `claim.token` until
+    /// `claim.now + claim.lease`, unless a live record exists.
+    ///
+    /// - No record, or an expired completed record: [`ClaimOutcome::Claimed`].
+    /// - An in-progress record whose lease ended at or before `claim.now`:
+    ///   [`ClaimOutcome::TookOver`].
+    /// - Otherwise: [`ClaimOutcome::Existing`] with the record, untouched.
+    fn claim<'a>(
+        &'a self,
+        key: RecordKey<'a>,
+        claim: &'a Claim,
+    ) -> BoxFuture<'a, Result<ClaimOutcome, StoreError>>;
+
+    /// Completes the claim `token` on `key`: the record becomes completed, expiring `ttl` after
+    /// `now`.
+    ///
+    /// # Errors
+    /// [`StoreError::ClaimLost`] when the record is not an in-progress record of `token` (its
+    /// lease ran out and another caller took it over, or it was deleted): nothing is written.
+    fn complete<'a>(
+        &'a self,
+        key: RecordKey<'a>,
+        token: &'a str,
+        completion: &'a Completion,
+        now: UnixMillis,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<(), StoreError>>;
+
+    /// Releases the claim `token` on `key` (the tool failed and may be retried). Returns whether
+    /// a record was removed; a record of another token is left alone.
+    fn release<'a>(
+        &'a self,
+        key: RecordKey<'a>,
+        token: &'a str,
+    ) -> BoxFuture<'a, Result<bool, StoreError>>;
+
+    /// The record of `key`, or `None` when there is none or it has expired at `now`.
+    fn get<'a>(
+        &'a self,
+        key: RecordKey<'a>,
+        now: UnixMillis,
+    ) -> BoxFuture<'a, Result<Option<Record>, StoreError>>;
+
+    /// Removes `key`'s record whatever its state (an operator's tool). Returns whether one was
+    /// removed.
+    fn delete<'a>(&'a self, key: RecordKey<'a>) -> BoxFuture<'a, Result<bool, StoreError>>;
+
+    /// Every record, expired ones included, in no particular order (an operator's tool).
+    fn list(&self) -> BoxFuture<'_, Result<Vec<StoredRecord>, StoreError>>;
+
+    /// Removes the records that have expired at `now` (with `all`, every record). Returns how
+    /// many were removed.
+    fn purge(&self, now: UnixMillis, all: bool) -> BoxFuture<'_, Result<u64, StoreError>>;
+}
+
+fn _object_safe(_: &dyn Store) {}

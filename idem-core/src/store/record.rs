@@ -1,0 +1,246 @@
+//! [`Record`]: what a store keeps per key, and its versioned encoding.
+
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+
+use super::error::StoreError;
+
+/// Milliseconds since the Unix epoch.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
+#[serde(transparent)]
+pub struct UnixMillis(pub u64);
+
+impl UnixMillis {
+    /// `self + duration`, saturating.
+    pub fn plus(self, duration: std::time::Duration) -> UnixMillis {
+        UnixMillis(
+            self.0
+                .saturating_add(u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)),
+        )
+    }
+
+    /// The time a clock reads, in milliseconds (0 before the epoch).
+    pub fn now(clock: &dyn crate::Clock) -> UnixMillis {
+        UnixMillis(
+            clock
+                .now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+        )
+    }
+}
+
+/// The record format version this idem reads and writes.
+pub const RECORD_FORMAT: u64 = 1;
+
+/// What a store keeps for one key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    /// The token of the claim that created (or took over) the record.
+    pub token: String,
+    /// SHA-256 (hex) of the canonical bytes of all the first call's arguments.
+    pub fingerprint: String,
+    /// When the record was claimed.
+    pub created_at: UnixMillis,
+    /// Where the call stands.
+    pub state: RecordState,
+}
+
+/// Where a call stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RecordState {
+    /// Claimed and running, until the lease runs out.
+    InProgress {
+        /// When another caller may take the key over.
+        lease_until: UnixMillis,
+    },
+    /// Done. `output` is the serialized result (JSON), `None` when only a marker was kept.
+    Completed {
+        /// The serialized output.
+        output: Option<Vec<u8>>,
+        /// When the record expires.
+        expires_at: UnixMillis,
+    },
+    /// Failed with an error remembered as permanent.
+    Failed {
+        /// The error's message.
+        error: String,
+        /// When the record expires.
+        expires_at: UnixMillis,
+    },
+}
+
+impl Record {
+    /// A new in-progress record.
+    pub fn in_progress(
+        token: String,
+        fingerprint: String,
+        now: UnixMillis,
+        lease_until: UnixMillis,
+    ) -> Self {
+        Record {
+            token,
+            fingerprint,
+            created_at: now,
+            state: RecordState::InProgress { lease_until },
+        }
+    }
+
+    /// When the record stops counting: the end of the lease, or the expiry of the result.
+    pub fn expires_at(&self) -> UnixMillis {
+        match &self.state {
+            RecordState::InProgress { lease_until } => *lease_until,
+            RecordState::Completed { expires_at, .. } | RecordState::Failed { expires_at, .. } => {
+                *expires_at
+            }
+        }
+    }
+
+    /// Whether the record counts as absent at `now`: a completed or failed record after its
+    /// expiry. An in-progress record never expires by itself: after its lease it can be taken
+    /// over, which is not the same as absent.
+    pub fn is_expired(&self, now: UnixMillis) -> bool {
+        match &self.state {
+            RecordState::InProgress { .. } => false,
+            _ => self.expires_at() <= now,
+        }
+    }
+
+    /// Whether this is an in-progress record whose lease has run out at `now`.
+    pub fn lease_expired(&self, now: UnixMillis) -> bool {
+        matches!(self.state, RecordState::InProgress { lease_until } if lease_until <= now)
+    }
+
+    /// Whether the record is a live claim at `now`.
+    pub fn is_in_progress(&self) -> bool {
+        matches!(self.state, RecordState::InProgress { .. })
+    }
+
+    /// The record's bytes in format version 1: a JSON object whose output, when there is one, is
+    /// embedded as JSON (not re-escaped).
+    ///
+    /// # Errors
+    /// [`StoreError::Corrupt`] when the output is not JSON; `key` names the record.
+    pub fn encode(&self, key: &str) -> Result<Vec<u8>, StoreError> {
+        let (state, lease_until, expires_at, output, error) = match &self.state {
+            RecordState::InProgress { lease_until } => {
+                ("in_progress", Some(*lease_until), None, None, None)
+            }
+            RecordState::Completed { output, expires_at } => {
+                let output = match output {
+                    Some(bytes) => Some(raw_json(bytes).ok_or_else(|| StoreError::Corrupt {
+                        key: key.to_owned(),
+                        reason: "the output to store is not JSON".to_owned(),
+                    })?),
+                    None => None,
+                };
+                ("completed", None, Some(*expires_at), output, None)
+            }
+            RecordState::Failed { error, expires_at } => (
+                "failed",
+                None,
+                Some(*expires_at),
+                None,
+                Some(error.as_str()),
+            ),
+        };
+        let wire = WireOut {
+            idem_record: RECORD_FORMAT,
+            state,
+            token: &self.token,
+            fingerprint: &self.fingerprint,
+            created_at: self.created_at,
+            lease_until,
+            expires_at,
+            output,
+            error,
+        };
+        serde_json::to_vec(&wire).map_err(|e| StoreError::Corrupt {
+            key: key.to_owned(),
+            reason: format!("cannot encode the record: {e}"),
+        })
+    }
+
+    /// Reads a record written by [`Record::encode`].
+    ///
+    /// # Errors
+    /// [`StoreError::Corrupt`] for bytes that are not a record, [`StoreError::UnsupportedFormat`]
+    /// for a record of another format version. `key` names the record in the error.
+    pub fn decode(key: &str, bytes: &[u8]) -> Result<Record, StoreError> {
+        let corrupt = |reason: String| StoreError::Corrupt {
+            key: key.to_owned(),
+            reason,
+        };
+        let wire: WireIn<'_> = serde_json::from_slice(bytes)
+            .map_err(|e| corrupt(format!("not an idem record: {e}")))?;
+        if wire.idem_record != RECORD_FORMAT {
+            return Err(StoreError::UnsupportedFormat {
+                key: key.to_owned(),
+                found: wire.idem_record,
+                supported: RECORD_FORMAT,
+            });
+        }
+        let missing = |field: &str| corrupt(format!("a `{}` record has no `{field}`", wire.state));
+        let state = match wire.state.as_str() {
+            "in_progress" => RecordState::InProgress {
+                lease_until: wire.lease_until.ok_or_else(|| missing("lease_until"))?,
+            },
+            "completed" => RecordState::Completed {
+                output: wire.output.map(|o| o.get().as_bytes().to_vec()),
+                expires_at: wire.expires_at.ok_or_else(|| missing("expires_at"))?,
+            },
+            "failed" => RecordState::Failed {
+                error: wire.error.ok_or_else(|| missing("error"))?,
+                expires_at: wire.expires_at.ok_or_else(|| missing("expires_at"))?,
+            },
+            other => return Err(corrupt(format!("unknown state `{other}`"))),
+        };
+        Ok(Record {
+            token: wire.token,
+            fingerprint: wire.fingerprint,
+            created_at: wire.created_at,
+            state,
+        })
+    }
+}
+
+fn raw_json(bytes: &[u8]) -> Option<Box<RawValue>> {
+    let text = std::str::from_utf8(bytes).ok()?;
+    RawValue::from_string(text.to_owned()).ok()
+}
+
+#[derive(Serialize)]
+struct WireOut<'a> {
+    idem_record: u64,
+    state: &'a str,
+    token: &'a str,
+    fingerprint: &'a str,
+    created_at: UnixMillis,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    lease_until: Option<UnixMillis>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expires_at: Option<UnixMillis>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    output: Option<Box<RawValue>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<&'a str>,
+}
+
+#[derive(Deserialize)]
+struct WireIn<'a> {
+    idem_record: u64,
+    state: String,
+    token: String,
+    fingerprint: String,
+    created_at: UnixMillis,
+    #[serde(default)]
+    lease_until: Option<UnixMillis>,
+    #[serde(default)]
+    expires_at: Option<UnixMillis>,
+    #[serde(default, borrow)]
+    output: Option<&'a RawValue>,
+    #[serde(default)]
+    error: Option<String>,
+}
