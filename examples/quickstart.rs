@@ -1,12 +1,25 @@
-//! The quick start: declare the payment tool of the design document and look at its keys.
+//! The quick start, on the embedded default store (a redb file).
 //!
-//! `cargo run --example quickstart`
+//! ```console
+//! cargo run --example quickstart    # first run: the payment runs once, duplicates replay
+//! cargo run --example quickstart    # second run: a new process replays everything from the file
+//! ```
+//!
+//! The store file is `$IDEM_QUICKSTART_DB`, or `idem-quickstart.redb` in the system's temporary
+//! folder. Delete it to start over.
 
-use idem::{Context, Idempotent, KeyError};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use idem::executor::{Executor, Outcome};
+use idem::spec::ToolSpec;
+use idem::store::RedbStore;
+use idem::{Context, Idempotent};
+use serde::{Deserialize, Serialize};
 
 /// Process a payment. A retry with the same transaction id is the same payment.
-#[derive(Idempotent, Clone)]
-#[idem(tool = "payment-processor-v1", strategy = "fields")]
+#[derive(Idempotent, Serialize, Deserialize, Clone)]
+#[idem(tool = "payment-processor-v1", strategy = "fields", ttl = "24h")]
 struct ProcessPayment {
     #[idem(key)]
     transaction_id: String,
@@ -15,48 +28,134 @@ struct ProcessPayment {
     currency: String,
 }
 
-fn main() -> Result<(), KeyError> {
-    let ctx = Context::new().with_user("alice").with_session("s-1");
+/// What the payment gateway answers.
+#[derive(Serialize, Deserialize, Debug, Clone)]
+struct Receipt {
+    charge_id: String,
+    amount: f64,
+    currency: String,
+}
+
+/// The side effect we must never repeat: charging the card. Counts charges in this process.
+static CHARGES: AtomicUsize = AtomicUsize::new(0);
+
+async fn charge_card(args: ProcessPayment) -> Result<Receipt, std::io::Error> {
+    let n = CHARGES.fetch_add(1, Ordering::SeqCst) + 1;
+    // A real gateway takes a while; duplicates arriving meanwhile must wait, not charge.
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    Ok(Receipt {
+        charge_id: format!("ch_{}_{n}", args.transaction_id),
+        amount: args.amount,
+        currency: args.currency,
+    })
+}
+
+fn describe(outcome: &Outcome) -> &'static str {
+    match outcome {
+        Outcome::Executed { took_over: false } => "EXECUTED (the card was charged)",
+        Outcome::Executed { took_over: true } => "EXECUTED after taking over a crashed claim",
+        Outcome::Replayed { args_differ: false } => "REPLAYED from the store (no charge)",
+        Outcome::Replayed { args_differ: true } => {
+            "REPLAYED, but the arguments differ from the first call (flagged)"
+        }
+        Outcome::Joined { .. } => "JOINED a running duplicate (no charge)",
+        Outcome::NotIdempotent => "ran without idempotency",
+    }
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let path = std::env::var_os("IDEM_QUICKSTART_DB")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::env::temp_dir().join("idem-quickstart.redb"));
+    let existed = path.exists();
+    println!(
+        "store: {} ({})",
+        path.display(),
+        if existed {
+            "reopened: earlier runs are remembered"
+        } else {
+            "new"
+        }
+    );
+    let executor = Arc::new(Executor::new(RedbStore::open(&path)?));
+    let spec = Arc::new(ToolSpec::for_args::<ProcessPayment>().build()?);
+    let ctx = Context::new().with_user("alice");
+
     let payment = ProcessPayment {
         transaction_id: "txn-0001".into(),
         customer_id: "cust-42".into(),
         amount: 10.5,
         currency: "EUR".into(),
     };
-    let key = payment.idempotency_key(&ctx)?;
-    println!("payment {} -> key {key}", payment.transaction_id);
 
-    let retry = ProcessPayment {
-        amount: 11.0,
-        ..payment.clone()
-    };
-    let retry_key = retry.idempotency_key(&Context::new().with_user("bob"))?;
-    println!(
-        "retry with another amount and user -> {} key",
-        if retry_key == key {
-            "the same"
-        } else {
-            "another"
-        }
-    );
-
-    let other = ProcessPayment {
-        transaction_id: "txn-0002".into(),
-        ..payment.clone()
-    };
-    println!("txn-0002 -> key {}", other.idempotency_key(&ctx)?);
-
-    let empty = ProcessPayment {
-        transaction_id: String::new(),
-        ..payment
-    };
-    match empty.idempotency_key(&ctx) {
-        Ok(key) => println!("unexpected key {key}"),
-        Err(err) => println!("an empty transaction id is refused: {err}"),
+    println!("\n1. pay");
+    let first = executor
+        .execute(&spec, &ctx, &payment, || charge_card(payment.clone()))
+        .await?;
+    println!("   {} -> {:?}", describe(&first.outcome), first.output);
+    if let Some(key) = &first.key {
+        println!("   key {key}");
     }
+
+    println!("\n2. the agent retries the same step");
+    let retry = executor
+        .execute(&spec, &ctx, &payment, || charge_card(payment.clone()))
+        .await?;
+    println!("   {} -> {:?}", describe(&retry.outcome), retry.output);
+
+    println!("\n3. ten duplicates race for a new transaction");
+    let mut tasks = Vec::new();
+    for _ in 0..10 {
+        let (executor, spec, ctx) = (executor.clone(), spec.clone(), ctx.clone());
+        tasks.push(tokio::spawn(async move {
+            let race = ProcessPayment {
+                transaction_id: "txn-0002".into(),
+                customer_id: "cust-42".into(),
+                amount: 20.0,
+                currency: "EUR".into(),
+            };
+            executor
+                .execute(&spec, &ctx, &race, || charge_card(race.clone()))
+                .await
+        }));
+    }
+    let mut tally = std::collections::BTreeMap::new();
+    for task in tasks {
+        let execution = task.await??;
+        *tally.entry(describe(&execution.outcome)).or_insert(0) += 1;
+    }
+    for (what, n) in &tally {
+        println!("   {n:2} x {what}");
+    }
+
+    println!("\n4. a retry with the same transaction id but another amount");
+    let changed = ProcessPayment {
+        amount: 99.0,
+        ..payment.clone()
+    };
+    let flagged = executor
+        .execute(&spec, &ctx, &changed, || charge_card(changed.clone()))
+        .await?;
     println!(
-        "check it from any language: idem key --tool payment-processor-v1 --strategy fields \
-         --fields transaction_id --explain --args '{{\"transaction_id\":\"txn-0001\"}}'"
+        "   {} -> charged amount stays {}",
+        describe(&flagged.outcome),
+        flagged.output.amount
     );
+
+    let charges = CHARGES.load(Ordering::SeqCst);
+    let metrics = executor.metrics();
+    println!(
+        "\ncards charged by this process: {charges}; executions {}, replays {}, joins {}, mismatches {}",
+        metrics.executions, metrics.replays, metrics.joins, metrics.mismatches
+    );
+    if existed {
+        println!("run it again: every call replays from {}", path.display());
+    } else {
+        println!(
+            "run it again: a new process will replay every call from the file, charging nothing"
+        );
+    }
+    assert!(charges <= 2, "a payment was charged twice");
     Ok(())
 }

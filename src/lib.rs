@@ -64,6 +64,10 @@
 //! | `generator = "name"` | use the strategy registered under `name` in [`Registry::global`] at run time |
 //! | `key_with = path::to::fn` | the custom strategy's function: `fn(&Self, &Context, &str) -> String` (or `Result<String, E>`); the `&str` is the tool id |
 //! | `crate = "::path"` | where the runtime is, when `idem` is renamed or re-exported |
+//! | `name = "process_payment"` | the tool's name in its [`spec::ToolSpec`] (default: the struct's name in snake case) |
+//! | `ttl = "24h"` | how long a result is kept for replays (default 24 h) |
+//! | `lease = "60s"` | how long a claim holds before another caller may take it over (default 60 s) |
+//! | `persist_result = true \| false` | keep the output for replays, or only a marker that the call ran (default `true`) |
 //!
 //! ## Field attributes: `#[idem(...)]` on a field
 //!
@@ -78,6 +82,41 @@
 //! Field values are encoded through [`Canonical`], implemented for the standard types; derive it
 //! for nested types with `#[derive(Canonical)]`. Mistakes in attributes are compile errors that
 //! point at the token at fault.
+//!
+//! ## Running tools exactly once
+//!
+//! An [`executor::Executor`] claims the key in a [`store`], runs the tool once, keeps the output
+//! for the TTL and replays it on retry; duplicates racing in one process share one execution,
+//! duplicates elsewhere wait for it, and a claim whose holder crashed is taken over after its
+//! lease. [`store::RedbStore`] (one file, the default) and [`store::MemoryStore`] ship with idem.
+//!
+//! ```
+//! use idem::executor::{Executor, Outcome};
+//! use idem::spec::ToolSpec;
+//! use idem::store::MemoryStore;
+//! use idem::{Context, Idempotent};
+//!
+//! #[derive(Idempotent, serde::Serialize)]
+//! #[idem(tool = "user-registration-v1", strategy = "fields", ttl = "30d")]
+//! struct RegisterUser {
+//!     #[idem(key)]
+//!     email: String,
+//!     username: String,
+//! }
+//!
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+//! let executor = Executor::new(MemoryStore::new());
+//! let spec = ToolSpec::for_args::<RegisterUser>().build()?;
+//! let args = RegisterUser { email: "ada@example.com".into(), username: "ada".into() };
+//! let create = || async { Ok::<_, std::io::Error>(format!("user:{}", args.username)) };
+//! let first = executor.execute(&spec, &Context::new(), &args, create).await?;
+//! let retry = executor.execute(&spec, &Context::new(), &args, create).await?;
+//! assert_eq!(first.outcome, Outcome::Executed { took_over: false });
+//! assert_eq!(retry.outcome, Outcome::Replayed { args_differ: false });
+//! assert_eq!(retry.output, "user:ada");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! # }).unwrap();
+//! ```
 #![forbid(unsafe_code)]
 #![warn(missing_docs, rust_2018_idioms)]
 

@@ -8,9 +8,12 @@ pub use ::core::stringify;
 pub use crate::arguments::{Arguments, write_arguments_object};
 pub use crate::canonical::{Canonical, CanonicalWriter, Presence, SerdeCanonical};
 pub use crate::context::Context;
-pub use crate::declared::{DeclaredStrategy, Idempotent, KeyDeclaration};
+pub use crate::declared::{
+    DeclaredStrategy, Idempotent, KeyDeclaration, ParameterDeclaration, ToolDeclaration,
+};
 pub use crate::error::{BoxError, EncodeError};
 pub use crate::key::Algorithm;
+pub use crate::spec::ParameterType;
 
 /// What a `key_with` function may return: the key, or the key or an error.
 #[diagnostic::on_unimplemented(

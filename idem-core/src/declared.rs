@@ -10,6 +10,7 @@ use crate::error::{BoxError, KeyError};
 use crate::key::envelope::{Envelope, Layout};
 use crate::key::{Algorithm, IdempotencyKey};
 use crate::registry::Registry;
+use crate::spec::ParameterType;
 use crate::strategy::KeyInput;
 use crate::window::window_start;
 
@@ -18,8 +19,11 @@ use crate::window::window_start;
 /// Implement it with `#[derive(Idempotent)]`: the attributes become [`Idempotent::KEY`], and the
 /// key is computed by streaming the canonical envelope straight into the hasher.
 pub trait Idempotent: Arguments + Canonical + Sized {
-    /// What the attributes declare: tool id, strategy, window, fields.
+    /// What the attributes declare about keys: tool id, strategy, window, fields.
     const KEY: KeyDeclaration<Self>;
+
+    /// What the type declares about its tool: name, description, parameters, TTLs.
+    const TOOL: ToolDeclaration;
 
     /// The key of a call with these arguments by `context`, as declared, on the system clock.
     ///
@@ -112,6 +116,7 @@ impl<T: Arguments> KeyDeclaration<T> {
         options: &KeyOptions<'_>,
     ) -> Result<IdempotencyKey, KeyError> {
         let key_fields = options.key_fields.map(KeyFields::as_slice);
+        let tool = options.tool.unwrap_or(self.tool);
         let layout = match &self.strategy {
             DeclaredStrategy::Default => Layout::DEFAULT,
             DeclaredStrategy::Fields => Layout::FIELDS,
@@ -121,15 +126,15 @@ impl<T: Arguments> KeyDeclaration<T> {
                 include_session,
             } => Layout::hash(*algorithm, *include_user, *include_session),
             DeclaredStrategy::Custom(f) => {
-                let key = f(args, context, self.tool).map_err(|source| KeyError::Custom {
-                    tool: self.tool.to_owned(),
+                let key = f(args, context, tool).map_err(|source| KeyError::Custom {
+                    tool: tool.to_owned(),
                     source,
                 })?;
                 return IdempotencyKey::custom(key);
             }
             DeclaredStrategy::Generator(name) => {
                 let strategy = options.registry.get(name)?;
-                let mut input = KeyInput::new(self.tool, args, context);
+                let mut input = KeyInput::new(tool, args, context);
                 if let Some(fields) = key_fields {
                     input = input.with_key_fields(fields);
                 }
@@ -141,7 +146,7 @@ impl<T: Arguments> KeyDeclaration<T> {
             .map(|seconds| window_start(seconds, options.clock))
             .transpose()?;
         Envelope {
-            tool: self.tool,
+            tool,
             args,
             context,
             key_fields,
@@ -151,10 +156,42 @@ impl<T: Arguments> KeyDeclaration<T> {
     }
 }
 
+/// What `#[derive(Idempotent)]` declares about the tool: what
+/// [`ToolSpec::for_args`](crate::spec::ToolSpec::for_args) starts from.
+#[derive(Debug, Clone, Copy)]
+pub struct ToolDeclaration {
+    /// The tool's name (`name = "..."`, or the struct's name in snake case).
+    pub name: &'static str,
+    /// The struct's doc comment.
+    pub description: &'static str,
+    /// Every serialized field, in declaration order (skipped ones too: they are still arguments).
+    pub parameters: &'static [ParameterDeclaration],
+    /// `ttl = "24h"`, in seconds.
+    pub ttl_seconds: Option<u64>,
+    /// `lease = "60s"`, in seconds.
+    pub lease_seconds: Option<u64>,
+    /// `persist_result = true | false`.
+    pub persist_result: Option<bool>,
+}
+
+/// One field of a derived argument type, as a tool parameter.
+#[derive(Debug, Clone, Copy)]
+pub struct ParameterDeclaration {
+    /// The serialized name.
+    pub name: &'static str,
+    /// The JSON type.
+    pub kind: ParameterType,
+    /// Whether it is required (`Option` fields are not).
+    pub required: bool,
+    /// The field's doc comment.
+    pub description: &'static str,
+}
+
 /// Options for one key computation; [`KeyOptions::new`] is the system clock, the declared key
 /// fields and the global registry.
 #[derive(Debug, Clone, Copy)]
 pub struct KeyOptions<'a> {
+    tool: Option<&'a str>,
     clock: &'a dyn Clock,
     key_fields: Option<&'a KeyFields>,
     registry: &'a Registry,
@@ -170,10 +207,18 @@ impl<'a> KeyOptions<'a> {
     /// The system clock, the declared key fields, the global registry.
     pub fn new() -> Self {
         Self {
+            tool: None,
             clock: &SystemClock,
             key_fields: None,
             registry: Registry::global(),
         }
+    }
+
+    /// Uses this tool id instead of the declared one (a spec may rename a tool).
+    #[must_use]
+    pub fn tool(mut self, tool: &'a str) -> Self {
+        self.tool = Some(tool);
+        self
     }
 
     /// Reads windows from `clock`.

@@ -28,8 +28,10 @@ mod clock;
 mod context;
 mod declared;
 mod error;
+pub mod executor;
 mod key;
 mod registry;
+pub mod spec;
 pub mod store;
 mod strategy;
 mod window;
@@ -41,7 +43,10 @@ pub use arguments::{Arguments, JsonArgs, write_arguments_object};
 pub use canonical::Canonical;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use context::Context;
-pub use declared::{DeclaredStrategy, Idempotent, KeyDeclaration, KeyFields, KeyOptions};
+pub use declared::{
+    DeclaredStrategy, Idempotent, KeyDeclaration, KeyFields, KeyOptions, ParameterDeclaration,
+    ToolDeclaration,
+};
 pub use error::{BoxError, EncodeError, KeyError, RegistryError, UnknownAlgorithm};
 pub use key::{Algorithm, IdempotencyKey, MAX_CUSTOM_KEY_LEN};
 pub use registry::Registry;

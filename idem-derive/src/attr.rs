@@ -81,6 +81,12 @@ pub(crate) struct Container {
     pub(crate) generator: Option<Spanned<LitStr>>,
     pub(crate) key_with: Option<Spanned<syn::Path>>,
     pub(crate) crate_path: Option<Spanned<syn::Path>>,
+    pub(crate) name: Option<Spanned<LitStr>>,
+    pub(crate) ttl: Option<Spanned<LitStr>>,
+    pub(crate) lease: Option<Spanned<LitStr>>,
+    pub(crate) persist_result: Option<Spanned<LitBool>>,
+    /// The doc comment, lines joined.
+    pub(crate) doc: String,
     pub(crate) serde: SerdeContainer,
 }
 
@@ -103,6 +109,10 @@ impl Container {
         let mut generator = Attr::none(cx, GENERATOR);
         let mut key_with = Attr::none(cx, KEY_WITH);
         let mut crate_path = Attr::none(cx, CRATE);
+        let mut name_attr = Attr::none(cx, NAME);
+        let mut ttl = Attr::none(cx, TTL);
+        let mut lease = Attr::none(cx, LEASE);
+        let mut persist_result = Attr::none(cx, PERSIST_RESULT);
 
         for attr in attrs.iter().filter(|a| a.path().is_ident(IDEM)) {
             let result = attr.parse_nested_meta(|meta| {
@@ -158,6 +168,16 @@ impl Container {
                             })?;
                             key_with.set(&meta.path, path);
                         }
+                        // #[idem(name = "process_payment")]
+                        NAME => name_attr.set(&meta.path, parse_lit_str(&meta, NAME)?),
+                        // #[idem(ttl = "24h")]
+                        TTL => ttl.set(&meta.path, parse_lit_str(&meta, TTL)?),
+                        // #[idem(lease = "60s")]
+                        LEASE => lease.set(&meta.path, parse_lit_str(&meta, LEASE)?),
+                        // #[idem(persist_result = true)]
+                        PERSIST_RESULT => {
+                            persist_result.set(&meta.path, parse_lit_bool(&meta, PERSIST_RESULT)?)
+                        }
                         // #[idem(crate = "::my_idem")]
                         CRATE => {
                             let lit = parse_lit_str(&meta, CRATE)?;
@@ -198,6 +218,11 @@ impl Container {
             generator: generator.get(),
             key_with: key_with.get(),
             crate_path: crate_path.get(),
+            name: name_attr.get(),
+            ttl: ttl.get(),
+            lease: lease.get(),
+            persist_result: persist_result.get(),
+            doc: doc_comment(attrs),
             serde: SerdeContainer::from_ast(attrs),
         }
     }
@@ -241,6 +266,8 @@ pub(crate) struct Field {
     /// Whether an unknown `#[idem(...)]` attribute was reported here (likely a misspelt `key`),
     /// so that the checks do not add errors that only follow from it.
     pub(crate) had_unknown: bool,
+    /// The doc comment, lines joined.
+    pub(crate) doc: String,
     pub(crate) serde: SerdeField,
 }
 
@@ -321,6 +348,7 @@ impl Field {
             rename: rename.get(),
             allow_empty: allow_empty.get(),
             with_serde: with_serde.get(),
+            doc: doc_comment(attrs),
             had_unknown,
             serde: SerdeField::from_ast(attrs),
         }
@@ -427,4 +455,33 @@ fn parse_lit_bool(meta: &ParseNestedMeta<'_>, name: &str) -> syn::Result<LitBool
             format!("expected `true` or `false` for `{name}`, without quotes"),
         )
     })
+}
+
+/// The `///` comment: its lines trimmed, joined into paragraphs.
+pub(crate) fn doc_comment(attrs: &[Attribute]) -> String {
+    let mut lines: Vec<String> = Vec::new();
+    for attr in attrs.iter().filter(|a| a.path().is_ident("doc")) {
+        if let syn::Meta::NameValue(nv) = &attr.meta
+            && let syn::Expr::Lit(syn::ExprLit {
+                lit: syn::Lit::Str(s),
+                ..
+            }) = &nv.value
+        {
+            lines.extend(s.value().lines().map(|l| l.trim().to_owned()));
+        }
+    }
+    let mut out = String::new();
+    for line in lines {
+        if line.is_empty() {
+            if !out.is_empty() && !out.ends_with("\n\n") {
+                out.push_str("\n\n");
+            }
+        } else {
+            if !out.is_empty() && !out.ends_with('\n') {
+                out.push(' ');
+            }
+            out.push_str(&line);
+        }
+    }
+    out.trim_end().to_owned()
 }

@@ -28,6 +28,11 @@ pub(crate) struct KeyModel {
     pub(crate) tool: LitStr,
     pub(crate) strategy: Strategy,
     pub(crate) window_seconds: Option<u64>,
+    /// The tool's name: `name = "..."`, or the struct's name in snake case.
+    pub(crate) name: String,
+    pub(crate) ttl_seconds: Option<u64>,
+    pub(crate) lease_seconds: Option<u64>,
+    pub(crate) persist_result: Option<bool>,
 }
 
 /// Checks a `#[derive(Idempotent)]` input.
@@ -224,11 +229,38 @@ pub(crate) fn idempotent(cx: &Ctxt, cont: &Container<'_>) -> Option<KeyModel> {
     };
 
     check_serde_container(cx, cont);
+    let ttl_seconds = attrs
+        .ttl
+        .as_ref()
+        .and_then(|t| parse_seconds(cx, &t.value, "ttl"));
+    let lease_seconds = attrs
+        .lease
+        .as_ref()
+        .and_then(|l| parse_seconds(cx, &l.value, "lease"));
     Some(KeyModel {
         tool: tool?,
         strategy: strategy?,
         window_seconds,
+        name: attrs
+            .name
+            .as_ref()
+            .map_or_else(|| snake_case(&cont.ident.to_string()), |n| n.value.value()),
+        ttl_seconds,
+        lease_seconds,
+        persist_result: attrs.persist_result.as_ref().map(|p| p.value.value),
     })
+}
+
+/// `ProcessPayment` -> `process_payment`.
+fn snake_case(ident: &str) -> String {
+    let mut out = String::new();
+    for (i, ch) in ident.char_indices() {
+        if ch.is_uppercase() && i > 0 {
+            out.push('_');
+        }
+        out.extend(ch.to_lowercase());
+    }
+    out
 }
 
 /// Checks a `#[derive(Canonical)]` input.
@@ -246,6 +278,13 @@ pub(crate) fn canonical(cx: &Ctxt, cont: &Container<'_>) {
         (attrs.window.as_ref().map(|a| &a.tokens), WINDOW),
         (attrs.generator.as_ref().map(|a| &a.tokens), GENERATOR),
         (attrs.key_with.as_ref().map(|a| &a.tokens), KEY_WITH),
+        (attrs.name.as_ref().map(|a| &a.tokens), NAME),
+        (attrs.ttl.as_ref().map(|a| &a.tokens), TTL),
+        (attrs.lease.as_ref().map(|a| &a.tokens), LEASE),
+        (
+            attrs.persist_result.as_ref().map(|a| &a.tokens),
+            PERSIST_RESULT,
+        ),
     ] {
         if let Some(tokens) = tokens {
             cx.error_spanned_by(
@@ -353,13 +392,18 @@ fn check_serde_container(cx: &Ctxt, cont: &Container<'_>) {
 
 /// Parses `"30s"`, `"1m"`, `"1h"`... into whole seconds.
 fn parse_window(cx: &Ctxt, lit: &LitStr) -> Option<u64> {
+    parse_seconds(cx, lit, "window")
+}
+
+/// Parses a duration attribute (`"30s"`, `"1m"`, `"24h"`) into whole seconds, at least one.
+fn parse_seconds(cx: &Ctxt, lit: &LitStr, what: &str) -> Option<u64> {
     match humantime::parse_duration(&lit.value()) {
         Ok(d) if d.subsec_nanos() == 0 && d.as_secs() > 0 => Some(d.as_secs()),
         Ok(_) => {
             cx.error_spanned_by(
                 lit,
                 format!(
-                    "invalid window `{}`: a window is a whole number of seconds, at least \
+                    "invalid {what} `{}`: a {what} is a whole number of seconds, at least \
                      `\"1s\"`",
                     lit.value()
                 ),
@@ -370,7 +414,7 @@ fn parse_window(cx: &Ctxt, lit: &LitStr) -> Option<u64> {
             cx.error_spanned_by(
                 lit,
                 format!(
-                    "invalid window `{}`: {e}; write e.g. `\"30s\"`, `\"1m\"` or `\"1h\"`",
+                    "invalid {what} `{}`: {e}; write e.g. `\"30s\"`, `\"1m\"` or `\"24h\"`",
                     lit.value()
                 ),
             );

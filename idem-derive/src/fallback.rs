@@ -41,6 +41,14 @@ pub(crate) fn idempotent(
                     fields: &[],
                     key_fields: &[],
                 };
+                const TOOL: #p::ToolDeclaration = #p::ToolDeclaration {
+                    name: "",
+                    description: "",
+                    parameters: &[],
+                    ttl_seconds: #p::Option::None,
+                    lease_seconds: #p::Option::None,
+                    persist_result: #p::Option::None,
+                };
             }
         };
     }

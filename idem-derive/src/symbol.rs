@@ -15,6 +15,10 @@ pub(crate) const WINDOW: &str = "window";
 pub(crate) const GENERATOR: &str = "generator";
 pub(crate) const KEY_WITH: &str = "key_with";
 pub(crate) const CRATE: &str = "crate";
+pub(crate) const NAME: &str = "name";
+pub(crate) const TTL: &str = "ttl";
+pub(crate) const LEASE: &str = "lease";
+pub(crate) const PERSIST_RESULT: &str = "persist_result";
 
 /// Every container attribute, for "did you mean" suggestions.
 pub(crate) const CONTAINER_ATTRS: &[&str] = &[
@@ -27,6 +31,10 @@ pub(crate) const CONTAINER_ATTRS: &[&str] = &[
     GENERATOR,
     KEY_WITH,
     CRATE,
+    NAME,
+    TTL,
+    LEASE,
+    PERSIST_RESULT,
 ];
 
 // Field attributes.

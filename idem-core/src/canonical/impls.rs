@@ -7,8 +7,10 @@ use std::sync::Arc;
 
 use super::{Canonical, CanonicalWriter, Presence, cmp_member_names};
 use crate::error::EncodeError;
+use crate::spec::ParameterType;
 
 impl Canonical for str {
+    const PARAMETER_TYPE: ParameterType = ParameterType::String;
     fn write_canonical(&self, w: &mut CanonicalWriter) -> Result<(), EncodeError> {
         w.write_str(self);
         Ok(())
@@ -23,6 +25,7 @@ impl Canonical for str {
 }
 
 impl Canonical for String {
+    const PARAMETER_TYPE: ParameterType = ParameterType::String;
     fn write_canonical(&self, w: &mut CanonicalWriter) -> Result<(), EncodeError> {
         w.write_str(self);
         Ok(())
@@ -33,6 +36,7 @@ impl Canonical for String {
 }
 
 impl Canonical for char {
+    const PARAMETER_TYPE: ParameterType = ParameterType::String;
     fn write_canonical(&self, w: &mut CanonicalWriter) -> Result<(), EncodeError> {
         w.write_str(self.encode_utf8(&mut [0; 4]));
         Ok(())
@@ -40,6 +44,7 @@ impl Canonical for char {
 }
 
 impl Canonical for bool {
+    const PARAMETER_TYPE: ParameterType = ParameterType::Boolean;
     fn write_canonical(&self, w: &mut CanonicalWriter) -> Result<(), EncodeError> {
         w.write_bool(*self);
         Ok(())
@@ -59,7 +64,8 @@ impl Canonical for () {
 macro_rules! integers {
     ($($t:ty)*) => {$(
         impl Canonical for $t {
-            #[inline]
+
+            const PARAMETER_TYPE: ParameterType = ParameterType::Integer;            #[inline]
             fn write_canonical(&self, w: &mut CanonicalWriter) -> Result<(), EncodeError> {
                 w.write_integer(*self);
                 Ok(())
@@ -70,6 +76,7 @@ macro_rules! integers {
 integers!(u8 u16 u32 u64 u128 usize i8 i16 i32 i64 i128 isize);
 
 impl Canonical for f64 {
+    const PARAMETER_TYPE: ParameterType = ParameterType::Number;
     #[inline]
     fn write_canonical(&self, w: &mut CanonicalWriter) -> Result<(), EncodeError> {
         w.write_f64(*self)
@@ -77,6 +84,7 @@ impl Canonical for f64 {
 }
 
 impl Canonical for f32 {
+    const PARAMETER_TYPE: ParameterType = ParameterType::Number;
     /// Widened to `f64` first, as serde_json and JavaScript do.
     #[inline]
     fn write_canonical(&self, w: &mut CanonicalWriter) -> Result<(), EncodeError> {
@@ -85,6 +93,8 @@ impl Canonical for f32 {
 }
 
 impl<T: Canonical> Canonical for Option<T> {
+    const PARAMETER_TYPE: ParameterType = T::PARAMETER_TYPE;
+    const OPTIONAL: bool = true;
     fn write_canonical(&self, w: &mut CanonicalWriter) -> Result<(), EncodeError> {
         match self {
             Some(value) => value.write_canonical(w),
@@ -105,6 +115,8 @@ impl<T: Canonical> Canonical for Option<T> {
 macro_rules! pointers {
     ($($ptr:ident)*) => {$(
         impl<T: Canonical + ?Sized> Canonical for $ptr<T> {
+            const PARAMETER_TYPE: ParameterType = T::PARAMETER_TYPE;
+            const OPTIONAL: bool = T::OPTIONAL;
             #[inline]
             fn write_canonical(&self, w: &mut CanonicalWriter) -> Result<(), EncodeError> {
                 (**self).write_canonical(w)
@@ -118,6 +130,8 @@ macro_rules! pointers {
 pointers!(Box Rc Arc);
 
 impl<T: Canonical + ?Sized> Canonical for &T {
+    const PARAMETER_TYPE: ParameterType = T::PARAMETER_TYPE;
+    const OPTIONAL: bool = T::OPTIONAL;
     #[inline]
     fn write_canonical(&self, w: &mut CanonicalWriter) -> Result<(), EncodeError> {
         (**self).write_canonical(w)
@@ -128,6 +142,7 @@ impl<T: Canonical + ?Sized> Canonical for &T {
 }
 
 impl<T: Canonical + ToOwned + ?Sized> Canonical for Cow<'_, T> {
+    const PARAMETER_TYPE: ParameterType = T::PARAMETER_TYPE;
     fn write_canonical(&self, w: &mut CanonicalWriter) -> Result<(), EncodeError> {
         (**self).write_canonical(w)
     }
@@ -153,30 +168,35 @@ pub(crate) fn write_array<'a, T: Canonical + 'a>(
 }
 
 impl<T: Canonical> Canonical for [T] {
+    const PARAMETER_TYPE: ParameterType = ParameterType::Array;
     fn write_canonical(&self, w: &mut CanonicalWriter) -> Result<(), EncodeError> {
         write_array(w, self)
     }
 }
 
 impl<T: Canonical, const N: usize> Canonical for [T; N] {
+    const PARAMETER_TYPE: ParameterType = ParameterType::Array;
     fn write_canonical(&self, w: &mut CanonicalWriter) -> Result<(), EncodeError> {
         write_array(w, self)
     }
 }
 
 impl<T: Canonical> Canonical for Vec<T> {
+    const PARAMETER_TYPE: ParameterType = ParameterType::Array;
     fn write_canonical(&self, w: &mut CanonicalWriter) -> Result<(), EncodeError> {
         write_array(w, self)
     }
 }
 
 impl<T: Canonical> Canonical for VecDeque<T> {
+    const PARAMETER_TYPE: ParameterType = ParameterType::Array;
     fn write_canonical(&self, w: &mut CanonicalWriter) -> Result<(), EncodeError> {
         write_array(w, self)
     }
 }
 
 impl<T: Canonical> Canonical for BTreeSet<T> {
+    const PARAMETER_TYPE: ParameterType = ParameterType::Array;
     /// An array in the set's own order, as serde writes it.
     fn write_canonical(&self, w: &mut CanonicalWriter) -> Result<(), EncodeError> {
         write_array(w, self)
@@ -184,6 +204,7 @@ impl<T: Canonical> Canonical for BTreeSet<T> {
 }
 
 impl<T: Canonical, S> Canonical for HashSet<T, S> {
+    const PARAMETER_TYPE: ParameterType = ParameterType::Array;
     /// An array of the elements sorted by their canonical bytes, so that the key does not depend
     /// on the iteration order of the set.
     fn write_canonical(&self, w: &mut CanonicalWriter) -> Result<(), EncodeError> {
@@ -207,6 +228,7 @@ impl<T: Canonical, S> Canonical for HashSet<T, S> {
 macro_rules! tuples {
     ($(($($name:ident $idx:tt),+))*) => {$(
         impl<$($name: Canonical),+> Canonical for ($($name,)+) {
+    const PARAMETER_TYPE: ParameterType = ParameterType::Array;
             fn write_canonical(&self, w: &mut CanonicalWriter) -> Result<(), EncodeError> {
                 w.write_raw(b"[");
                 $(
@@ -316,12 +338,14 @@ where
 }
 
 impl<K: MapKey, V: Canonical> Canonical for BTreeMap<K, V> {
+    const PARAMETER_TYPE: ParameterType = ParameterType::Object;
     fn write_canonical(&self, w: &mut CanonicalWriter) -> Result<(), EncodeError> {
         write_object(w, self)
     }
 }
 
 impl<K: MapKey, V: Canonical, S> Canonical for HashMap<K, V, S> {
+    const PARAMETER_TYPE: ParameterType = ParameterType::Object;
     fn write_canonical(&self, w: &mut CanonicalWriter) -> Result<(), EncodeError> {
         write_object(w, self)
     }

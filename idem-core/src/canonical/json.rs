@@ -5,8 +5,11 @@ use serde_json::{Map, Number, Value};
 use super::impls::{write_array, write_object};
 use super::{Canonical, CanonicalWriter, Presence};
 use crate::error::EncodeError;
+use crate::spec::ParameterType;
 
 impl Canonical for Number {
+    const PARAMETER_TYPE: ParameterType = ParameterType::Number;
+
     fn write_canonical(&self, w: &mut CanonicalWriter) -> Result<(), EncodeError> {
         if let Some(n) = self.as_u64() {
             w.write_integer(n);
@@ -43,6 +46,8 @@ impl Canonical for Value {
 }
 
 impl Canonical for Map<String, Value> {
+    const PARAMETER_TYPE: ParameterType = ParameterType::Object;
+
     fn write_canonical(&self, w: &mut CanonicalWriter) -> Result<(), EncodeError> {
         write_object(w, self)
     }

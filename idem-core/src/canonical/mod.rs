@@ -17,6 +17,7 @@ pub use serde_bridge::SerdeCanonical;
 pub use writer::CanonicalWriter;
 
 use crate::error::EncodeError;
+use crate::spec::ParameterType;
 
 /// A value that can be part of an idempotency key.
 ///
@@ -38,6 +39,12 @@ use crate::error::EncodeError;
             to encode a `Serialize` type through serde, or `#[idem(skip)]` to leave it out"
 )]
 pub trait Canonical {
+    /// The JSON type of the value, for the parameter list of a tool spec.
+    const PARAMETER_TYPE: ParameterType = ParameterType::Any;
+
+    /// Whether the value may be absent (`Option`): its parameter is then not required.
+    const OPTIONAL: bool = false;
+
     /// Writes the canonical bytes of `self`.
     ///
     /// # Errors

@@ -11,10 +11,17 @@
 //! | [`RedbStore`] (feature `redb`, on by default) | one file | yes | one process at a time |
 
 mod error;
+mod memory;
 mod record;
+#[cfg(feature = "redb")]
+mod redb_store;
 
 pub use error::StoreError;
+pub use memory::MemoryStore;
 pub use record::{RECORD_FORMAT, Record, RecordState, UnixMillis};
+#[cfg(feature = "redb")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redb")))]
+pub use redb_store::RedbStore;
 
 use std::fmt;
 use std::future::Future;
@@ -100,7 +107,13 @@ pub trait Store: Send + Sync + fmt::Debug {
     /// - No record, or an expired completed record: [`ClaimOutcome::Claimed`].
     /// - An in-progress record whose lease ended at or before `claim.now`:
     ///   [`ClaimOutcome::TookOver`].
-    /// - Otherwise: [`ClaimOutcome::Existing`] with the record, untouched.
+    /// - Otherwise: [`ClaimOutcome::Existing`] with the record, untouched (a claim by the
+    ///   token that holds the key included: claims are not re-entrant).
+    ///
+    /// # Errors
+    /// [`StoreError::Corrupt`] or [`StoreError::UnsupportedFormat`] when the record there cannot
+    /// be decoded: it is not overwritten. [`StoreError::Full`] from a bounded store full of
+    /// live claims.
     fn claim<'a>(
         &'a self,
         key: RecordKey<'a>,
@@ -110,9 +123,15 @@ pub trait Store: Send + Sync + fmt::Debug {
     /// Completes the claim `token` on `key`: the record becomes completed, expiring `ttl` after
     /// `now`.
     ///
+    /// The record keeps its token, fingerprint and `created_at`. A claim whose lease has run out
+    /// can still complete as long as nobody took it over: the lease only lets another caller
+    /// take the key.
+    ///
     /// # Errors
     /// [`StoreError::ClaimLost`] when the record is not an in-progress record of `token` (its
-    /// lease ran out and another caller took it over, or it was deleted): nothing is written.
+    /// lease ran out and another caller took it over, it was deleted or released, or it is
+    /// already completed): nothing is written. [`StoreError::Corrupt`] when the output is not
+    /// JSON, or the stored record cannot be decoded.
     fn complete<'a>(
         &'a self,
         key: RecordKey<'a>,
@@ -123,14 +142,20 @@ pub trait Store: Send + Sync + fmt::Debug {
     ) -> BoxFuture<'a, Result<(), StoreError>>;
 
     /// Releases the claim `token` on `key` (the tool failed and may be retried). Returns whether
-    /// a record was removed; a record of another token is left alone.
+    /// a record was removed. Only an in-progress record of `token` is removed: a record of
+    /// another token, or a completed or failed one (of any token), is left alone.
     fn release<'a>(
         &'a self,
         key: RecordKey<'a>,
         token: &'a str,
     ) -> BoxFuture<'a, Result<bool, StoreError>>;
 
-    /// The record of `key`, or `None` when there is none or it has expired at `now`.
+    /// The record of `key`, or `None` when there is none or it has expired at `now`. An
+    /// in-progress record is returned whatever its lease.
+    ///
+    /// # Errors
+    /// [`StoreError::Corrupt`] or [`StoreError::UnsupportedFormat`] when the record cannot be
+    /// decoded.
     fn get<'a>(
         &'a self,
         key: RecordKey<'a>,
@@ -146,6 +171,10 @@ pub trait Store: Send + Sync + fmt::Debug {
 
     /// Removes the records that have expired at `now` (with `all`, every record). Returns how
     /// many were removed.
+    ///
+    /// "Expired" is [`Record::is_expired`]: completed and failed records past their expiry.
+    /// In-progress records stay, even after their lease (the next claim takes them over), and
+    /// so do records that cannot be decoded (delete them by hand).
     fn purge(&self, now: UnixMillis, all: bool) -> BoxFuture<'_, Result<u64, StoreError>>;
 }
 

@@ -67,12 +67,22 @@ pub(crate) fn expand_canonical(cont: &Container<'_>) -> TokenStream {
         Data::Union => return TokenStream::new(),
     };
 
+    // Structs are objects (newtypes are their inner value, tuples arrays); enums of unit variants
+    // are strings, other enums any JSON.
+    let kind = match &cont.data {
+        Data::Struct(Style::Struct, _) => quote!(Object),
+        Data::Struct(Style::Tuple, _) => quote!(Array),
+        Data::Enum(variants) if variants.iter().all(|v| v.style == Style::Unit) => quote!(String),
+        _ => quote!(Any),
+    };
     quote! {
         #[doc(hidden)]
 
         const _: () = {
             #[automatically_derived]
             impl #impl_generics #p::Canonical for #ident #ty_generics #where_clause {
+                const PARAMETER_TYPE: #p::ParameterType = #p::ParameterType::#kind;
+
                 fn write_canonical(
                     &self,
                     __writer: &mut #p::CanonicalWriter,

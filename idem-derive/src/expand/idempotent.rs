@@ -84,6 +84,23 @@ pub(crate) fn expand_idempotent(cont: &Container<'_>, model: &KeyModel) -> Token
         None => quote!(#p::Option::None),
     };
 
+    let parameters = all_fields
+        .iter()
+        .filter(|f| !f.attrs.serde.skip)
+        .map(|f| parameter(f, &krate));
+    let name = &model.name;
+    let description = &cont.attrs.doc;
+    let option_u64 = |v: Option<u64>| match v {
+        Some(v) => quote!(#p::Option::Some(#v)),
+        None => quote!(#p::Option::None),
+    };
+    let ttl = option_u64(model.ttl_seconds);
+    let lease = option_u64(model.lease_seconds);
+    let persist_result = match model.persist_result {
+        Some(v) => quote!(#p::Option::Some(#v)),
+        None => quote!(#p::Option::None),
+    };
+
     quote! {
         #[doc(hidden)]
 
@@ -149,6 +166,8 @@ pub(crate) fn expand_idempotent(cont: &Container<'_>, model: &KeyModel) -> Token
 
             #[automatically_derived]
             impl #impl_generics #p::Canonical for #ident #ty_generics #where_clause {
+                const PARAMETER_TYPE: #p::ParameterType = #p::ParameterType::Object;
+
                 fn write_canonical(
                     &self,
                     __writer: &mut #p::CanonicalWriter,
@@ -165,6 +184,15 @@ pub(crate) fn expand_idempotent(cont: &Container<'_>, model: &KeyModel) -> Token
                     window_seconds: #window,
                     fields: &[#(#names),*],
                     key_fields: &[#(#key_names),*],
+                };
+
+                const TOOL: #p::ToolDeclaration = #p::ToolDeclaration {
+                    name: #name,
+                    description: #description,
+                    parameters: &[#(#parameters),*],
+                    ttl_seconds: #ttl,
+                    lease_seconds: #lease,
+                    persist_result: #persist_result,
                 };
             }
         };
@@ -188,5 +216,68 @@ fn indices_where(fields: &[&Field<'_>], pred: impl Fn(&Field<'_>) -> bool) -> To
         }
     } else {
         quote!(::core::matches!(__index, #(#indices)|*))
+    }
+}
+
+/// A `ParameterDeclaration` for a field. Fields that take part in keys report their JSON type
+/// through `Canonical`; others (skipped, or encoded through serde) need not implement it, so
+/// their type is read from the syntax.
+fn parameter(field: &Field<'_>, krate: &TokenStream) -> TokenStream {
+    let p = quote!(#krate::__private);
+    let name = &field.name;
+    let description = &field.attrs.doc;
+    let ty = field.ty;
+    let (kind, required) = if field.is_included() && field.attrs.with_serde.is_none() {
+        (
+            quote!(<#ty as #p::Canonical>::PARAMETER_TYPE),
+            quote!(!<#ty as #p::Canonical>::OPTIONAL),
+        )
+    } else {
+        let (kind, optional) = syntactic_type(ty);
+        let kind = syn::Ident::new(kind, proc_macro2::Span::call_site());
+        let required = !optional;
+        (quote!(#p::ParameterType::#kind), quote!(#required))
+    };
+    quote! {
+        #p::ParameterDeclaration {
+            name: #name,
+            kind: #kind,
+            required: #required,
+            description: #description,
+        }
+    }
+}
+
+/// The JSON type of a type judged by its name, and whether it is an `Option`.
+fn syntactic_type(ty: &syn::Type) -> (&'static str, bool) {
+    match ty {
+        syn::Type::Reference(r) => syntactic_type(&r.elem),
+        syn::Type::Array(_) | syn::Type::Slice(_) | syn::Type::Tuple(_) => ("Array", false),
+        syn::Type::Path(path) => {
+            let Some(last) = path.path.segments.last() else {
+                return ("Any", false);
+            };
+            let name = last.ident.to_string();
+            if name == "Option" {
+                if let syn::PathArguments::AngleBracketed(args) = &last.arguments
+                    && let Some(syn::GenericArgument::Type(inner)) = args.args.first()
+                {
+                    return (syntactic_type(inner).0, true);
+                }
+                return ("Any", true);
+            }
+            let kind = match name.as_str() {
+                "String" | "str" | "char" | "Cow" => "String",
+                "bool" => "Boolean",
+                "f32" | "f64" => "Number",
+                "u8" | "u16" | "u32" | "u64" | "u128" | "usize" | "i8" | "i16" | "i32" | "i64"
+                | "i128" | "isize" => "Integer",
+                "Vec" | "VecDeque" | "HashSet" | "BTreeSet" => "Array",
+                "HashMap" | "BTreeMap" => "Object",
+                _ => "Any",
+            };
+            (kind, false)
+        }
+        _ => ("Any", false),
     }
 }

@@ -1,0 +1,88 @@
+//! [`Parameter`]: one argument of a tool, as a tool framework or a model sees it.
+
+use serde::{Deserialize, Serialize};
+
+/// The JSON type of a parameter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ParameterType {
+    /// A string.
+    String,
+    /// A number with a fraction.
+    Number,
+    /// An integer.
+    Integer,
+    /// `true` or `false`.
+    Boolean,
+    /// A list.
+    Array,
+    /// An object (a nested struct or a map).
+    Object,
+    /// Any JSON value (a type idem cannot describe, e.g. one encoded through serde).
+    Any,
+}
+
+/// One parameter of a tool: a name, a JSON type, whether it is required.
+///
+/// ```
+/// use idem_core::spec::{Parameter, ParameterType};
+///
+/// let p = Parameter::new("warehouse_id", ParameterType::String).optional();
+/// assert!(!p.required);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Parameter {
+    /// The name, as the arguments carry it.
+    pub name: String,
+    /// The JSON type.
+    #[serde(rename = "type")]
+    pub kind: ParameterType,
+    /// Whether a call must give it.
+    pub required: bool,
+    /// What it means, when documented.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+impl Parameter {
+    /// A required parameter.
+    pub fn new(name: impl Into<String>, kind: ParameterType) -> Self {
+        Parameter {
+            name: name.into(),
+            kind,
+            required: true,
+            description: None,
+        }
+    }
+
+    /// A required string parameter (the design document's `StringParameter`).
+    pub fn string(name: impl Into<String>) -> Self {
+        Self::new(name, ParameterType::String)
+    }
+
+    /// A required number parameter (the design document's `NumericParameter`).
+    pub fn number(name: impl Into<String>) -> Self {
+        Self::new(name, ParameterType::Number)
+    }
+
+    /// Marks the parameter as optional.
+    #[must_use]
+    pub fn optional(mut self) -> Self {
+        self.required = false;
+        self
+    }
+
+    /// Sets whether the parameter is required.
+    #[must_use]
+    pub fn required(mut self, required: bool) -> Self {
+        self.required = required;
+        self
+    }
+
+    /// Describes the parameter.
+    #[must_use]
+    pub fn description(mut self, description: impl Into<String>) -> Self {
+        self.description = Some(description.into());
+        self
+    }
+}

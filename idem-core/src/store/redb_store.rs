@@ -1,0 +1,437 @@
+//! [`RedbStore`]: records in one file, on [redb](https://docs.rs/redb).
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
+
+use super::{
+    BoxFuture, Claim, ClaimOutcome, Completion, Record, RecordKey, RecordState, Store, StoreError,
+    StoredRecord, UnixMillis,
+};
+
+/// The one table: record address (see [`RedbStore`]) to [`Record::encode`] bytes.
+const TABLE: TableDefinition<'static, &'static str, &'static [u8]> =
+    TableDefinition::new("idem_records");
+
+/// A store in one file, on the embedded database [redb](https://docs.rs/redb): it survives a
+/// restart, and a crash of the process at any point (a record is on disk when
+/// [`complete`](Store::complete) returns). One process at a time opens the file: a second
+/// [`open`](RedbStore::open), in this process or another, fails until the first store is dropped.
+///
+/// Every operation is one redb transaction; a [`claim`](Store::claim) reads and conditionally
+/// writes in one write transaction, so it is atomic. redb is synchronous: within a Tokio runtime
+/// each operation runs on the blocking thread pool (`spawn_blocking`), never on the async threads;
+/// outside one, it runs on the calling thread.
+///
+/// Reads do not write: an expired record stays in the file until a claim of its key replaces it
+/// or [`purge`](Store::purge) removes it (run a purge now and then to keep the file small).
+///
+/// ## File layout
+///
+/// One table, `idem_records`, maps a string key to the record's bytes in the versioned format of
+/// [`Record::encode`]. The key is `"{n}:{tool}:{key}"` where `n` is the length of the tool id in
+/// bytes, written in decimal: `"20:payment-processor-v1:fb5f9548..."`. The length makes the
+/// address unambiguous whatever characters the tool id and the key contain.
+///
+/// ## Errors
+///
+/// redb's errors (I/O, a file locked by another process, ...) are
+/// [`StoreError::Unavailable`] with `store: "redb"`; a record that cannot be decoded is
+/// [`StoreError::Corrupt`] (or [`StoreError::UnsupportedFormat`]), and a claim never overwrites
+/// it: remove it with [`delete`](Store::delete).
+///
+/// ```
+/// use std::time::Duration;
+/// use idem_core::store::{Claim, ClaimOutcome, Completion, RecordKey, RedbStore, Store, UnixMillis};
+///
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let dir = tempfile::tempdir().unwrap();
+/// let path = dir.path().join("idem.redb");
+/// let key = RecordKey { tool: "payment-processor-v1", key: "fb5f9548" };
+/// let now = UnixMillis(1_700_000_000_000);
+/// let claim = Claim {
+///     token: "t-1".into(),
+///     fingerprint: "f".into(),
+///     now,
+///     lease: Duration::from_secs(30),
+/// };
+/// {
+///     let store = RedbStore::open(&path)?;
+///     assert_eq!(store.claim(key, &claim).await?, ClaimOutcome::Claimed);
+///     let output = Completion::Output(br#"{"charged":true}"#.to_vec());
+///     store.complete(key, "t-1", &output, now, Duration::from_secs(3600)).await?;
+/// }
+/// // After a restart, the result is still there.
+/// let store = RedbStore::open(&path)?;
+/// let record = store.get(key, now).await?.unwrap();
+/// assert_eq!(record.token, "t-1");
+/// # Ok::<(), idem_core::store::StoreError>(())
+/// # }).unwrap();
+/// ```
+pub struct RedbStore {
+    db: Arc<Database>,
+    path: PathBuf,
+}
+
+impl RedbStore {
+    /// Opens the store in the file at `path`, creating the file if there is none.
+    ///
+    /// This is synchronous and may take a while after a crash (redb repairs the file): in async
+    /// code, call it once at start-up, or within `spawn_blocking`.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the file cannot be opened or created, is not a redb
+    /// database, or is already open (in this process or another).
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        let path = path.as_ref().to_path_buf();
+        let db = Database::create(&path).map_err(unavailable)?;
+        let txn = db.begin_write().map_err(unavailable)?;
+        txn.open_table(TABLE).map_err(unavailable)?;
+        txn.commit().map_err(unavailable)?;
+        Ok(RedbStore {
+            db: Arc::new(db),
+            path,
+        })
+    }
+
+    /// The file the store is in.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Writes `bytes` as the record of `key`, unchecked. Not part of the API: for the store
+    /// conformance suite, which needs to plant corrupt records.
+    #[doc(hidden)]
+    pub async fn write_raw(&self, key: RecordKey<'_>, bytes: Vec<u8>) -> Result<(), StoreError> {
+        let address = encode_address(key);
+        self.run(move |db| {
+            let txn = db.begin_write().map_err(unavailable)?;
+            txn.open_table(TABLE)
+                .map_err(unavailable)?
+                .insert(address.as_str(), bytes.as_slice())
+                .map_err(unavailable)?;
+            txn.commit().map_err(unavailable)
+        })
+        .await
+    }
+
+    /// Runs `op` on the blocking thread pool when there is a Tokio runtime, else right here.
+    async fn run<T, F>(&self, op: F) -> Result<T, StoreError>
+    where
+        F: FnOnce(&Database) -> Result<T, StoreError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let db = Arc::clone(&self.db);
+        match tokio::runtime::Handle::try_current() {
+            Ok(handle) => handle.spawn_blocking(move || op(&db)).await.map_err(|e| {
+                StoreError::Unavailable {
+                    store: "redb",
+                    source: Box::new(e),
+                }
+            })?,
+            Err(_) => op(&db),
+        }
+    }
+}
+
+impl fmt::Debug for RedbStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedbStore")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Store for RedbStore {
+    fn claim<'a>(
+        &'a self,
+        key: RecordKey<'a>,
+        claim: &'a Claim,
+    ) -> BoxFuture<'a, Result<ClaimOutcome, StoreError>> {
+        let address = encode_address(key);
+        let name = key.to_string();
+        let now = claim.now;
+        let fresh = Record::in_progress(
+            claim.token.clone(),
+            claim.fingerprint.clone(),
+            now,
+            now.plus(claim.lease),
+        );
+        Box::pin(async move {
+            let fresh = fresh.encode(&name)?;
+            self.run(move |db| {
+                // A live record is the common case of a duplicate: answer it without the writer
+                // lock. The write transaction below checks again.
+                if let Some(record) = read(db, &address, &name)?
+                    && !record.lease_expired(now)
+                    && !record.is_expired(now)
+                {
+                    return Ok(ClaimOutcome::Existing(record));
+                }
+                let txn = db.begin_write().map_err(unavailable)?;
+                let outcome = {
+                    let mut table = txn.open_table(TABLE).map_err(unavailable)?;
+                    let found = table
+                        .get(address.as_str())
+                        .map_err(unavailable)?
+                        .map(|bytes| Record::decode(&name, bytes.value()))
+                        .transpose()?;
+                    let outcome = match found {
+                        None => ClaimOutcome::Claimed,
+                        Some(record) if record.lease_expired(now) => ClaimOutcome::TookOver {
+                            previous_token: record.token,
+                        },
+                        Some(record) if record.is_expired(now) => ClaimOutcome::Claimed,
+                        Some(record) => return Ok(ClaimOutcome::Existing(record)),
+                    };
+                    table
+                        .insert(address.as_str(), fresh.as_slice())
+                        .map_err(unavailable)?;
+                    outcome
+                };
+                txn.commit().map_err(unavailable)?;
+                Ok(outcome)
+            })
+            .await
+        })
+    }
+
+    fn complete<'a>(
+        &'a self,
+        key: RecordKey<'a>,
+        token: &'a str,
+        completion: &'a Completion,
+        now: UnixMillis,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        let address = encode_address(key);
+        let name = key.to_string();
+        let token = token.to_owned();
+        let expires_at = now.plus(ttl);
+        let state = match completion {
+            Completion::Output(bytes) => RecordState::Completed {
+                output: Some(bytes.clone()),
+                expires_at,
+            },
+            Completion::Marker => RecordState::Completed {
+                output: None,
+                expires_at,
+            },
+            Completion::Failed(error) => RecordState::Failed {
+                error: error.clone(),
+                expires_at,
+            },
+        };
+        Box::pin(self.run(move |db| {
+            let txn = db.begin_write().map_err(unavailable)?;
+            {
+                let mut table = txn.open_table(TABLE).map_err(unavailable)?;
+                let found = table
+                    .get(address.as_str())
+                    .map_err(unavailable)?
+                    .map(|bytes| Record::decode(&name, bytes.value()))
+                    .transpose()?;
+                let Some(claimed) =
+                    found.filter(|record| record.is_in_progress() && record.token == token)
+                else {
+                    return Err(StoreError::ClaimLost { key: name });
+                };
+                let done = Record { state, ..claimed }.encode(&name)?;
+                table
+                    .insert(address.as_str(), done.as_slice())
+                    .map_err(unavailable)?;
+            }
+            txn.commit().map_err(unavailable)
+        }))
+    }
+
+    fn release<'a>(
+        &'a self,
+        key: RecordKey<'a>,
+        token: &'a str,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        let address = encode_address(key);
+        let name = key.to_string();
+        let token = token.to_owned();
+        Box::pin(self.run(move |db| {
+            let txn = db.begin_write().map_err(unavailable)?;
+            {
+                let mut table = txn.open_table(TABLE).map_err(unavailable)?;
+                let found = table
+                    .get(address.as_str())
+                    .map_err(unavailable)?
+                    .map(|bytes| Record::decode(&name, bytes.value()))
+                    .transpose()?;
+                if !found.is_some_and(|record| record.is_in_progress() && record.token == token) {
+                    return Ok(false);
+                }
+                table.remove(address.as_str()).map_err(unavailable)?;
+            }
+            txn.commit().map_err(unavailable)?;
+            Ok(true)
+        }))
+    }
+
+    fn get<'a>(
+        &'a self,
+        key: RecordKey<'a>,
+        now: UnixMillis,
+    ) -> BoxFuture<'a, Result<Option<Record>, StoreError>> {
+        let address = encode_address(key);
+        let name = key.to_string();
+        Box::pin(
+            self.run(move |db| {
+                Ok(read(db, &address, &name)?.filter(|record| !record.is_expired(now)))
+            }),
+        )
+    }
+
+    fn delete<'a>(&'a self, key: RecordKey<'a>) -> BoxFuture<'a, Result<bool, StoreError>> {
+        let address = encode_address(key);
+        Box::pin(self.run(move |db| {
+            let txn = db.begin_write().map_err(unavailable)?;
+            let removed = txn
+                .open_table(TABLE)
+                .map_err(unavailable)?
+                .remove(address.as_str())
+                .map_err(unavailable)?
+                .is_some();
+            if removed {
+                txn.commit().map_err(unavailable)?;
+            }
+            Ok(removed)
+        }))
+    }
+
+    fn list(&self) -> BoxFuture<'_, Result<Vec<StoredRecord>, StoreError>> {
+        Box::pin(self.run(|db| {
+            let txn = db.begin_read().map_err(unavailable)?;
+            let table = txn.open_table(TABLE).map_err(unavailable)?;
+            let mut all = Vec::new();
+            for entry in table.iter().map_err(unavailable)? {
+                let (address, bytes) = entry.map_err(unavailable)?;
+                let address = address.value();
+                let stored = match decode_address(address) {
+                    Some((tool, key)) => {
+                        let name = RecordKey { tool, key }.to_string();
+                        StoredRecord {
+                            tool: tool.to_owned(),
+                            key: key.to_owned(),
+                            record: Record::decode(&name, bytes.value()).map_err(|e| e.to_string()),
+                        }
+                    }
+                    None => StoredRecord {
+                        tool: String::new(),
+                        key: address.to_owned(),
+                        record: Err(format!(
+                            "`{address}` is not a record address (`{{n}}:{{tool}}:{{key}}`)"
+                        )),
+                    },
+                };
+                all.push(stored);
+            }
+            Ok(all)
+        }))
+    }
+
+    fn purge(&self, now: UnixMillis, all: bool) -> BoxFuture<'_, Result<u64, StoreError>> {
+        Box::pin(self.run(move |db| {
+            let txn = db.begin_write().map_err(unavailable)?;
+            let removed = {
+                let mut table = txn.open_table(TABLE).map_err(unavailable)?;
+                let before = table.len().map_err(unavailable)?;
+                // Records that cannot be decoded are kept: they are for an operator to look at.
+                table
+                    .retain(|address, bytes| {
+                        !all && !Record::decode(address, bytes).is_ok_and(|r| r.is_expired(now))
+                    })
+                    .map_err(unavailable)?;
+                before - table.len().map_err(unavailable)?
+            };
+            if removed > 0 {
+                txn.commit().map_err(unavailable)?;
+            }
+            Ok(removed)
+        }))
+    }
+}
+
+/// The record at `address`, in a read transaction of its own.
+fn read(db: &Database, address: &str, name: &str) -> Result<Option<Record>, StoreError> {
+    let txn = db.begin_read().map_err(unavailable)?;
+    let table = txn.open_table(TABLE).map_err(unavailable)?;
+    let found = table.get(address).map_err(unavailable)?;
+    found
+        .map(|bytes| Record::decode(name, bytes.value()))
+        .transpose()
+}
+
+/// `"{n}:{tool}:{key}"`, `n` the length of `tool` in bytes.
+fn encode_address(key: RecordKey<'_>) -> String {
+    format!("{}:{}:{}", key.tool.len(), key.tool, key.key)
+}
+
+/// The (tool, key) of an address written by [`encode_address`].
+fn decode_address(address: &str) -> Option<(&str, &str)> {
+    let (len, rest) = address.split_once(':')?;
+    if len.is_empty() || !len.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let len: usize = len.parse().ok()?;
+    let tool = rest.get(..len)?;
+    let key = rest.get(len..)?.strip_prefix(':')?;
+    Some((tool, key))
+}
+
+fn unavailable(error: impl Into<redb::Error>) -> StoreError {
+    StoreError::Unavailable {
+        store: "redb",
+        source: Box::new(error.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_are_unambiguous() {
+        let cases = [
+            ("ab", "c"),
+            ("a", "bc"),
+            ("a:b", "c"),
+            ("a", "b:c"),
+            ("1:a", ""),
+            ("", "1:a"),
+            ("t\u{0}x", "k"),
+            ("outil-é", "clé"),
+        ];
+        let mut seen = std::collections::HashSet::new();
+        for (tool, key) in cases {
+            let address = encode_address(RecordKey { tool, key });
+            assert!(seen.insert(address.clone()), "{address} twice");
+            assert_eq!(decode_address(&address), Some((tool, key)));
+        }
+        assert_eq!(
+            encode_address(RecordKey {
+                tool: "payment-processor-v1",
+                key: "fb5f"
+            }),
+            "20:payment-processor-v1:fb5f"
+        );
+        for bad in [
+            "",
+            "x",
+            "3:ab",
+            "2:abc",
+            "+1:a:b",
+            ":a:b",
+            "9999999999999999999999:a",
+        ] {
+            assert_eq!(decode_address(bad), None, "{bad}");
+        }
+    }
+}

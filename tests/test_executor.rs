@@ -1,0 +1,568 @@
+//! The executor's state machine: run once, replay, mismatches, failures, waits, takeovers,
+//! stale completions, TTL expiry and a failing store, on the in-memory store with a manual clock.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use idem::executor::{ExecuteError, Executor, OnFailure, Outcome};
+use idem::spec::{IdempotencyConfig, InProgressPolicy, MismatchPolicy, ParameterType, ToolSpec};
+use idem::store::{
+    BoxFuture, Claim, ClaimOutcome, Completion, MemoryStore, Record, RecordKey, Store, StoreError,
+    StoredRecord, UnixMillis,
+};
+use idem::{Context, FieldsStrategy, Idempotent, ManualClock};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+/// Charge a customer's card.
+#[derive(Idempotent, Serialize, Deserialize, Clone, Debug)]
+#[idem(
+    tool = "payment-processor-v1",
+    strategy = "fields",
+    ttl = "24h",
+    lease = "30s"
+)]
+struct ProcessPayment {
+    /// The caller's transaction id.
+    #[idem(key)]
+    transaction_id: String,
+    customer_id: String,
+    amount: f64,
+    note: Option<String>,
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+struct Receipt {
+    charge_id: usize,
+    amount: f64,
+}
+
+#[derive(Debug, PartialEq)]
+enum PaymentError {
+    Declined,
+    Timeout,
+}
+
+impl std::fmt::Display for PaymentError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            PaymentError::Declined => "card declined",
+            PaymentError::Timeout => "gateway timeout",
+        })
+    }
+}
+
+fn payment(txn: &str, amount: f64) -> ProcessPayment {
+    ProcessPayment {
+        transaction_id: txn.into(),
+        customer_id: "cust-1".into(),
+        amount,
+        note: None,
+    }
+}
+
+const T0: u64 = 1_800_000_000;
+
+fn setup() -> (Executor, Arc<ManualClock>, ToolSpec) {
+    let clock = Arc::new(ManualClock::at_unix_seconds(T0));
+    let executor = Executor::new(MemoryStore::new()).with_clock(clock.clone());
+    let spec = ToolSpec::for_args::<ProcessPayment>().build().unwrap();
+    (executor, clock, spec)
+}
+
+/// A tool that counts its runs.
+#[derive(Clone, Default)]
+struct Gateway {
+    charges: Arc<AtomicUsize>,
+}
+
+impl Gateway {
+    async fn charge(&self, args: &ProcessPayment) -> Result<Receipt, PaymentError> {
+        let charge_id = self.charges.fetch_add(1, Ordering::SeqCst) + 1;
+        Ok(Receipt {
+            charge_id,
+            amount: args.amount,
+        })
+    }
+    fn count(&self) -> usize {
+        self.charges.load(Ordering::SeqCst)
+    }
+}
+
+#[test]
+fn derived_spec_is_prefilled_from_the_struct() {
+    let spec = ToolSpec::for_args::<ProcessPayment>().build().unwrap();
+    assert_eq!(spec.id(), "payment-processor-v1");
+    assert_eq!(spec.name(), "process_payment");
+    assert_eq!(spec.description(), "Charge a customer's card.");
+    let params: Vec<(&str, ParameterType, bool)> = spec
+        .parameters()
+        .iter()
+        .map(|p| (p.name.as_str(), p.kind, p.required))
+        .collect();
+    assert_eq!(
+        params,
+        [
+            ("transaction_id", ParameterType::String, true),
+            ("customer_id", ParameterType::String, true),
+            ("amount", ParameterType::Number, true),
+            ("note", ParameterType::String, false),
+        ]
+    );
+    assert_eq!(
+        spec.parameters()[0].description.as_deref(),
+        Some("The caller's transaction id.")
+    );
+    assert_eq!(spec.idempotency().result_ttl(), Duration::from_secs(86_400));
+    assert_eq!(spec.idempotency().lease(), Duration::from_secs(30));
+    // A runtime key field the type lacks is refused when the spec is built.
+    let err = ToolSpec::for_args::<ProcessPayment>()
+        .configure(|c| c.key_fields(["txn"]))
+        .build()
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "key field `txn` is not a parameter of tool `payment-processor-v1`; its parameters are: amount, customer_id, note, transaction_id"
+    );
+    let zero = ToolSpec::for_args::<ProcessPayment>()
+        .configure(|c| c.ttl(Duration::ZERO))
+        .build()
+        .unwrap_err();
+    assert!(zero.to_string().contains("result TTL"), "{zero}");
+    assert!(ToolSpec::function("", "x").build().is_err());
+}
+
+#[tokio::test]
+async fn a_retry_replays_and_a_different_amount_is_flagged() {
+    let (executor, _clock, spec) = setup();
+    let gateway = Gateway::default();
+    let ctx = Context::new().with_user("alice");
+    let args = payment("txn-1", 10.0);
+    let first = executor
+        .execute(&spec, &ctx, &args, || gateway.charge(&args))
+        .await
+        .unwrap();
+    assert_eq!(first.outcome, Outcome::Executed { took_over: false });
+    let retry = executor
+        .execute(&spec, &ctx, &args, || gateway.charge(&args))
+        .await
+        .unwrap();
+    assert_eq!(retry.outcome, Outcome::Replayed { args_differ: false });
+    assert_eq!(retry.output, first.output);
+    assert_eq!(retry.key, first.key);
+
+    let other_amount = payment("txn-1", 99.0);
+    let flagged = executor
+        .execute(&spec, &ctx, &other_amount, || gateway.charge(&other_amount))
+        .await
+        .unwrap();
+    assert_eq!(flagged.outcome, Outcome::Replayed { args_differ: true });
+    assert_eq!(flagged.output.amount, 10.0);
+    assert_eq!(gateway.count(), 1);
+
+    let strict = ToolSpec::for_args::<ProcessPayment>()
+        .configure(|c| c.on_mismatch(MismatchPolicy::Reject))
+        .build()
+        .unwrap();
+    let refused = executor
+        .execute(&strict, &ctx, &other_amount, || {
+            gateway.charge(&other_amount)
+        })
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(refused, ExecuteError::ArgumentsMismatch { .. }),
+        "{refused}"
+    );
+    assert_eq!(gateway.count(), 1);
+    let m = executor.metrics();
+    assert_eq!(
+        (m.executions, m.replays, m.mismatches, m.errors),
+        (1, 2, 2, 1)
+    );
+}
+
+#[tokio::test]
+async fn failures_are_released_for_retry_or_remembered_when_permanent() {
+    let (executor, _clock, spec) = setup();
+    let ctx = Context::new();
+    let runs = AtomicUsize::new(0);
+    let args = payment("txn-fail", 5.0);
+    let flaky = || async {
+        runs.fetch_add(1, Ordering::SeqCst);
+        Err::<Receipt, _>(PaymentError::Timeout)
+    };
+    let err = executor
+        .execute(&spec, &ctx, &args, flaky)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ExecuteError::Tool(PaymentError::Timeout)));
+    // Released: the retry runs the tool again.
+    let gateway = Gateway::default();
+    let ok = executor
+        .execute(&spec, &ctx, &args, || gateway.charge(&args))
+        .await
+        .unwrap();
+    assert_eq!(ok.outcome, Outcome::Executed { took_over: false });
+    assert_eq!(runs.load(Ordering::SeqCst), 1);
+
+    let declined = payment("txn-declined", 5.0);
+    let permanent = |e: &PaymentError| {
+        if *e == PaymentError::Declined {
+            OnFailure::Remember
+        } else {
+            OnFailure::Release
+        }
+    };
+    let err = executor
+        .execute_with(&spec, &ctx, &declined, permanent, || async {
+            Err::<Receipt, _>(PaymentError::Declined)
+        })
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ExecuteError::Tool(PaymentError::Declined)));
+    let again = executor
+        .execute_with(&spec, &ctx, &declined, permanent, || {
+            gateway.charge(&declined)
+        })
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&again, ExecuteError::PreviouslyFailed { error, .. } if error == "card declined"),
+        "{again}"
+    );
+    assert_eq!(gateway.count(), 1);
+}
+
+#[tokio::test]
+async fn results_expire_after_their_ttl() {
+    let (executor, clock, spec) = setup();
+    let gateway = Gateway::default();
+    let ctx = Context::new();
+    let args = payment("txn-ttl", 1.0);
+    for _ in 0..2 {
+        executor
+            .execute(&spec, &ctx, &args, || gateway.charge(&args))
+            .await
+            .unwrap();
+    }
+    assert_eq!(gateway.count(), 1);
+    clock.advance(Duration::from_secs(86_400 - 1));
+    let still = executor
+        .execute(&spec, &ctx, &args, || gateway.charge(&args))
+        .await
+        .unwrap();
+    assert_eq!(still.outcome, Outcome::Replayed { args_differ: false });
+    clock.advance(Duration::from_secs(1));
+    let fresh = executor
+        .execute(&spec, &ctx, &args, || gateway.charge(&args))
+        .await
+        .unwrap();
+    assert_eq!(fresh.outcome, Outcome::Executed { took_over: false });
+    assert_eq!(gateway.count(), 2);
+}
+
+#[tokio::test]
+async fn without_persisted_results_a_retry_is_told_the_call_already_ran() {
+    let (executor, _clock, _) = setup();
+    let spec = ToolSpec::for_args::<ProcessPayment>()
+        .configure(|c| c.persist_result(false))
+        .build()
+        .unwrap();
+    let gateway = Gateway::default();
+    let ctx = Context::new();
+    let args = payment("txn-marker", 1.0);
+    executor
+        .execute(&spec, &ctx, &args, || gateway.charge(&args))
+        .await
+        .unwrap();
+    let err = executor
+        .execute(&spec, &ctx, &args, || gateway.charge(&args))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ExecuteError::AlreadyRan { .. }), "{err}");
+    assert_eq!(gateway.count(), 1);
+}
+
+#[tokio::test]
+async fn an_expired_lease_is_taken_over_and_a_live_one_is_waited_for_or_refused() {
+    let (executor, clock, spec) = setup();
+    let ctx = Context::new();
+    let args = payment("txn-crashed", 3.0);
+    let key = args.idempotency_key(&ctx).unwrap();
+    // A worker that claimed the key and then crashed.
+    let crashed = Claim {
+        token: "crashed-worker".into(),
+        fingerprint: "f".into(),
+        now: UnixMillis(T0 * 1000),
+        lease: Duration::from_secs(30),
+    };
+    let record = RecordKey {
+        tool: spec.id(),
+        key: key.as_str(),
+    };
+    assert_eq!(
+        executor.store().claim(record, &crashed).await.unwrap(),
+        ClaimOutcome::Claimed
+    );
+    let gateway = Gateway::default();
+    let no_wait = ToolSpec::for_args::<ProcessPayment>()
+        .configure(|c| c.on_in_progress(InProgressPolicy::Fail))
+        .build()
+        .unwrap();
+    let err = executor
+        .execute(&no_wait, &ctx, &args, || gateway.charge(&args))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ExecuteError::InProgress { .. }), "{err}");
+    let short_wait = ToolSpec::for_args::<ProcessPayment>()
+        .configure(|c| {
+            c.on_in_progress(InProgressPolicy::Wait {
+                timeout: Duration::from_millis(50),
+            })
+        })
+        .build()
+        .unwrap();
+    let err = executor
+        .execute(&short_wait, &ctx, &args, || gateway.charge(&args))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ExecuteError::WaitTimedOut { .. }), "{err}");
+    assert_eq!(gateway.count(), 0);
+
+    clock.advance(Duration::from_secs(30));
+    let taken = executor
+        .execute(&spec, &ctx, &args, || gateway.charge(&args))
+        .await
+        .unwrap();
+    assert_eq!(taken.outcome, Outcome::Executed { took_over: true });
+    assert_eq!(gateway.count(), 1);
+    assert_eq!(executor.metrics().takeovers, 1);
+}
+
+#[tokio::test]
+async fn a_call_that_lost_its_lease_cannot_overwrite_the_newer_record() {
+    let clock = Arc::new(ManualClock::at_unix_seconds(T0));
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let slow = Executor::with_store(store.clone()).with_clock(clock.clone());
+    let fast = Executor::with_store(store.clone()).with_clock(clock.clone());
+    let spec = ToolSpec::for_args::<ProcessPayment>().build().unwrap();
+    let ctx = Context::new();
+    let args = payment("txn-stale", 7.0);
+    let err = slow
+        .execute(&spec, &ctx, &args, || async {
+            // The slow worker stalls past its lease; another worker takes the key over.
+            clock.advance(Duration::from_secs(31));
+            let newer = fast
+                .execute(&spec, &ctx, &args, || async {
+                    Ok::<_, PaymentError>(Receipt {
+                        charge_id: 2,
+                        amount: 7.0,
+                    })
+                })
+                .await
+                .unwrap();
+            assert_eq!(newer.outcome, Outcome::Executed { took_over: true });
+            Ok::<_, PaymentError>(Receipt {
+                charge_id: 1,
+                amount: 7.0,
+            })
+        })
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ExecuteError::ClaimLost { .. }), "{err}");
+    let replay = fast
+        .execute(&spec, &ctx, &args, || async {
+            Ok::<_, PaymentError>(Receipt {
+                charge_id: 3,
+                amount: 7.0,
+            })
+        })
+        .await
+        .unwrap();
+    assert_eq!(replay.output.charge_id, 2, "the newer record stands");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn duplicates_racing_in_one_process_share_one_execution() {
+    let (executor, _clock, spec) = setup();
+    let executor = Arc::new(executor);
+    let spec = Arc::new(spec);
+    let gateway = Gateway::default();
+    let mut tasks = Vec::new();
+    for _ in 0..10 {
+        let (executor, spec, gateway) = (executor.clone(), spec.clone(), gateway.clone());
+        tasks.push(tokio::spawn(async move {
+            let args = payment("txn-race", 42.0);
+            executor
+                .execute(&spec, &Context::new(), &args, || async {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    gateway.charge(&args).await
+                })
+                .await
+                .unwrap()
+        }));
+    }
+    let mut outcomes = Vec::new();
+    for task in tasks {
+        let execution = task.await.unwrap();
+        assert_eq!(execution.output.charge_id, 1);
+        outcomes.push(execution.outcome);
+    }
+    assert_eq!(gateway.count(), 1);
+    assert_eq!(outcomes.iter().filter(|o| o.executed()).count(), 1);
+    assert!(outcomes.iter().all(|o| o.executed()
+        || *o == Outcome::Joined { args_differ: false }
+        || *o == Outcome::Replayed { args_differ: false }));
+}
+
+#[tokio::test]
+async fn a_cancelled_call_releases_its_claim() {
+    let (executor, _clock, spec) = setup();
+    let ctx = Context::new();
+    let args = payment("txn-cancel", 1.0);
+    let hung = executor.execute(&spec, &ctx, &args, || async {
+        std::future::pending::<()>().await;
+        Ok::<_, PaymentError>(Receipt {
+            charge_id: 0,
+            amount: 0.0,
+        })
+    });
+    assert!(
+        tokio::time::timeout(Duration::from_millis(20), hung)
+            .await
+            .is_err()
+    );
+    // The release runs in the background; give it a moment.
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let gateway = Gateway::default();
+    let run = executor
+        .execute(&spec, &ctx, &args, || gateway.charge(&args))
+        .await
+        .unwrap();
+    assert_eq!(run.outcome, Outcome::Executed { took_over: false });
+}
+
+/// A store that is down.
+#[derive(Debug)]
+struct DownStore;
+
+fn down<T>() -> BoxFuture<'static, Result<T, StoreError>> {
+    Box::pin(async {
+        Err(StoreError::Unavailable {
+            store: "test",
+            source: "connection refused".into(),
+        })
+    })
+}
+
+impl Store for DownStore {
+    fn claim<'a>(
+        &'a self,
+        _: RecordKey<'a>,
+        _: &'a Claim,
+    ) -> BoxFuture<'a, Result<ClaimOutcome, StoreError>> {
+        down()
+    }
+    fn complete<'a>(
+        &'a self,
+        _: RecordKey<'a>,
+        _: &'a str,
+        _: &'a Completion,
+        _: UnixMillis,
+        _: Duration,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        down()
+    }
+    fn release<'a>(
+        &'a self,
+        _: RecordKey<'a>,
+        _: &'a str,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        down()
+    }
+    fn get<'a>(
+        &'a self,
+        _: RecordKey<'a>,
+        _: UnixMillis,
+    ) -> BoxFuture<'a, Result<Option<Record>, StoreError>> {
+        down()
+    }
+    fn delete<'a>(&'a self, _: RecordKey<'a>) -> BoxFuture<'a, Result<bool, StoreError>> {
+        down()
+    }
+    fn list(&self) -> BoxFuture<'_, Result<Vec<StoredRecord>, StoreError>> {
+        down()
+    }
+    fn purge(&self, _: UnixMillis, _: bool) -> BoxFuture<'_, Result<u64, StoreError>> {
+        down()
+    }
+}
+
+#[tokio::test]
+async fn a_failing_store_fails_closed() {
+    let executor = Executor::new(DownStore);
+    let spec = ToolSpec::for_args::<ProcessPayment>().build().unwrap();
+    let gateway = Gateway::default();
+    let args = payment("txn-down", 1.0);
+    let err = executor
+        .execute(&spec, &Context::new(), &args, || gateway.charge(&args))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, ExecuteError::Store(StoreError::Unavailable { .. })),
+        "{err}"
+    );
+    assert_eq!(
+        gateway.count(),
+        0,
+        "the tool must not run when the store is down"
+    );
+}
+
+#[tokio::test]
+async fn json_arguments_and_disabled_idempotency() {
+    let (executor, _clock, _) = setup();
+    let spec = ToolSpec::function("payment-processor-v1", "process_payment")
+        .idempotency(IdempotencyConfig::new().key_fields(["transaction_id"]))
+        .generator(FieldsStrategy::new())
+        .build()
+        .unwrap();
+    let derived = ToolSpec::for_args::<ProcessPayment>().build().unwrap();
+    let gateway = Gateway::default();
+    let ctx = Context::new();
+    let args = payment("txn-json", 2.5);
+    let typed = executor
+        .execute(&derived, &ctx, &args, || gateway.charge(&args))
+        .await
+        .unwrap();
+    let as_json = serde_json::to_value(&args).unwrap();
+    let replay = executor
+        .execute(&spec, &ctx, &as_json, || gateway.charge(&args))
+        .await
+        .unwrap();
+    assert_eq!(
+        replay.key, typed.key,
+        "JSON and derived arguments share the key"
+    );
+    assert_eq!(replay.outcome, Outcome::Replayed { args_differ: false });
+
+    let off = ToolSpec::function("log-v1", "log")
+        .idempotency(IdempotencyConfig::disabled())
+        .build()
+        .unwrap();
+    let log = Mutex::new(Vec::new());
+    for _ in 0..2 {
+        let out = executor
+            .execute(&off, &ctx, &json!({"line": "x"}), || async {
+                log.lock().unwrap().push(1);
+                Ok::<_, PaymentError>(())
+            })
+            .await
+            .unwrap();
+        assert_eq!(out.outcome, Outcome::NotIdempotent);
+    }
+    assert_eq!(log.lock().unwrap().len(), 2);
+    assert_eq!(gateway.count(), 1);
+}

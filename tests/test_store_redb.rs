@@ -1,0 +1,174 @@
+//! `RedbStore`: the conformance suite (with corrupt records planted in the file), then what is
+//! particular to it: persistence across a reopen, one opener at a time, a file that is not a
+//! database.
+#![cfg(feature = "redb")]
+
+mod store_conformance;
+
+use std::sync::Arc;
+
+use idem::store::{
+    BoxFuture, ClaimOutcome, Completion, RecordKey, RecordState, RedbStore, Store, StoreError,
+};
+use store_conformance::{Corruptor, T0, TTL, at, claim_by, claimed_record};
+
+struct RedbCorruptor(Arc<RedbStore>);
+
+impl Corruptor for RedbCorruptor {
+    fn write_raw<'a>(&'a self, key: RecordKey<'a>, bytes: &'a [u8]) -> BoxFuture<'a, ()> {
+        Box::pin(async move {
+            self.0
+                .write_raw(key, bytes.to_vec())
+                .await
+                .expect("write raw bytes");
+        })
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn conformance() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(RedbStore::open(dir.path().join("idem.redb")).unwrap());
+    let corruptor = RedbCorruptor(Arc::clone(&store));
+    store_conformance::run_all(store, Some(&corruptor)).await;
+}
+
+#[tokio::test]
+async fn records_survive_a_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("idem.redb");
+    let tools = ["tool", "tool:with:colons", "5:tool", "t\u{0}ol"];
+    let output = Completion::Output(store_conformance::TRICKY_OUTPUT.to_vec());
+    {
+        let store = RedbStore::open(&path).unwrap();
+        assert_eq!(store.path(), path);
+        for tool in tools {
+            let done = RecordKey { tool, key: "done" };
+            assert_eq!(
+                store.claim(done, &claim_by("a", T0)).await.unwrap(),
+                ClaimOutcome::Claimed
+            );
+            store.complete(done, "a", &output, T0, TTL).await.unwrap();
+            let running = RecordKey {
+                tool,
+                key: "running",
+            };
+            assert_eq!(
+                store.claim(running, &claim_by("b", T0)).await.unwrap(),
+                ClaimOutcome::Claimed
+            );
+        }
+    }
+    let store = RedbStore::open(&path).unwrap();
+    for tool in tools {
+        let done = store
+            .get(RecordKey { tool, key: "done" }, T0)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(matches!(
+            done.state,
+            RecordState::Completed { output: Some(ref o), .. } if o == store_conformance::TRICKY_OUTPUT
+        ));
+        let running = store
+            .get(
+                RecordKey {
+                    tool,
+                    key: "running",
+                },
+                T0,
+            )
+            .await
+            .unwrap();
+        assert_eq!(running, Some(claimed_record("b", T0)));
+    }
+    let mut listed: Vec<(String, String)> = store
+        .list()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.tool, r.key))
+        .collect();
+    listed.sort();
+    let mut expected: Vec<(String, String)> = tools
+        .iter()
+        .flat_map(|t| {
+            [
+                (t.to_string(), "done".into()),
+                (t.to_string(), "running".into()),
+            ]
+        })
+        .collect();
+    expected.sort();
+    assert_eq!(listed, expected);
+}
+
+#[tokio::test]
+async fn one_opener_at_a_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("idem.redb");
+    let first = RedbStore::open(&path).unwrap();
+    let err = RedbStore::open(&path).unwrap_err();
+    assert!(
+        matches!(err, StoreError::Unavailable { store: "redb", .. }),
+        "{err:?}"
+    );
+    drop(first);
+    RedbStore::open(&path).unwrap();
+}
+
+#[test]
+fn not_a_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("not.redb");
+    std::fs::write(
+        &path,
+        b"these bytes are not a redb database, not at all".repeat(100),
+    )
+    .unwrap();
+    let err = RedbStore::open(&path).unwrap_err();
+    assert!(
+        matches!(err, StoreError::Unavailable { store: "redb", .. }),
+        "{err:?}"
+    );
+    let err = RedbStore::open(dir.path().join("no/such/dir/idem.redb")).unwrap_err();
+    assert!(
+        matches!(err, StoreError::Unavailable { store: "redb", .. }),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn works_outside_a_runtime() {
+    // Without a Tokio runtime the operations run on the calling thread.
+    let dir = tempfile::tempdir().unwrap();
+    let store = RedbStore::open(dir.path().join("idem.redb")).unwrap();
+    let key = RecordKey {
+        tool: "t",
+        key: "k",
+    };
+    let outcome = futures_lite_block_on(store.claim(key, &claim_by("a", T0))).unwrap();
+    assert_eq!(outcome, ClaimOutcome::Claimed);
+    let found = futures_lite_block_on(store.get(key, at(T0, 1))).unwrap();
+    assert_eq!(found, Some(claimed_record("a", T0)));
+}
+
+/// A minimal executor: polls a future on this thread until it is ready.
+fn futures_lite_block_on<F: std::future::Future>(future: F) -> F::Output {
+    use std::task::{Context, Poll, Wake, Waker};
+    struct Unpark(std::thread::Thread);
+    impl Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
+    let mut cx = Context::from_waker(&waker);
+    let mut future = std::pin::pin!(future);
+    loop {
+        match future.as_mut().poll(&mut cx) {
+            Poll::Ready(output) => return output,
+            Poll::Pending => std::thread::park(),
+        }
+    }
+}
