@@ -1,0 +1,96 @@
+//! Use case 3 of the design document: API rate limiting with user context.
+//!
+//! An HTTP tool keyed by SHA-256 over the tool id, the user and all the arguments (session off),
+//! with results kept for 5 minutes: the same user sending the same request within 5 minutes gets
+//! the cached response from any session; another user gets a separate cache entry; after 5
+//! minutes the request goes out again. This takes load off the external API.
+//!
+//! The HTTP call is simulated (no network); a `ManualClock` moves time without sleeping.
+//!
+//! `cargo run --example rate_limited_api`
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use idem::executor::{Executor, Outcome};
+use idem::spec::{IdempotencyConfig, ToolKind, ToolSpec};
+use idem::store::MemoryStore;
+use idem::{Algorithm, Context, HashStrategy, ManualClock};
+use serde_json::{Value, json};
+
+/// 2026-11-27 10:31:05 UTC.
+const START: u64 = 1_795_775_465;
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let spec = ToolSpec::http(
+        "external-api-v1",
+        "call_external_api",
+        "POST",
+        "https://api.external.com/endpoint",
+    )
+    .description("Call external API with rate limiting")
+    .idempotency(
+        IdempotencyConfig::new()
+            .persist_result(true)
+            .ttl(Duration::from_secs(300)), // 5 minutes
+    )
+    .generator(
+        HashStrategy::new()
+            .algorithm(Algorithm::Sha256)
+            .include_user(true) // per-user caching
+            .include_session(false), // works across sessions
+    )
+    .build()?;
+    if let ToolKind::Http { method, url } = spec.kind() {
+        println!(
+            "tool {}: {method} {url}, results kept {:?}",
+            spec.id(),
+            spec.idempotency().result_ttl()
+        );
+    }
+
+    let clock = Arc::new(ManualClock::at_unix_seconds(START));
+    let executor = Executor::new(MemoryStore::new()).with_clock(clock.clone());
+    // The external API's request counter: what the rate limit is about.
+    let api_calls = AtomicUsize::new(0);
+    let call_api = |args: &Value| {
+        let n = api_calls.fetch_add(1, Ordering::SeqCst) + 1;
+        let response = json!({"response": n, "symbol": args["symbol"], "price": 187.5});
+        async move { Ok::<_, std::io::Error>(response) }
+    };
+    let request = json!({"symbol": "ACME", "fields": ["price"]});
+
+    // (seconds after start, user, session, expected outcome)
+    let timeline = [
+        (0, "alice", "s-1", "executed"),
+        (30, "alice", "s-2", "cached"), // another session of the same user
+        (60, "bob", "s-9", "executed"), // another user: a separate entry
+        (299, "alice", "s-3", "cached"), // 4 min 59 s: still cached
+        (300, "alice", "s-3", "executed"), // 5 min: expired, the request goes out again
+        (330, "bob", "s-9", "cached"),  // bob's entry (made at 60 s) is still fresh
+    ];
+    for (at, user, session, expected) in timeline {
+        clock.set_unix_seconds(START + at);
+        let ctx = Context::new().with_user(user).with_session(session);
+        let run = executor
+            .execute(&spec, &ctx, &request, || call_api(&request))
+            .await?;
+        println!(
+            "t+{at:>3}s {user:<5} {session}: {:<33} response #{}, api calls {}",
+            format!("{:?},", run.outcome),
+            run.output["response"],
+            api_calls.load(Ordering::SeqCst)
+        );
+        match expected {
+            "cached" => assert_eq!(run.outcome, Outcome::Replayed { args_differ: false }),
+            _ => assert!(run.outcome.executed(), "t+{at}s should have run"),
+        }
+    }
+
+    let api_calls = api_calls.load(Ordering::SeqCst);
+    println!("api calls: {api_calls} for 6 requests");
+    assert_eq!(api_calls, 3);
+    Ok(())
+}

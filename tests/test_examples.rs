@@ -1,0 +1,254 @@
+//! Every example of `examples/` runs to completion and prints what it promises.
+//!
+//! Each example asserts the behaviour of its use case (a regression makes it exit non-zero);
+//! these tests run the binaries `cargo test` has already built (it builds the examples) and check
+//! their exit status and a few key lines of their output.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// `<target>/debug/examples/<name>`, next to `<target>/debug/deps/test_examples-...`.
+fn example_binary(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let profile_dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("the test binary lives in <target>/<profile>/deps");
+    profile_dir
+        .join("examples")
+        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX))
+}
+
+/// Runs the example and returns its standard output, failing on a non-zero exit.
+fn run_example(name: &str) -> String {
+    let binary = example_binary(name);
+    assert!(
+        binary.is_file(),
+        "example binary {} is missing: run `cargo test` (which builds the examples) or \
+         `cargo build --examples` first",
+        binary.display()
+    );
+    // `cargo test --test test_examples` alone does not rebuild the examples: refuse to check a
+    // binary older than its source.
+    let source = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples")
+        .join(format!("{name}.rs"));
+    let modified = |path: &Path| std::fs::metadata(path).and_then(|m| m.modified()).ok();
+    if let (Some(built), Some(edited)) = (modified(&binary), modified(&source)) {
+        assert!(
+            built >= edited,
+            "example binary {} is older than {}: run `cargo test` (which builds the examples) or \
+             `cargo build --examples` first",
+            binary.display(),
+            source.display()
+        );
+    }
+    let output = Command::new(&binary)
+        .env_remove("RUST_BACKTRACE")
+        .output()
+        .unwrap_or_else(|err| panic!("cannot run {}: {err}", binary.display()));
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "example `{name}` failed ({}):\n--- stdout\n{stdout}\n--- stderr\n{stderr}",
+        output.status
+    );
+    stdout
+}
+
+/// Runs the example and checks that its output contains every phrase.
+fn check(name: &str, phrases: &[&str]) {
+    let stdout = run_example(name);
+    for phrase in phrases {
+        assert!(
+            stdout.contains(phrase),
+            "example `{name}` did not print {phrase:?}; it printed:\n{stdout}"
+        );
+    }
+}
+
+#[test]
+fn payment() {
+    check(
+        "payment",
+        &[
+            "first call:   Executed { took_over: false }, key fb5f9548c85a45ebea520fad031352eede67603dbeeea9880d4f8192282e5d7b",
+            "exact retry:  Replayed { args_differ: false }, receipt ch_1, charges 1",
+            "Replayed { args_differ: true }, same key: true, receipt ch_1 for cust-42 10.5 -> mismatch flagged: true, charges 1",
+            "with MismatchPolicy::Reject the altered retry is refused",
+            "charges: 2 (one per transaction id)",
+        ],
+    );
+}
+
+#[test]
+fn order_fulfillment() {
+    check(
+        "order_fulfillment",
+        &[
+            "parameter warehouse_id (String, optional)",
+            "attempt 1 (warehouse Some(\"wh-berlin\"), shipping Some(\"express\")): Executed",
+            "attempt 2 (warehouse Some(\"wh-paris\"), shipping Some(\"standard\")): Replayed { args_differ: true }",
+            "shipment shp-1 from wh-berlin via express, shipments 1",
+            "shipments: 2 (one per order)",
+        ],
+    );
+}
+
+#[test]
+fn secure_payment() {
+    check(
+        "secure_payment",
+        &[
+            r#"canonical envelope: {"args":{"amount":249.99,"timestamp":1764240000,"transaction_id":"txn-7731"},"tool":"secure-payment-v1","user":"alice","v":1}"#,
+            "key (128 hex chars, SHA-512)",
+            "alice (session laptop-7): Replayed { args_differ: false }, same key: true",
+            "bob (session phone-1):    Executed { took_over: false }, same key: false",
+            "typed #[derive(Idempotent)] key equals the JSON key: true",
+            "charges: 2 (alice once, bob once)",
+        ],
+    );
+}
+
+#[test]
+fn stateless_api() {
+    check(
+        "stateless_api",
+        &[
+            "tool api-call-v1 (external_api): GET https://api.example.com/data",
+            "same user, another session  (alice, s-2): Replayed { args_differ: false }",
+            "another user                (bob, s-1): Executed",
+            "requests: 3",
+        ],
+    );
+}
+
+#[test]
+fn time_based() {
+    check(
+        "time_based",
+        &[
+            "at 10:31:50 (minute 2026-11-27-10-31): Replayed { args_differ: false }",
+            "at 10:32:00 (minute 2026-11-27-10-32): Executed { took_over: false }",
+            "key timed-operation-v1:alice:req-1:2026-11-27-10-32",
+            "built-in: strategy = \"hash\", window = \"1m\": the tool ran 2 times",
+            "custom: key_with = time_based_key: the tool ran 2 times",
+            "custom key without a user: timed-operation-v1:anonymous:req-1:2026-11-27-10-31",
+        ],
+    );
+}
+
+#[test]
+fn geographic() {
+    check(
+        "geographic",
+        &[
+            "key geo-distributed-v1:us-west:alice:ord-9",
+            "eu-central    : Executed { took_over: false }, key geo-distributed-v1:eu-central:alice:ord-9",
+            "us-west retry : Replayed { args_differ: false }",
+            "processed 2 times, in: us-west, eu-central",
+        ],
+    );
+}
+
+#[test]
+fn external_id_service() {
+    check(
+        "external_id_service",
+        &[
+            "service up, first call: Executed { took_over: false }, key uid-000001",
+            "service up, retry:      Replayed { args_differ: false }, key uid-000001",
+            "service down: error: the custom key function of tool `distributed-tool-v1` failed: id service unavailable",
+            "typed: KeyError::Custom",
+            "the tool did not run: runs 1",
+            "runs: 2",
+        ],
+    );
+}
+
+#[test]
+fn tenant_factory() {
+    check(
+        "tenant_factory",
+        &[
+            "registering `tenant_based` again: a key strategy named `tenant_based` is already registered",
+            "looking up `tenant`: no key strategy named `tenant`; registered: default, fields, hash, tenant_based",
+            "acme again (alice): Replayed { args_differ: false }",
+            r#"acme envelope: {"args":{"action":"sync","target":"crm"},"tenant":"acme","tool":"multi-tenant-tool-v1","user":"alice","v":1}"#,
+            "same key as the typed call: true",
+            "generator = \"tenant_base\": no key strategy named `tenant_base`",
+            "runs: 2 (acme once, globex once)",
+        ],
+    );
+}
+
+#[test]
+fn ecommerce_payment() {
+    check(
+        "ecommerce_payment",
+        &[
+            "persist_result true, ttl 86400s",
+            "retry after 10 min              : Replayed { args_differ: false }, receipt rcpt-1",
+            "retry after 23h59m59s           : Replayed { args_differ: false }, receipt rcpt-1",
+            "retry after 24 h (expired)      : Executed { took_over: false }, receipt rcpt-3",
+            "payments: 3",
+        ],
+    );
+}
+
+#[test]
+fn user_registration() {
+    check(
+        "user_registration",
+        &[
+            "double click    (ada@example.com, ada): Replayed { args_differ: false } -> user 1001 (ada)",
+            "other username  (ada@example.com, ada_l): Replayed { args_differ: true } -> user 1001 (ada)",
+            "another email   (grace@example.com, grace): Executed { took_over: false } -> user 1002",
+            "users: 2 (one per email)",
+        ],
+    );
+}
+
+#[test]
+fn rate_limited_api() {
+    check(
+        "rate_limited_api",
+        &[
+            "results kept 300s",
+            "t+ 30s alice s-2: Replayed { args_differ: false }",
+            "t+ 60s bob   s-9: Executed { took_over: false }",
+            "t+299s alice s-3: Replayed { args_differ: false }",
+            "t+300s alice s-3: Executed { took_over: false }",
+            "api calls: 3 for 6 requests",
+        ],
+    );
+}
+
+#[test]
+fn distributed_lock() {
+    check(
+        "distributed_lock",
+        &[
+            "call 1 (worker-a): Executed { took_over: false }, key distributed-lock-v1:worker-a:1",
+            "call 2 (worker-a): Executed { took_over: false }, key distributed-lock-v1:worker-a:2",
+            "every call got a unique key and ran: 4 executions",
+        ],
+    );
+}
+
+#[test]
+fn migration() {
+    check(
+        "migration",
+        &[
+            r#"canonical envelope: {"args":{"transaction_id":"txn-0001"},"session":"s-1","tool":"payment-processor-v1","user":"alice","v":1}"#,
+            "derived key:        6ae6aae9e180c3f151f34eeaabb99b058bb1e3fc5452b7857ab759536d7a9a73",
+            "runtime key:        6ae6aae9e180c3f151f34eeaabb99b058bb1e3fc5452b7857ab759536d7a9a73",
+            "all three agree",
+            "JSON call with key_fields, no generator: Replayed { args_differ: false }",
+            "explicit FieldsStrategy: key fb5f9548c85a45ebea520fad031352eede67603dbeeea9880d4f8192282e5d7b",
+            "charges: 3",
+        ],
+    );
+}
