@@ -566,3 +566,43 @@ async fn json_arguments_and_disabled_idempotency() {
     assert_eq!(log.lock().unwrap().len(), 2);
     assert_eq!(gateway.count(), 1);
 }
+
+#[derive(Idempotent, Serialize)]
+#[idem(tool = "tenant-op-v1", generator = "executor_local_tenant")]
+struct TenantOp {
+    action: String,
+}
+
+#[tokio::test]
+async fn generators_are_looked_up_in_the_executors_registry() {
+    let registry = Arc::new(idem::Registry::new());
+    registry
+        .register(
+            "executor_local_tenant",
+            idem::CustomStrategy::new(|input| {
+                Ok(format!(
+                    "{}:{}",
+                    input.tool(),
+                    input.context().tenant_id().unwrap_or("default")
+                ))
+            }),
+        )
+        .unwrap();
+    let spec = ToolSpec::for_args::<TenantOp>().build().unwrap();
+    let ctx = Context::new().with_tenant("acme");
+    let args = TenantOp {
+        action: "sync".into(),
+    };
+    let run = || async { Ok::<_, PaymentError>(1_u8) };
+    let local = Executor::new(MemoryStore::new()).with_registry(registry);
+    let done = local.execute(&spec, &ctx, &args, run).await.unwrap();
+    assert_eq!(done.key.unwrap().as_str(), "tenant-op-v1:acme");
+    // Without it, the global registry does not know the name: a typed error, nothing runs.
+    let global = Executor::new(MemoryStore::new());
+    let err = global.execute(&spec, &ctx, &args, run).await.unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("no key strategy named `executor_local_tenant`"),
+        "{err}"
+    );
+}

@@ -4,7 +4,6 @@ use serde_json::Value;
 
 use crate::arguments::JsonArgs;
 use crate::canonical::{Canonical, CanonicalWriter};
-use crate::clock::Clock;
 use crate::context::Context;
 use crate::declared::{Idempotent, KeyOptions};
 use crate::error::KeyError;
@@ -16,7 +15,8 @@ use crate::strategy::{DefaultStrategy, KeyInput, KeyStrategy};
 /// type.
 pub trait ToolInput {
     /// The call's key under `spec`: the spec's strategy when it has one; otherwise the type's
-    /// declared strategy, or the default strategy for JSON.
+    /// declared strategy (its windows read `options`' clock, its generators `options`'
+    /// registry), or the default strategy for JSON.
     ///
     /// # Errors
     /// When no key can be computed.
@@ -24,7 +24,7 @@ pub trait ToolInput {
         &self,
         spec: &ToolSpec,
         context: &Context,
-        clock: &dyn Clock,
+        options: &KeyOptions<'_>,
     ) -> Result<IdempotencyKey, KeyError>;
 
     /// SHA-256 (hex) of the canonical bytes of all the arguments, whatever the strategy selects:
@@ -40,7 +40,7 @@ impl<T: Idempotent> ToolInput for T {
         &self,
         spec: &ToolSpec,
         context: &Context,
-        clock: &dyn Clock,
+        options: &KeyOptions<'_>,
     ) -> Result<IdempotencyKey, KeyError> {
         let key_fields = spec.key_fields();
         if let Some(strategy) = spec.generator() {
@@ -50,7 +50,7 @@ impl<T: Idempotent> ToolInput for T {
             }
             return strategy.key(&input);
         }
-        let mut options = KeyOptions::new().tool(spec.id()).clock(clock);
+        let mut options = options.tool(spec.id());
         if let Some(fields) = key_fields {
             options = options.key_fields(fields);
         }
@@ -67,7 +67,7 @@ impl ToolInput for Value {
         &self,
         spec: &ToolSpec,
         context: &Context,
-        _clock: &dyn Clock,
+        _options: &KeyOptions<'_>,
     ) -> Result<IdempotencyKey, KeyError> {
         let args = JsonArgs::new(self)?;
         let mut input = KeyInput::new(spec.id(), &args, context);

@@ -35,7 +35,9 @@ use tracing::Instrument;
 
 use crate::clock::{Clock, SystemClock};
 use crate::context::Context;
+use crate::declared::KeyOptions;
 use crate::key::IdempotencyKey;
+use crate::registry::Registry;
 use crate::spec::{InProgressPolicy, MismatchPolicy, ToolSpec};
 use crate::store::{
     Claim, ClaimOutcome, Completion, Record, RecordKey, RecordState, Store, StoreError, UnixMillis,
@@ -80,6 +82,7 @@ pub enum OnFailure {
 pub struct Executor {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
+    registry: Option<Arc<Registry>>,
     flights: Flights,
     metrics: Metrics,
 }
@@ -105,6 +108,7 @@ impl Executor {
         Executor {
             store,
             clock: Arc::new(SystemClock),
+            registry: None,
             flights: Flights::default(),
             metrics: Metrics::default(),
         }
@@ -114,6 +118,14 @@ impl Executor {
     #[must_use]
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
+        self
+    }
+
+    /// Looks up `#[idem(generator = "...")]` names in `registry` instead of
+    /// [`Registry::global`].
+    #[must_use]
+    pub fn with_registry(mut self, registry: Arc<Registry>) -> Self {
+        self.registry = Some(registry);
         self
     }
 
@@ -181,8 +193,12 @@ impl Executor {
                 key: None,
             });
         }
+        let mut options = KeyOptions::new().clock(&*self.clock);
+        if let Some(registry) = &self.registry {
+            options = options.registry(registry);
+        }
         let key = args
-            .idempotency_key(spec, context, &*self.clock)
+            .idempotency_key(spec, context, &options)
             .and_then(|key| Ok((key, args.fingerprint()?)));
         let (key, fingerprint) = match key {
             Ok(pair) => pair,
