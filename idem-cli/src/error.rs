@@ -2,14 +2,17 @@
 //!
 //! Exit codes:
 //! - `2`: bad input (a flag's value, a combination of flags, the arguments JSON, a key that cannot
-//!   be computed from those arguments). clap's own usage errors use `2` as well.
+//!   be computed from those arguments, a store path with no store, a record that is not in the
+//!   store). clap's own usage errors use `2` as well.
 //! - `1`: the environment failed us (stdin could not be read, stdout could not be written, the
-//!   system clock reads a time before 1970).
+//!   system clock reads a time before 1970, a store could not be opened or failed).
 
 use std::fmt;
 use std::io;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
+use idem_core::store::StoreError;
 use idem_core::{KeyError, UnknownAlgorithm};
 
 /// Exit code for bad input, the same one clap uses for usage errors.
@@ -82,6 +85,26 @@ pub(crate) enum CliError {
     ReadStdin(io::Error),
     /// Standard output could not be written.
     WriteStdout(io::Error),
+    /// `idem store` without a store flag (clap requires one; kept so that no `unwrap` is needed).
+    NoStoreGiven,
+    /// The store path names nothing: a store is never created by `idem store`.
+    NoStore { path: PathBuf },
+    /// The store path names something that is not a store of that kind.
+    NotAStore { path: PathBuf, reason: &'static str },
+    /// The store file exists but could not be read to check it.
+    ReadStoreFile { path: PathBuf, source: io::Error },
+    /// The store could not be opened (locked by a running service, damaged, ...).
+    OpenStore { path: PathBuf, source: StoreError },
+    /// A store operation failed.
+    Store(StoreError),
+    /// The async runtime the stores run on could not be started.
+    Runtime(io::Error),
+    /// `idem store get`: no record has this key.
+    RecordNotFound { query: String },
+    /// `idem store get`: a bare key that several records match.
+    AmbiguousKey { query: String, matches: Vec<String> },
+    /// `idem store purge` without `--expired` or `--all`.
+    PurgeWithoutScope,
 }
 
 impl CliError {
@@ -91,7 +114,11 @@ impl CliError {
             CliError::NoCanonicalForm
             | CliError::ClockBeforeEpoch
             | CliError::ReadStdin(_)
-            | CliError::WriteStdout(_) => ExitCode::from(EXIT_FAILURE),
+            | CliError::WriteStdout(_)
+            | CliError::ReadStoreFile { .. }
+            | CliError::OpenStore { .. }
+            | CliError::Store(_)
+            | CliError::Runtime(_) => ExitCode::from(EXIT_FAILURE),
             _ => ExitCode::from(EXIT_BAD_INPUT),
         }
     }
@@ -173,6 +200,38 @@ impl fmt::Display for CliError {
             ),
             CliError::ReadStdin(err) => write!(f, "cannot read the arguments from stdin: {err}"),
             CliError::WriteStdout(err) => write!(f, "cannot write to stdout: {err}"),
+            CliError::NoStoreGiven => f.write_str("give the store with --redb PATH"),
+            CliError::NoStore { path } => write!(
+                f,
+                "no store at {}: give the file the service opens (idem store never creates one)",
+                path.display()
+            ),
+            CliError::NotAStore { path, reason } => {
+                write!(f, "{} is not a redb store: {reason}", path.display())
+            }
+            CliError::ReadStoreFile { path, source } => {
+                write!(f, "cannot read {}: {source}", path.display())
+            }
+            CliError::OpenStore { path, source } => {
+                write!(f, "cannot open the store at {}: {source}", path.display())
+            }
+            CliError::Store(err) => write!(f, "{err}"),
+            CliError::Runtime(err) => write!(f, "cannot start the async runtime: {err}"),
+            CliError::RecordNotFound { query } => write!(
+                f,
+                "no record `{query}` in the store, as TOOL/KEY or as the key of any tool \
+                 (`list` shows every record)"
+            ),
+            CliError::AmbiguousKey { query, matches } => write!(
+                f,
+                "`{query}` matches {} records: {}; give it as TOOL/KEY, or with --tool TOOL",
+                matches.len(),
+                matches.join(", ")
+            ),
+            CliError::PurgeWithoutScope => f.write_str(
+                "purge removes nothing without a scope: give --expired (the completed and failed \
+                 records past their expiry) or --all (every record, live claims included)",
+            ),
         }
     }
 }
@@ -257,6 +316,18 @@ mod tests {
             ExitCode::from(1)
         );
         assert_eq!(CliError::ZeroWindow.exit_code(), ExitCode::from(2));
+        assert_eq!(
+            CliError::NoStore {
+                path: PathBuf::from("x.redb")
+            }
+            .exit_code(),
+            ExitCode::from(2)
+        );
+        assert_eq!(CliError::PurgeWithoutScope.exit_code(), ExitCode::from(2));
+        assert_eq!(
+            CliError::Store(StoreError::Full { capacity: 1 }).exit_code(),
+            ExitCode::from(1)
+        );
         assert_eq!(
             CliError::from(KeyError::ClockBeforeEpoch).exit_code(),
             ExitCode::from(1)

@@ -1,11 +1,13 @@
 //! `idem`: compute and explain idempotency keys from the command line, so that people working in
 //! other languages and on-call engineers can check a key.
 //!
-//! This file is only the entry point: one module per subcommand (`key_command` for `idem key`),
-//! and [`error::CliError`] for every failure, printed as one `idem: error: ...` line.
+//! This file is only the entry point: one module per subcommand (`key_command` for `idem key`,
+//! `store_command` for `idem store`), and [`error::CliError`] for every failure, printed as one
+//! `idem: error: ...` line.
 
 mod error;
 mod key_command;
+mod store_command;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -23,9 +25,15 @@ struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "parsed once per process: the size of the enum does not matter"
+)]
 enum Command {
     /// Print the idempotency key of one tool call (key format v1)
     Key(key_command::KeyArgs),
+    /// List, show and purge the records of a store (for operators)
+    Store(store_command::StoreCommandArgs),
 }
 
 fn main() -> ExitCode {
@@ -34,6 +42,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result: Result<(), CliError> = match &cli.command {
         Command::Key(args) => key_command::run(args),
+        Command::Store(args) => store_command::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

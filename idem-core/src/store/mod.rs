@@ -9,19 +9,31 @@
 //! |---|---|---|---|
 //! | [`MemoryStore`] | this process | no | no |
 //! | [`RedbStore`] (feature `redb`, on by default) | one file | yes | one process at a time |
+//! | [`PostgresStore`] (feature `postgres`) | a PostgreSQL table | yes | yes |
+//! | [`RedisStore`] (feature `redis`) | a Redis or Valkey server | as the server persists | yes, a fleet |
 
 mod error;
 mod memory;
+#[cfg(feature = "postgres")]
+mod postgres;
 mod record;
 #[cfg(feature = "redb")]
 mod redb_store;
+#[cfg(feature = "redis")]
+mod redis_store;
 
 pub use error::StoreError;
 pub use memory::MemoryStore;
+#[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+pub use postgres::{InvalidPostgresTable, PostgresOptions, PostgresStore, PostgresTable};
 pub use record::{RECORD_FORMAT, Record, RecordState, UnixMillis};
 #[cfg(feature = "redb")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redb")))]
 pub use redb_store::RedbStore;
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub use redis_store::{InvalidRedisPrefix, RedisOptions, RedisStore};
 
 use std::fmt;
 use std::future::Future;

@@ -1,0 +1,381 @@
+//! Executor overhead: what one idempotent call costs on top of the key, measured in the same run
+//! as its baselines.
+//!
+//! - `MemoryStore`: a fresh call (a new key each iteration) and a replay (the same key), against
+//!   calling the tool directly and against the key alone (and the key plus the arguments'
+//!   fingerprint, the two hashes the executor computes).
+//! - `RedbStore`: a fresh call and a replay, against a raw redb write transaction (insert and
+//!   commit) and a raw read transaction (begin_read and get) of the same size, in a database of
+//!   the same kind in the same temporary directory.
+//!
+//! Every async measurement runs its whole loop inside one `block_on` of a current-thread Tokio
+//! runtime (`iter_custom`), so that no iteration pays for entering the runtime.
+//!
+//! Run with `cargo bench --bench executor`; BENCHMARKS.md has the table.
+
+use std::convert::Infallible;
+use std::hint::black_box;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use idem::executor::{Executor, Outcome, ToolInput};
+use idem::spec::ToolSpec;
+use idem::store::{MemoryStore, RecordKey, RedbStore, UnixMillis};
+use idem::{Context, Idempotent, KeyOptions, SystemClock};
+use redb::{Database, ReadableDatabase, TableDefinition};
+use serde::{Deserialize, Serialize};
+use tokio::runtime::Runtime;
+
+/// The design document's payment, keyed on its transaction id (as in `benches/key.rs`).
+#[derive(Idempotent, Serialize, Clone)]
+#[idem(tool = "payment-processor-v1", strategy = "fields")]
+struct ProcessPayment {
+    #[idem(key)]
+    transaction_id: String,
+    customer_id: String,
+    amount: f64,
+    currency: String,
+}
+
+/// The tool id of [`ProcessPayment`].
+const TOOL: &str = "payment-processor-v1";
+
+/// What the tool returns: a small struct.
+#[derive(Serialize, Deserialize, Debug, PartialEq)]
+struct Receipt {
+    charge_id: u64,
+    amount: f64,
+    approved: bool,
+}
+
+/// The tool: no I/O, so that what is measured around it is idem's.
+async fn charge(args: &ProcessPayment) -> Result<Receipt, Infallible> {
+    Ok(Receipt {
+        charge_id: args.transaction_id.len() as u64,
+        amount: args.amount,
+        approved: true,
+    })
+}
+
+/// Transaction ids never repeat within a run (the redb stores outlive a sample).
+static NEXT_ID: AtomicU64 = AtomicU64::new(0);
+
+fn payment(id: u64) -> ProcessPayment {
+    ProcessPayment {
+        // Fixed width: every key hashes an envelope of the same length.
+        transaction_id: format!("txn-{id:012}"),
+        customer_id: "cust-7".into(),
+        amount: 10.5,
+        currency: "EUR".into(),
+    }
+}
+
+/// `n` payments with transaction ids never used before.
+fn fresh_payments(n: u64) -> Vec<ProcessPayment> {
+    let first = NEXT_ID.fetch_add(n, Ordering::Relaxed);
+    (first..first + n).map(payment).collect()
+}
+
+fn runtime() -> Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a current-thread runtime")
+}
+
+/// Runs a fresh call for each of `payments` and returns the time they took.
+fn time_fresh_calls(
+    rt: &Runtime,
+    executor: &Executor,
+    spec: &ToolSpec,
+    payments: &[ProcessPayment],
+) -> Duration {
+    let ctx = Context::new();
+    rt.block_on(async {
+        let start = Instant::now();
+        for args in payments {
+            let done = executor
+                .execute(spec, &ctx, args, || charge(args))
+                .await
+                .expect("a fresh call");
+            black_box(done);
+        }
+        start.elapsed()
+    })
+}
+
+/// Removes the records of `payments` (not timed).
+fn forget(rt: &Runtime, executor: &Executor, payments: &[ProcessPayment]) {
+    let ctx = Context::new();
+    rt.block_on(async {
+        for args in payments {
+            let key = Idempotent::idempotency_key(args, &ctx).expect("a key");
+            let address = RecordKey {
+                tool: TOOL,
+                key: key.as_str(),
+            };
+            let removed = executor.store().delete(address).await.expect("a delete");
+            assert!(
+                removed,
+                "the record of {address} was not where the executor put it"
+            );
+        }
+    });
+}
+
+/// Runs `iters` replays of `args` (already executed) and returns the time they took.
+fn time_replays(
+    rt: &Runtime,
+    executor: &Executor,
+    spec: &ToolSpec,
+    args: &ProcessPayment,
+    iters: u64,
+) -> Duration {
+    let ctx = Context::new();
+    rt.block_on(async {
+        let start = Instant::now();
+        for _ in 0..iters {
+            let done = executor
+                .execute(spec, &ctx, black_box(args), || charge(args))
+                .await
+                .expect("a replay");
+            black_box(done);
+        }
+        start.elapsed()
+    })
+}
+
+/// Executes `args` once so that later calls replay it, and checks that they do.
+fn prime_replay(rt: &Runtime, executor: &Executor, spec: &ToolSpec, args: &ProcessPayment) {
+    let ctx = Context::new();
+    rt.block_on(async {
+        let first = executor.execute(spec, &ctx, args, || charge(args)).await;
+        assert_eq!(
+            first.map(|e| e.outcome).ok(),
+            Some(Outcome::Executed { took_over: false })
+        );
+        let again = executor.execute(spec, &ctx, args, || charge(args)).await;
+        assert_eq!(
+            again.map(|e| e.outcome).ok(),
+            Some(Outcome::Replayed { args_differ: false })
+        );
+    });
+}
+
+fn memory_store(c: &mut Criterion) {
+    let rt = runtime();
+    let spec = ToolSpec::for_args::<ProcessPayment>()
+        .build()
+        .expect("a spec");
+    assert_eq!(spec.id(), TOOL);
+    let ctx = Context::new();
+    let args = payment(u64::MAX / 2);
+
+    let mut group = c.benchmark_group("executor overhead (MemoryStore)");
+    group.bench_function("baseline: the tool called directly", |b| {
+        b.iter_custom(|iters| {
+            rt.block_on(async {
+                let start = Instant::now();
+                for _ in 0..iters {
+                    black_box(charge(black_box(&args)).await.ok());
+                }
+                start.elapsed()
+            })
+        })
+    });
+    group.bench_function("baseline: key alone (derived idempotency_key)", |b| {
+        b.iter(|| Idempotent::idempotency_key(black_box(&args), black_box(&ctx)).expect("a key"))
+    });
+    group.bench_function(
+        "diagnosis: key + fingerprint, as the executor computes them",
+        |b| {
+            b.iter(|| {
+                let args = black_box(&args);
+                let options = KeyOptions::new().clock(&SystemClock);
+                let key = ToolInput::idempotency_key(args, &spec, &ctx, &options).expect("a key");
+                let fingerprint = ToolInput::fingerprint(args).expect("a fingerprint");
+                (key, fingerprint)
+            })
+        },
+    );
+    // One store for every sample, emptied after each (not timed): its map keeps its capacity, as
+    // the map of a store at a steady size does. Nothing is ever evicted.
+    let steady = Executor::new(MemoryStore::with_capacity(usize::MAX));
+    group.bench_function("executor: fresh call (new key each iteration)", |b| {
+        b.iter_custom(|iters| {
+            let payments = fresh_payments(iters);
+            let elapsed = time_fresh_calls(&rt, &steady, &spec, &payments);
+            forget(&rt, &steady, &payments);
+            elapsed
+        })
+    });
+    group.bench_function("diagnosis: fresh call, the store growing from empty", |b| {
+        b.iter_custom(|iters| {
+            // A new store per sample: its map grows (and rehashes) during the sample.
+            let executor = Executor::new(MemoryStore::with_capacity(usize::MAX));
+            time_fresh_calls(&rt, &executor, &spec, &fresh_payments(iters))
+        })
+    });
+    let executor = Executor::new(MemoryStore::new());
+    prime_replay(&rt, &executor, &spec, &args);
+    group.bench_function("executor: replay (same key)", |b| {
+        b.iter_custom(|iters| time_replays(&rt, &executor, &spec, &args, iters))
+    });
+    group.finish();
+}
+
+/// The raw baseline's table: what `RedbStore` keeps, a string address to bytes.
+const RAW: TableDefinition<'static, &'static str, &'static [u8]> = TableDefinition::new("raw");
+
+/// `"{n}:{tool}:{key}"` with a 64-digit key: the length of a `RedbStore` address.
+fn raw_address(i: u64) -> String {
+    format!("20:payment-processor-v1:{i:064x}")
+}
+
+fn redb_store(c: &mut Criterion) {
+    let rt = runtime();
+    let spec = ToolSpec::for_args::<ProcessPayment>()
+        .build()
+        .expect("a spec");
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let store = RedbStore::open(dir.path().join("idem.redb")).expect("a redb store");
+    let executor = Executor::new(store);
+    let args = payment(u64::MAX / 2);
+    prime_replay(&rt, &executor, &spec, &args);
+
+    // The size of a completed record of this tool, as RedbStore writes it.
+    let records = rt.block_on(executor.store().list()).expect("the records");
+    let stored = records.first().expect("the primed record");
+    let name = format!("{}/{}", stored.tool, stored.key);
+    let record = stored.record.as_ref().expect("a readable record");
+    let value = record.encode(&name).expect("an encoding");
+    assert_eq!(
+        raw_address(0).len(),
+        stored.tool.len() + stored.key.len() + 4
+    );
+    assert!(!record.is_expired(UnixMillis::now(&SystemClock)));
+
+    let db = Database::create(dir.path().join("raw.redb")).expect("a redb database");
+    let write = |address: &str| {
+        let txn = db.begin_write().expect("a write transaction");
+        txn.open_table(RAW)
+            .expect("the table")
+            .insert(address, value.as_slice())
+            .expect("an insert");
+        txn.commit().expect("a commit");
+    };
+    write(&raw_address(u64::MAX));
+    let next_raw = AtomicU64::new(0);
+
+    let mut group = c.benchmark_group("executor on RedbStore");
+    group.sample_size(20);
+    group.measurement_time(Duration::from_secs(10));
+    group.bench_function(
+        format!(
+            "baseline: raw redb write txn (insert {} B + commit)",
+            value.len()
+        ),
+        |b| {
+            b.iter_custom(|iters| {
+                let first = next_raw.fetch_add(iters, Ordering::Relaxed);
+                let addresses: Vec<String> = (first..first + iters).map(raw_address).collect();
+                let start = Instant::now();
+                for address in &addresses {
+                    write(address);
+                }
+                start.elapsed()
+            })
+        },
+    );
+    let read_address = raw_address(u64::MAX);
+    group.bench_function("baseline: raw redb read txn (begin_read + get)", |b| {
+        b.iter(|| {
+            let txn = db.begin_read().expect("a read transaction");
+            let table = txn.open_table(RAW).expect("the table");
+            let found = table.get(black_box(read_address.as_str())).expect("a get");
+            found.map(|bytes| bytes.value().len())
+        })
+    });
+    group.bench_function("executor: fresh call (new key each iteration)", |b| {
+        b.iter_custom(|iters| time_fresh_calls(&rt, &executor, &spec, &fresh_payments(iters)))
+    });
+    group.bench_function("executor: replay (same key)", |b| {
+        b.iter_custom(|iters| time_replays(&rt, &executor, &spec, &args, iters))
+    });
+    // RedbStore runs each operation on Tokio's blocking pool: one round trip per operation.
+    group.bench_function(
+        "diagnosis: tokio spawn_blocking round trip (empty closure)",
+        |b| {
+            b.iter_custom(|iters| {
+                rt.block_on(async {
+                    let start = Instant::now();
+                    for _ in 0..iters {
+                        tokio::task::spawn_blocking(|| black_box(1))
+                            .await
+                            .expect("the closure ran");
+                    }
+                    start.elapsed()
+                })
+            })
+        },
+    );
+    group.finish();
+
+    paired_fresh_and_raw_writes(&rt, &executor, &spec, &write, &next_raw);
+}
+
+/// Rounds of the paired measurement.
+const PAIRED_ROUNDS: usize = 1_000;
+
+/// Raw writes and fresh calls taken in turns, so that both meet the same disk: the fsync latency
+/// of a shared virtual disk drifts during a run, which moves two benchmarks measured one after
+/// the other apart. Prints the medians and the median of the per-round ratios.
+fn paired_fresh_and_raw_writes(
+    rt: &Runtime,
+    executor: &Executor,
+    spec: &ToolSpec,
+    write: &dyn Fn(&str),
+    next_raw: &AtomicU64,
+) {
+    let mut raw = Vec::with_capacity(PAIRED_ROUNDS);
+    let mut fresh = Vec::with_capacity(PAIRED_ROUNDS);
+    let mut ratios = Vec::with_capacity(PAIRED_ROUNDS);
+    for round in 0..PAIRED_ROUNDS {
+        let address = raw_address(next_raw.fetch_add(1, Ordering::Relaxed));
+        let payments = fresh_payments(1);
+        let time_raw = || {
+            let start = Instant::now();
+            write(&address);
+            start.elapsed()
+        };
+        // Either goes first in turn.
+        let (r, f) = if round % 2 == 0 {
+            let r = time_raw();
+            (r, time_fresh_calls(rt, executor, spec, &payments))
+        } else {
+            let f = time_fresh_calls(rt, executor, spec, &payments);
+            (time_raw(), f)
+        };
+        raw.push(r);
+        fresh.push(f);
+        ratios.push(f.as_secs_f64() / r.as_secs_f64());
+    }
+    raw.sort();
+    fresh.sort();
+    ratios.sort_by(f64::total_cmp);
+    let middle = PAIRED_ROUNDS / 2;
+    println!(
+        "executor on RedbStore/paired, {PAIRED_ROUNDS} rounds: raw write median {:.1} µs, \
+         fresh call median {:.1} µs, median of the per-round ratios {:.2}x \
+         (quartiles {:.2}x to {:.2}x)",
+        raw[middle].as_secs_f64() * 1e6,
+        fresh[middle].as_secs_f64() * 1e6,
+        ratios[middle],
+        ratios[PAIRED_ROUNDS / 4],
+        ratios[PAIRED_ROUNDS * 3 / 4],
+    );
+}
+
+criterion_group!(benches, memory_store, redb_store);
+criterion_main!(benches);

@@ -1,0 +1,128 @@
+//! Which store `idem store` works on: [`StoreArgs`], exactly one store flag, and [`open`], which
+//! turns it into an `Arc<dyn Store>`.
+//!
+//! To add a store (`--redis URL`, `--postgres URL`): a field in [`StoreArgs`] (the group keeps the
+//! flags exclusive), a variant of [`StoreLocation`], and an arm in [`StoreArgs::location`] and
+//! [`open`]. Nothing else in `idem store` depends on the kind of store.
+
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use clap::Args;
+use idem_core::store::{RedbStore, Store};
+
+use crate::error::CliError;
+
+/// The store flags: exactly one of them.
+#[derive(Debug, Args)]
+#[group(id = "store", required = true, multiple = false)]
+pub(crate) struct StoreArgs {
+    /// A RedbStore: the redb file the service opens (it must exist; it is never created)
+    #[arg(long, value_name = "PATH")]
+    redb: Option<PathBuf>,
+}
+
+/// A store named on the command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum StoreLocation {
+    /// `--redb PATH`.
+    Redb(PathBuf),
+}
+
+impl StoreArgs {
+    /// The store the flags name.
+    pub(crate) fn location(&self) -> Result<StoreLocation, CliError> {
+        match &self.redb {
+            Some(path) => Ok(StoreLocation::Redb(path.clone())),
+            None => Err(CliError::NoStoreGiven),
+        }
+    }
+}
+
+/// The first bytes of every redb file (redb's file format: its magic number).
+const REDB_MAGIC: [u8; 9] = [b'r', b'e', b'd', b'b', 0x1A, 0x0A, 0xA9, 0x0D, 0x0A];
+
+/// Opens the store at `location`. An existing store only: nothing is created.
+///
+/// Async so that network stores can connect here; opening a redb file is synchronous, which is
+/// fine in a command that does nothing else meanwhile.
+pub(crate) async fn open(location: &StoreLocation) -> Result<Arc<dyn Store>, CliError> {
+    match location {
+        StoreLocation::Redb(path) => {
+            check_redb_file(path)?;
+            let store = RedbStore::open(path).map_err(|source| CliError::OpenStore {
+                path: path.clone(),
+                source,
+            })?;
+            Ok(Arc::new(store))
+        }
+    }
+}
+
+/// Checks that `path` is a redb file before redb opens it: `RedbStore::open` would create a
+/// missing file and initialize an empty one, which an operator's typo must not do.
+fn check_redb_file(path: &Path) -> Result<(), CliError> {
+    let not_a_store = |reason| CliError::NotAStore {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let unreadable = |source| CliError::ReadStoreFile {
+        path: path.to_path_buf(),
+        source,
+    };
+    let metadata = match std::fs::metadata(path) {
+        Ok(metadata) => metadata,
+        Err(err) if err.kind() == io::ErrorKind::NotFound => {
+            return Err(CliError::NoStore {
+                path: path.to_path_buf(),
+            });
+        }
+        Err(err) => return Err(unreadable(err)),
+    };
+    if metadata.is_dir() {
+        return Err(not_a_store("it is a directory"));
+    }
+    if metadata.len() == 0 {
+        return Err(not_a_store("the file is empty"));
+    }
+    let mut head = Vec::with_capacity(REDB_MAGIC.len());
+    File::open(path)
+        .and_then(|file| file.take(REDB_MAGIC.len() as u64).read_to_end(&mut head))
+        .map_err(unreadable)?;
+    if head != REDB_MAGIC {
+        return Err(not_a_store("the file does not start with redb's header"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_file_is_no_store_and_is_not_created() {
+        let dir = std::env::temp_dir().join(format!("idem-cli-open-{}", std::process::id()));
+        let path = dir.join("missing.redb");
+        let result = check_redb_file(&path);
+        assert!(
+            matches!(result, Err(CliError::NoStore { .. })),
+            "{result:?}"
+        );
+        assert!(!path.exists());
+    }
+
+    #[test]
+    fn the_location_is_the_flag_given() {
+        let args = StoreArgs {
+            redb: Some(PathBuf::from("idem.redb")),
+        };
+        assert_eq!(
+            args.location().ok(),
+            Some(StoreLocation::Redb(PathBuf::from("idem.redb")))
+        );
+        let none = StoreArgs { redb: None };
+        assert!(matches!(none.location(), Err(CliError::NoStoreGiven)));
+    }
+}

@@ -1,0 +1,706 @@
+//! [`PostgresStore`]: records in a PostgreSQL table, for fleets of workers sharing a database.
+//!
+//! - `schema.rs`: the table's name ([`PostgresTable`]), its DDL, and every statement the store
+//!   runs.
+//! - `row.rs`: rows to records.
+//! - `options.rs`: [`PostgresOptions`] and the connection pool.
+
+mod options;
+mod row;
+mod schema;
+
+pub use options::PostgresOptions;
+pub use schema::{InvalidPostgresTable, PostgresTable};
+
+use std::fmt;
+use std::time::Duration;
+
+use deadpool_postgres::{Object, Pool};
+use serde_json::value::RawValue;
+use tokio_postgres::Row;
+use tokio_postgres::error::SqlState;
+use tokio_postgres::types::ToSql;
+
+use super::{
+    BoxFuture, Claim, ClaimOutcome, Completion, Record, RecordKey, Store, StoreError, StoredRecord,
+    UnixMillis,
+};
+use crate::error::BoxError;
+use row::millis;
+use schema::Statements;
+
+/// A store in a PostgreSQL table, shared by every process that connects to the database: a
+/// fleet of workers gets one answer per key, whichever worker asks.
+///
+/// Built on [`tokio-postgres`](https://docs.rs/tokio-postgres) with a
+/// [`deadpool-postgres`](https://docs.rs/deadpool-postgres) pool of connections.
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use idem_core::store::{PostgresOptions, PostgresStore, PostgresTable};
+///
+/// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+/// // The table `idem_records`, created if missing, with the default timeouts.
+/// let store = PostgresStore::connect("postgres://idem@db.internal:5432/app").await?;
+///
+/// // Another table, created by a migration (see `schema_sql`), with shorter timeouts.
+/// let options = PostgresOptions::new()
+///     .table(PostgresTable::new("billing.idem_records")?)
+///     .create_schema(false)
+///     .statement_timeout(Duration::from_secs(2));
+/// let billing = PostgresStore::connect_with("postgres://idem@db.internal/app", options).await?;
+/// # Ok(())
+/// # }
+/// ```
+///
+/// ## Connecting
+///
+/// - [`connect`](PostgresStore::connect) and [`connect_with`](PostgresStore::connect_with) take
+///   a URL (`postgres://user:password@host:port/database?...`) or a `key=value` string, as
+///   `tokio-postgres` reads them, build a pool, and check the table: they create it
+///   ([`ensure_schema`](PostgresStore::ensure_schema)) unless
+///   [`create_schema(false)`](PostgresOptions::create_schema), in which case they fail when it
+///   does not exist.
+/// - [`connect_tls`](PostgresStore::connect_tls) (feature `postgres-tls`) does the same over
+///   TLS, with a `native_tls::TlsConnector` (add `sslmode=require` to the URL to refuse a
+///   server that does not offer TLS).
+/// - [`from_pool`](PostgresStore::from_pool) uses a pool of your own, as it is: it neither
+///   connects nor creates anything.
+///
+/// The store uses prepared statements (`prepare_cached`, one per statement and connection). With
+/// PgBouncer, use session pooling, or transaction pooling with PgBouncer 1.21 or later and
+/// `max_prepared_statements` set.
+///
+/// ## The table
+///
+/// One row per (tool, key); the DDL is [`schema_sql`](PostgresStore::schema_sql), which the
+/// command `idem store --postgres URL schema` prints for a migration:
+///
+/// | column | type | holds |
+/// |---|---|---|
+/// | `tool`, `key` | `bytea`, the primary key | the tool id and the key, in UTF-8 |
+/// | `format` | `smallint` | the row format: 1 |
+/// | `state` | `text` | `in_progress`, `completed` or `failed` |
+/// | `token`, `fingerprint` | `text` | the claim's token, the arguments' SHA-256 |
+/// | `created_at`, `lease_until`, `expires_at` | `bigint` | times, in ms since the Unix epoch |
+/// | `output` | `json` | a completed call's output, byte for byte; `NULL` for a marker |
+/// | `error` | `text` | a failed call's error |
+/// | `previous_token` | `text` | the token of the claim this one took over, if any |
+///
+/// plus a partial index on `expires_at` for purges, and a function `{table}_purge(now_ms)` that
+/// removes the expired records, for a scheduler such as pg_cron (the store's own
+/// [`purge`](Store::purge) runs the same `DELETE`). Tool ids and keys are `bytea` because a tool
+/// id may hold any character, NUL included, which `text` cannot; `json` keeps the output exactly
+/// as the tool serialized it (number forms, key order, escapes), which `jsonb` would not. Times
+/// past `i64::MAX` ms (a TTL of `Duration::MAX`) are stored as `i64::MAX`.
+///
+/// A row whose `format` is not 1 is [`StoreError::UnsupportedFormat`]; a row whose state is
+/// unknown, or that lacks what its state needs (a `token`, a `lease_until`, ...), or holds a
+/// negative time, is [`StoreError::Corrupt`]. The statements test the same conditions in SQL, so
+/// that no claim overwrites such a row, no completion or release touches it, and no purge removes
+/// it: [`delete`](Store::delete) it by hand.
+///
+/// ## Round trips
+///
+/// Every operation is one statement, in autocommit, and so one round trip once the connection has
+/// prepared it: a new call costs two ([`claim`](Store::claim), then
+/// [`complete`](Store::complete)), a replay one (the claim finds the record).
+///
+/// The claim is a single statement whatever it finds: an `INSERT ... ON CONFLICT DO UPDATE ...
+/// WHERE <the record may be claimed>` in a CTE, which inserts a claim on a free key and replaces
+/// a claim whose lease has ended or an expired result under the row lock it takes, keeping the
+/// replaced claim's token in `previous_token` (what [`ClaimOutcome::TookOver`] reports); a second
+/// CTE reads the record as of the statement's snapshot, which the statement returns when the
+/// claim did not win ([`ClaimOutcome::Existing`]). Only when another claim of the same key
+/// commits between that snapshot and the insert (a race) does the statement find nothing to
+/// return: the store then runs it again, and sees the winner.
+///
+/// A completion that does not apply (the claim was lost) and a release that removes nothing read
+/// the record once more, to tell a lost claim from a record that cannot be read.
+///
+/// ## Bounded failure
+///
+/// No operation waits for ever on a server that is down or a network that drops packets:
+///
+/// - getting a connection waits at most [`wait_timeout`](PostgresOptions::wait_timeout) for a
+///   free one and [`connect_timeout`](PostgresOptions::connect_timeout) to open one (TCP, TLS and
+///   authentication);
+/// - the server cancels a statement after
+///   [`statement_timeout`](PostgresOptions::statement_timeout) (set on the connections the
+///   store opens), and the store stops waiting for the answer after that time plus up to one
+///   second; it then drops the connection, which may be stuck, and the next operation opens a
+///   new one.
+///
+/// Every such failure is [`StoreError::Unavailable`] with `store: "postgres"`, and so is any
+/// other error of the server or the connection, except a value PostgreSQL refuses (an SQLSTATE
+/// of class 22), which is [`StoreError::Corrupt`].
+///
+/// ## Limits
+///
+/// - An output or an error message above [`max_value_size`](PostgresOptions::max_value_size)
+///   (64 MiB by default) is [`StoreError::TooLarge`], before anything is sent; so is a claim
+///   whose token and fingerprint together are.
+/// - A claim of a tool id and key above [`MAX_ADDRESS_LEN`](PostgresStore::MAX_ADDRESS_LEN)
+///   bytes together is [`StoreError::TooLarge`]: the primary key's index holds at most about
+///   2.7 kB per entry.
+/// - `text` cannot hold NUL: a token, fingerprint or error message with a NUL character is
+///   [`StoreError::Corrupt`] (tool ids, keys and outputs may hold it).
+pub struct PostgresStore {
+    pool: Pool,
+    table: PostgresTable,
+    sql: Statements,
+    max_value_size: usize,
+    /// How long an operation waits for a connection: a free one, or a new one.
+    connection_timeout: Duration,
+    /// How long an operation waits for the answer to its statement.
+    answer_timeout: Duration,
+}
+
+/// How many times a claim runs its statement when races keep changing the key under it.
+const CLAIM_ATTEMPTS: usize = 8;
+
+impl PostgresStore {
+    /// The largest tool id and key, in bytes together, that a claim accepts.
+    pub const MAX_ADDRESS_LEN: usize = 2048;
+
+    /// Connects to the database at `url` with the default [`PostgresOptions`], and creates the
+    /// table `idem_records` if it does not exist.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the URL cannot be read, the server cannot be reached or
+    /// refuses the connection, or the table cannot be created.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        Self::connect_with(url, PostgresOptions::new()).await
+    }
+
+    /// Connects to the database at `url` with `options`; creates the table if it does not exist,
+    /// unless [`PostgresOptions::create_schema`] is off (then a missing table is an error).
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the URL cannot be read, the server cannot be reached or
+    /// refuses the connection, or the table cannot be created (or, when the store must not create
+    /// it, does not exist).
+    pub async fn connect_with(url: &str, options: PostgresOptions) -> Result<Self, StoreError> {
+        let pool = options.pool(url, tokio_postgres::NoTls)?;
+        Self::open(pool, options).await
+    }
+
+    /// As [`connect_with`](PostgresStore::connect_with), over TLS: `tls` checks the server's
+    /// certificate (build it with `native_tls::TlsConnector::builder()` to add a root
+    /// certificate or a client identity). Whether TLS is required is the URL's `sslmode`:
+    /// `prefer` (the default) falls back to a plain connection when the server offers no TLS,
+    /// `require` refuses to.
+    ///
+    /// ```no_run
+    /// use idem_core::store::{PostgresOptions, PostgresStore};
+    ///
+    /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+    /// let tls = native_tls::TlsConnector::new()?;
+    /// let url = "postgres://idem@db.example.com/app?sslmode=require";
+    /// let store = PostgresStore::connect_tls(url, PostgresOptions::new(), tls).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// As [`connect_with`](PostgresStore::connect_with); a failed TLS handshake is
+    /// [`StoreError::Unavailable`] too.
+    #[cfg(feature = "postgres-tls")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "postgres-tls")))]
+    pub async fn connect_tls(
+        url: &str,
+        options: PostgresOptions,
+        tls: native_tls::TlsConnector,
+    ) -> Result<Self, StoreError> {
+        let pool = options.pool(url, postgres_native_tls::MakeTlsConnector::new(tls))?;
+        Self::open(pool, options).await
+    }
+
+    /// A store on a pool of your own, with the table and limits of `options`. Nothing is sent:
+    /// call [`ensure_schema`](PostgresStore::ensure_schema) to create the table.
+    ///
+    /// The pool's settings are its own: the store only sets the statement timeout of the
+    /// connections it opens itself. It still gives up on getting a connection after
+    /// [`wait_timeout`](PostgresOptions::wait_timeout) plus
+    /// [`connect_timeout`](PostgresOptions::connect_timeout), and on an answer after
+    /// [`statement_timeout`](PostgresOptions::statement_timeout) plus up to one second.
+    pub fn from_pool(pool: Pool, options: PostgresOptions) -> Self {
+        let statement_timeout = options.get_statement_timeout();
+        PostgresStore {
+            sql: Statements::new(options.get_table()),
+            table: options.get_table().clone(),
+            max_value_size: options.get_max_value_size(),
+            connection_timeout: options.get_wait_timeout() + options.get_connect_timeout(),
+            answer_timeout: statement_timeout + statement_timeout.min(Duration::from_secs(1)),
+            pool,
+        }
+    }
+
+    async fn open(pool: Pool, options: PostgresOptions) -> Result<Self, StoreError> {
+        let create = options.get_create_schema();
+        let store = Self::from_pool(pool, options);
+        if create {
+            store.ensure_schema().await?;
+        } else if !store.table_exists().await? {
+            return Err(StoreError::Unavailable {
+                store: "postgres",
+                source: format!(
+                    "the table {} does not exist: create it with the SQL of \
+                     PostgresStore::schema_sql (`idem store --postgres URL schema`)",
+                    store.table
+                )
+                .into(),
+            });
+        }
+        Ok(store)
+    }
+
+    /// The DDL of the store's table, its index and its purge function, for `table`: what
+    /// [`ensure_schema`](PostgresStore::ensure_schema) runs, to run yourself as a migration. It
+    /// only creates what does not exist, so it can run again.
+    ///
+    /// ```
+    /// use idem_core::store::{PostgresStore, PostgresTable};
+    ///
+    /// let sql = PostgresStore::schema_sql(&PostgresTable::default());
+    /// assert!(sql.contains(r#"CREATE TABLE IF NOT EXISTS "idem_records" ("#));
+    /// ```
+    pub fn schema_sql(table: &PostgresTable) -> String {
+        schema::schema_sql(table)
+    }
+
+    /// Creates the table, its index and its purge function ([`schema_sql`]) when the table does
+    /// not exist; when it does, changes nothing (so that a role that does not own it may call
+    /// this). Safe to call again, and from many processes at once: the calls take turns on an
+    /// advisory lock.
+    ///
+    /// [`schema_sql`]: PostgresStore::schema_sql
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the server cannot be reached or refuses the DDL (no
+    /// `CREATE` privilege on the schema, ...).
+    pub async fn ensure_schema(&self) -> Result<(), StoreError> {
+        let name = self.table.to_string();
+        let mut client = self.client().await.map_err(|f| f.into_store(&name))?;
+        let ddl = schema::schema_sql(&self.table);
+        let answer = tokio::time::timeout(self.answer_timeout, async {
+            let tx = client.transaction().await?;
+            tx.execute(
+                "SELECT pg_advisory_xact_lock($1)",
+                &[&self.table.lock_key()],
+            )
+            .await?;
+            let exists: bool = tx
+                .query_one(&self.sql.table_exists, &[])
+                .await?
+                .try_get(0)?;
+            if !exists {
+                tx.batch_execute(&ddl).await?;
+            }
+            tx.commit().await
+        })
+        .await;
+        settle(client, answer, self.answer_timeout).map_err(|f| f.into_store(&name))
+    }
+
+    /// The table the store keeps its records in.
+    pub fn table(&self) -> &PostgresTable {
+        &self.table
+    }
+
+    /// The connection pool, to share with the rest of the application (or another store).
+    pub fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
+    /// The largest output or error message the store accepts, in bytes.
+    pub fn max_value_size(&self) -> usize {
+        self.max_value_size
+    }
+
+    async fn table_exists(&self) -> Result<bool, StoreError> {
+        let name = self.table.to_string();
+        let rows = self
+            .query(&self.sql.table_exists, &[])
+            .await
+            .map_err(|f| f.into_store(&name))?;
+        Ok(rows
+            .first()
+            .and_then(|row| row.try_get::<_, bool>(0).ok())
+            .unwrap_or(false))
+    }
+
+    /// A connection from the pool, within the store's bound.
+    async fn client(&self) -> Result<Object, Failure> {
+        match tokio::time::timeout(self.connection_timeout, self.pool.get()).await {
+            Ok(Ok(client)) => Ok(client),
+            Ok(Err(err)) => Err(Failure::Connect(Box::new(err))),
+            Err(_) => Err(Failure::Connect(
+                format!(
+                    "no connection to PostgreSQL within {:?}",
+                    self.connection_timeout
+                )
+                .into(),
+            )),
+        }
+    }
+
+    /// Runs the statement `sql` (prepared once per connection) and returns its rows.
+    async fn query(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>, Failure> {
+        let client = self.client().await?;
+        let answer = tokio::time::timeout(self.answer_timeout, async {
+            let statement = client.prepare_cached(sql).await?;
+            client.query(&statement, params).await
+        })
+        .await;
+        settle(client, answer, self.answer_timeout)
+    }
+
+    /// Runs the statement `sql` (prepared once per connection) and returns how many rows it
+    /// changed.
+    async fn execute(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64, Failure> {
+        let client = self.client().await?;
+        let answer = tokio::time::timeout(self.answer_timeout, async {
+            let statement = client.prepare_cached(sql).await?;
+            client.execute(&statement, params).await
+        })
+        .await;
+        settle(client, answer, self.answer_timeout)
+    }
+
+    /// The record of `key`, expired or not; `name` names it in errors.
+    async fn fetch(&self, key: RecordKey<'_>, name: &str) -> Result<Option<Record>, StoreError> {
+        let rows = self
+            .query(&self.sql.get, &[&key.tool.as_bytes(), &key.key.as_bytes()])
+            .await
+            .map_err(|f| f.into_store(name))?;
+        match rows.first() {
+            Some(row) => row::decode(name, row, 0),
+            None => Ok(None),
+        }
+    }
+
+    fn check_size(&self, name: &str, size: usize) -> Result<(), StoreError> {
+        if size > self.max_value_size {
+            return Err(StoreError::TooLarge {
+                key: name.to_owned(),
+                size,
+                limit: self.max_value_size,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// The result of a statement run under a deadline: a connection that did not answer in time is
+/// taken out of the pool and closed, since it may be stuck.
+fn settle<T>(
+    client: Object,
+    answer: Result<Result<T, tokio_postgres::Error>, tokio::time::error::Elapsed>,
+    waited: Duration,
+) -> Result<T, Failure> {
+    match answer {
+        Ok(result) => result.map_err(Failure::Postgres),
+        Err(_) => {
+            drop(Object::take(client));
+            Err(Failure::NoAnswer(waited))
+        }
+    }
+}
+
+/// Why a statement did not give its result.
+#[derive(Debug)]
+enum Failure {
+    /// No connection: the server refused or did not answer, or the pool is exhausted.
+    Connect(BoxError),
+    /// The server answered with an error, or the connection broke.
+    Postgres(tokio_postgres::Error),
+    /// No answer in time; the connection was dropped.
+    NoAnswer(Duration),
+}
+
+impl Failure {
+    /// Whether the statement certainly did nothing and may simply run again: a serialization
+    /// failure or a deadlock (under a server whose default isolation is above read committed).
+    fn retryable(&self) -> bool {
+        matches!(self, Failure::Postgres(err)
+            if matches!(err.code(), Some(code)
+                if *code == SqlState::T_R_SERIALIZATION_FAILURE
+                    || *code == SqlState::T_R_DEADLOCK_DETECTED))
+    }
+
+    fn into_store(self, name: &str) -> StoreError {
+        let source: BoxError = match self {
+            Failure::Postgres(err) => match err.as_db_error() {
+                // Data exceptions: a value PostgreSQL does not take.
+                Some(db) if db.code().code().starts_with("22") => {
+                    return StoreError::Corrupt {
+                        key: name.to_owned(),
+                        reason: format!("PostgreSQL refuses a value: {}", db.message()),
+                    };
+                }
+                _ => Box::new(err),
+            },
+            Failure::Connect(err) => err,
+            Failure::NoAnswer(waited) => {
+                format!("PostgreSQL did not answer within {waited:?}; the connection was dropped")
+                    .into()
+            }
+        };
+        StoreError::Unavailable {
+            store: "postgres",
+            source,
+        }
+    }
+}
+
+/// Refuses a string `text` cannot hold.
+fn check_text(name: &str, what: &str, value: &str) -> Result<(), StoreError> {
+    if value.contains('\0') {
+        return Err(StoreError::Corrupt {
+            key: name.to_owned(),
+            reason: format!(
+                "the {what} contains a NUL character, which PostgreSQL text cannot hold"
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// The output as it is stored and replayed: JSON, without surrounding whitespace (as
+/// [`Record::encode`] keeps it).
+fn checked_output<'b>(name: &str, bytes: &'b [u8]) -> Result<&'b str, StoreError> {
+    let not_json = || StoreError::Corrupt {
+        key: name.to_owned(),
+        reason: "the output to store is not JSON".to_owned(),
+    };
+    let text = std::str::from_utf8(bytes).map_err(|_| not_json())?;
+    let raw: &RawValue = serde_json::from_str(text).map_err(|_| not_json())?;
+    Ok(raw.get())
+}
+
+impl fmt::Debug for PostgresStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PostgresStore")
+            .field("table", &self.table.to_string())
+            .field("pool", &self.pool.status())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Store for PostgresStore {
+    fn claim<'a>(
+        &'a self,
+        key: RecordKey<'a>,
+        claim: &'a Claim,
+    ) -> BoxFuture<'a, Result<ClaimOutcome, StoreError>> {
+        Box::pin(async move {
+            let name = key.to_string();
+            let address = key.tool.len() + key.key.len();
+            if address > Self::MAX_ADDRESS_LEN {
+                return Err(StoreError::TooLarge {
+                    key: name,
+                    size: address,
+                    limit: Self::MAX_ADDRESS_LEN,
+                });
+            }
+            check_text(&name, "token", &claim.token)?;
+            check_text(&name, "fingerprint", &claim.fingerprint)?;
+            self.check_size(&name, claim.token.len() + claim.fingerprint.len())?;
+            let now = millis(claim.now);
+            let lease_until = millis(claim.now.plus(claim.lease));
+            let params: [&(dyn ToSql + Sync); 6] = [
+                &key.tool.as_bytes(),
+                &key.key.as_bytes(),
+                &claim.token,
+                &claim.fingerprint,
+                &now,
+                &lease_until,
+            ];
+            for _ in 0..CLAIM_ATTEMPTS {
+                let rows = match self.query(&self.sql.claim, &params).await {
+                    Ok(rows) => rows,
+                    Err(failure) if failure.retryable() => continue,
+                    Err(failure) => return Err(failure.into_store(&name)),
+                };
+                let Some(row) = rows.first() else { continue };
+                let unreadable = |e: tokio_postgres::Error| StoreError::Corrupt {
+                    key: name.clone(),
+                    reason: format!("the claim's answer cannot be read: {e}"),
+                };
+                if row.try_get::<_, bool>(0).map_err(unreadable)? {
+                    let previous: Option<String> = row.try_get(1).map_err(unreadable)?;
+                    return Ok(match previous {
+                        Some(previous_token) => ClaimOutcome::TookOver { previous_token },
+                        None => ClaimOutcome::Claimed,
+                    });
+                }
+                // Not won: the record found, unless a claim of the key committed after this
+                // statement's snapshot (none found, or one the statement could have claimed).
+                match row::decode(&name, row, 2)? {
+                    Some(record)
+                        if !record.lease_expired(claim.now) && !record.is_expired(claim.now) =>
+                    {
+                        return Ok(ClaimOutcome::Existing(record));
+                    }
+                    _ => continue,
+                }
+            }
+            Err(StoreError::Unavailable {
+                store: "postgres",
+                source: format!(
+                    "the record of `{name}` changed under {CLAIM_ATTEMPTS} claims in a row"
+                )
+                .into(),
+            })
+        })
+    }
+
+    fn complete<'a>(
+        &'a self,
+        key: RecordKey<'a>,
+        token: &'a str,
+        completion: &'a Completion,
+        now: UnixMillis,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            let name = key.to_string();
+            let (state, output, error) = match completion {
+                Completion::Output(bytes) => {
+                    self.check_size(&name, bytes.len())?;
+                    ("completed", Some(checked_output(&name, bytes)?), None)
+                }
+                Completion::Marker => ("completed", None, None),
+                Completion::Failed(error) => {
+                    self.check_size(&name, error.len())?;
+                    check_text(&name, "error message", error)?;
+                    ("failed", None, Some(error.as_str()))
+                }
+            };
+            // A token `text` cannot hold is no claim's.
+            if !token.contains('\0') {
+                let expires_at = millis(now.plus(ttl));
+                let params: [&(dyn ToSql + Sync); 7] = [
+                    &key.tool.as_bytes(),
+                    &key.key.as_bytes(),
+                    &token,
+                    &state,
+                    &expires_at,
+                    &output,
+                    &error,
+                ];
+                let updated = self
+                    .execute(&self.sql.complete, &params)
+                    .await
+                    .map_err(|f| f.into_store(&name))?;
+                if updated > 0 {
+                    return Ok(());
+                }
+            }
+            // Not a claim of `token`: lost, unless the record cannot be read at all.
+            self.fetch(key, &name).await?;
+            Err(StoreError::ClaimLost { key: name })
+        })
+    }
+
+    fn release<'a>(
+        &'a self,
+        key: RecordKey<'a>,
+        token: &'a str,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(async move {
+            let name = key.to_string();
+            if !token.contains('\0') {
+                let params: [&(dyn ToSql + Sync); 3] =
+                    [&key.tool.as_bytes(), &key.key.as_bytes(), &token];
+                let removed = self
+                    .execute(&self.sql.release, &params)
+                    .await
+                    .map_err(|f| f.into_store(&name))?;
+                if removed > 0 {
+                    return Ok(true);
+                }
+            }
+            // Nothing removed: say so, unless the record cannot be read at all.
+            self.fetch(key, &name).await?;
+            Ok(false)
+        })
+    }
+
+    fn get<'a>(
+        &'a self,
+        key: RecordKey<'a>,
+        now: UnixMillis,
+    ) -> BoxFuture<'a, Result<Option<Record>, StoreError>> {
+        Box::pin(async move {
+            let name = key.to_string();
+            Ok(self
+                .fetch(key, &name)
+                .await?
+                .filter(|record| !record.is_expired(now)))
+        })
+    }
+
+    fn delete<'a>(&'a self, key: RecordKey<'a>) -> BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(async move {
+            let removed = self
+                .execute(
+                    &self.sql.delete,
+                    &[&key.tool.as_bytes(), &key.key.as_bytes()],
+                )
+                .await
+                .map_err(|f| f.into_store(&key.to_string()))?;
+            Ok(removed > 0)
+        })
+    }
+
+    fn list(&self) -> BoxFuture<'_, Result<Vec<StoredRecord>, StoreError>> {
+        Box::pin(async move {
+            let rows = self
+                .query(&self.sql.list, &[])
+                .await
+                .map_err(|f| f.into_store(&self.table.to_string()))?;
+            let mut all = Vec::with_capacity(rows.len());
+            for row in &rows {
+                let bytes = |index| {
+                    row.try_get::<_, Vec<u8>>(index)
+                        .map_err(|e| e.to_string())
+                        .and_then(row::text)
+                };
+                let (tool, key) = (bytes(0), bytes(1));
+                let record = match (&tool, &key) {
+                    (Ok(tool), Ok(key)) => {
+                        let name = RecordKey { tool, key }.to_string();
+                        match row::decode(&name, row, 2) {
+                            Ok(Some(record)) => Ok(record),
+                            Ok(None) => Err(format!("the row of `{name}` has no format")),
+                            Err(err) => Err(err.to_string()),
+                        }
+                    }
+                    _ => Err("the tool id or the key is not UTF-8 text".to_owned()),
+                };
+                all.push(StoredRecord {
+                    tool: tool.unwrap_or_else(|lossy| lossy),
+                    key: key.unwrap_or_else(|lossy| lossy),
+                    record,
+                });
+            }
+            Ok(all)
+        })
+    }
+
+    fn purge(&self, now: UnixMillis, all: bool) -> BoxFuture<'_, Result<u64, StoreError>> {
+        Box::pin(async move {
+            let now = millis(now);
+            let rows = if all {
+                self.query(&self.sql.purge_all, &[]).await
+            } else {
+                self.query(&self.sql.purge_expired, &[&now]).await
+            }
+            .map_err(|f| f.into_store(&self.table.to_string()))?;
+            let removed = rows.first().and_then(|row| row.try_get::<_, i64>(0).ok());
+            Ok(removed.and_then(|n| u64::try_from(n).ok()).unwrap_or(0))
+        })
+    }
+}

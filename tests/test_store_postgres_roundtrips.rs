@@ -1,0 +1,313 @@
+//! How many round trips `PostgresStore` costs, counted on the wire: a proxy between the store and
+//! the server reads the messages the client sends, and counts the `Sync` and `Query` messages,
+//! after each of which the client waits for the server (one round trip each), and the `Parse`
+//! messages (statements prepared).
+//!
+//! Needs `IDEM_POSTGRES_URL` (a `postgres://` URL); skips, saying so, without it.
+#![cfg(feature = "postgres")]
+
+mod store_conformance;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use idem::Context;
+use idem::executor::{Executor, Outcome};
+use idem::spec::ToolSpec;
+use idem::store::{
+    ClaimOutcome, Completion, PostgresOptions, PostgresStore, PostgresTable, RecordKey, Store,
+    StoreError,
+};
+use serde_json::json;
+use store_conformance::{LEASE, T0, TTL, at, claim_by};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn round_trips_per_operation() {
+    let Ok(url) = std::env::var("IDEM_POSTGRES_URL") else {
+        println!(
+            "round_trips_per_operation: skipped: IDEM_POSTGRES_URL is not set; set it to e.g. \
+             postgres://postgres@127.0.0.1:5432/idem to run the PostgreSQL tests"
+        );
+        return;
+    };
+    let Some((upstream, via)) = split_url(&url).await else {
+        println!("round_trips_per_operation: skipped: IDEM_POSTGRES_URL is not a postgres:// URL");
+        return;
+    };
+    let wire = Arc::new(Wire::default());
+    let proxy = start_proxy(upstream, Arc::clone(&wire)).await;
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let table = format!(
+        "idem_roundtrips_{}_{:x}",
+        std::process::id(),
+        nanos & 0xffff_ffff_ffff
+    );
+    // One connection: every statement goes over the one the counts see.
+    let options = PostgresOptions::new()
+        .table(PostgresTable::new(&table).unwrap())
+        .pool_size(1);
+    let store = Arc::new(
+        PostgresStore::connect_with(&via(proxy), options)
+            .await
+            .unwrap(),
+    );
+    let mut report = Vec::new();
+    let mut check = |what: &str, (trips, prepared): (u64, u64), expected: (u64, u64)| {
+        report.push(format!("{what:<50} {trips:>11} {prepared:>8}"));
+        assert_eq!(
+            (trips, prepared),
+            expected,
+            "{what}: (round trips, statements prepared)"
+        );
+    };
+
+    // The executor, as a service runs it. The first call on the connection prepares its two
+    // statements (one round trip each, once per connection).
+    let executor = Executor::with_store(store.clone());
+    let spec = ToolSpec::function("roundtrips-v1", "roundtrips")
+        .build()
+        .unwrap();
+    let ctx = Context::new();
+    let call = |n: u64| {
+        let (executor, spec, ctx) = (&executor, &spec, &ctx);
+        async move {
+            let args = json!({ "n": n });
+            let run = || async move { Ok::<_, std::io::Error>(json!({ "charged": n })) };
+            executor
+                .execute(spec, ctx, &args, run)
+                .await
+                .unwrap()
+                .outcome
+        }
+    };
+    let (outcome, counts) = counted(&wire, call(1)).await;
+    assert_eq!(outcome, Outcome::Executed { took_over: false });
+    check(
+        "executor: new call, first on the connection",
+        counts,
+        (4, 2),
+    );
+    let (outcome, counts) = counted(&wire, call(2)).await;
+    assert_eq!(outcome, Outcome::Executed { took_over: false });
+    check("executor: new call", counts, (2, 0));
+    let (outcome, counts) = counted(&wire, call(2)).await;
+    assert_eq!(outcome, Outcome::Replayed { args_differ: false });
+    check("executor: replay", counts, (1, 0));
+
+    // Each operation of the store, its statement prepared.
+    let s = &*store;
+    let key = RecordKey {
+        tool: "roundtrips",
+        key: "k",
+    };
+    let done = Completion::Output(b"{\"ok\":true}".to_vec());
+    // The statements the executor did not prepare.
+    s.release(key, "x").await.unwrap();
+    s.get(key, T0).await.unwrap();
+    s.delete(key).await.unwrap();
+    s.list().await.unwrap();
+    s.purge(T0, false).await.unwrap();
+
+    let (r, counts) = counted(&wire, s.claim(key, &claim_by("a", T0))).await;
+    assert_eq!(r.unwrap(), ClaimOutcome::Claimed);
+    check("claim: free key (Claimed)", counts, (1, 0));
+    let (r, counts) = counted(&wire, s.claim(key, &claim_by("b", at(T0, 1)))).await;
+    assert!(matches!(r.unwrap(), ClaimOutcome::Existing(_)));
+    check("claim: live claim (Existing)", counts, (1, 0));
+    let end = T0.plus(LEASE);
+    let (r, counts) = counted(&wire, s.claim(key, &claim_by("c", end))).await;
+    assert!(matches!(r.unwrap(), ClaimOutcome::TookOver { .. }));
+    check("claim: lease ended (TookOver)", counts, (1, 0));
+    let (r, counts) = counted(&wire, s.complete(key, "c", &done, end, TTL)).await;
+    r.unwrap();
+    check("complete", counts, (1, 0));
+    let (r, counts) = counted(&wire, s.claim(key, &claim_by("d", at(end, 1)))).await;
+    assert!(matches!(r.unwrap(), ClaimOutcome::Existing(_)));
+    check(
+        "claim: completed record (Existing: a replay)",
+        counts,
+        (1, 0),
+    );
+    let expired = end.plus(TTL);
+    let (r, counts) = counted(&wire, s.claim(key, &claim_by("e", expired))).await;
+    assert_eq!(r.unwrap(), ClaimOutcome::Claimed);
+    check("claim: expired record (Claimed)", counts, (1, 0));
+    let (r, counts) = counted(&wire, s.get(key, expired)).await;
+    assert!(r.unwrap().is_some());
+    check("get", counts, (1, 0));
+    let (r, counts) = counted(&wire, s.release(key, "e")).await;
+    assert!(r.unwrap());
+    check("release", counts, (1, 0));
+    let (r, counts) = counted(&wire, s.release(key, "e")).await;
+    assert!(!r.unwrap());
+    check("release of nothing (then reads the record)", counts, (2, 0));
+    let (r, counts) = counted(&wire, s.complete(key, "e", &done, expired, TTL)).await;
+    assert!(matches!(r, Err(StoreError::ClaimLost { .. })));
+    check(
+        "complete of a lost claim (then reads the record)",
+        counts,
+        (2, 0),
+    );
+    let (r, counts) = counted(&wire, s.delete(key)).await;
+    assert!(!r.unwrap());
+    check("delete", counts, (1, 0));
+    let (r, counts) = counted(&wire, s.list()).await;
+    r.unwrap();
+    check("list", counts, (1, 0));
+    let (r, counts) = counted(&wire, s.purge(T0, false)).await;
+    r.unwrap();
+    check("purge", counts, (1, 0));
+
+    println!(
+        "{:<50} {:>11} {:>8}",
+        "operation", "round trips", "prepared"
+    );
+    for line in &report {
+        println!("{line}");
+    }
+    let client = store.pool().get().await.unwrap();
+    let drop_sql = format!(
+        "DROP FUNCTION IF EXISTS \"{name}_purge\"(bigint); DROP TABLE {quoted};",
+        name = store.table().name(),
+        quoted = store.table().quoted()
+    );
+    client.batch_execute(&drop_sql).await.unwrap();
+}
+
+/// Runs `op`, and counts what it sent.
+async fn counted<T>(wire: &Wire, op: impl std::future::Future<Output = T>) -> (T, (u64, u64)) {
+    let before = wire.snapshot();
+    let result = op.await;
+    (result, wire.since(before))
+}
+
+/// What the client sent: round trips (`Sync` and `Query` messages) and `Parse` messages.
+#[derive(Default)]
+struct Wire {
+    trips: AtomicU64,
+    parsed: AtomicU64,
+}
+
+impl Wire {
+    /// The counts so far. The proxy counts a message before it forwards it, so once the
+    /// answer to a request is in, the request has been counted.
+    fn snapshot(&self) -> (u64, u64) {
+        (
+            self.trips.load(Ordering::SeqCst),
+            self.parsed.load(Ordering::SeqCst),
+        )
+    }
+
+    fn since(&self, (trips, parsed): (u64, u64)) -> (u64, u64) {
+        let (now_trips, now_parsed) = self.snapshot();
+        (now_trips - trips, now_parsed - parsed)
+    }
+
+    /// Counts the whole messages at the start of `buf`, the client's stream not yet counted
+    /// (`started` once the startup message is past); returns how many bytes they take.
+    fn count(&self, buf: &[u8], started: &mut bool) -> usize {
+        let mut at = 0;
+        loop {
+            let rest = &buf[at..];
+            if !*started {
+                // The startup message (or an SSL request before it): a length, no tag.
+                let Some(len) = rest.get(..4) else { return at };
+                let len = u32::from_be_bytes(len.try_into().unwrap()) as usize;
+                if rest.len() < len {
+                    return at;
+                }
+                let code = u32::from_be_bytes(rest[4..8].try_into().unwrap());
+                *started = code != 80_877_103 && code != 80_877_104;
+                at += len;
+                continue;
+            }
+            let Some(header) = rest.get(..5) else {
+                return at;
+            };
+            let len = u32::from_be_bytes(header[1..5].try_into().unwrap()) as usize;
+            if rest.len() < len + 1 {
+                return at;
+            }
+            match header[0] {
+                b'S' | b'Q' => {
+                    self.trips.fetch_add(1, Ordering::SeqCst);
+                }
+                b'P' => {
+                    self.parsed.fetch_add(1, Ordering::SeqCst);
+                }
+                _ => {}
+            }
+            at += len + 1;
+        }
+    }
+}
+
+/// A proxy to `upstream` that counts what clients send; returns its address.
+async fn start_proxy(upstream: SocketAddr, wire: Arc<Wire>) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((client, _)) = listener.accept().await {
+            let wire = Arc::clone(&wire);
+            tokio::spawn(async move {
+                let Ok(server) = TcpStream::connect(upstream).await else {
+                    return;
+                };
+                let (mut client_read, mut client_write) = client.into_split();
+                let (mut server_read, mut server_write) = server.into_split();
+                let to_server = async move {
+                    let (mut pending, mut started) = (Vec::new(), false);
+                    let mut buf = vec![0u8; 64 * 1024];
+                    loop {
+                        let n = match client_read.read(&mut buf).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => n,
+                        };
+                        pending.extend_from_slice(&buf[..n]);
+                        let counted = wire.count(&pending, &mut started);
+                        pending.drain(..counted);
+                        if server_write.write_all(&buf[..n]).await.is_err() {
+                            return;
+                        }
+                    }
+                };
+                let to_client = async move {
+                    let _ = tokio::io::copy(&mut server_read, &mut client_write).await;
+                };
+                tokio::select! {
+                    () = to_server => {}
+                    () = to_client => {}
+                }
+            });
+        }
+    });
+    addr
+}
+
+/// The server's address in a `postgres://` URL, and a function that rewrites the URL to another
+/// address; `None` for a URL of another form.
+async fn split_url(url: &str) -> Option<(SocketAddr, impl Fn(SocketAddr) -> String)> {
+    let (scheme, rest) = url.split_once("://")?;
+    let end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(end);
+    let (user, host) = match authority.rsplit_once('@') {
+        Some((user, host)) => (format!("{user}@"), host),
+        None => (String::new(), authority),
+    };
+    let host = if host.ends_with(']') || !host.contains(':') {
+        format!("{host}:5432")
+    } else {
+        host.to_owned()
+    };
+    let upstream = tokio::net::lookup_host(host).await.ok()?.next()?;
+    let (scheme, tail) = (scheme.to_owned(), tail.to_owned());
+    Some((upstream, move |addr: SocketAddr| {
+        format!("{scheme}://{user}{addr}{tail}")
+    }))
+}

@@ -1,0 +1,1149 @@
+//! `RedisStore`: the conformance suite (with corrupt values planted by a raw `SET`), then what is
+//! particular to it: the key layout and Redis TTLs, values that are not records, records too
+//! large, odd tool ids and keys, prefixes that stay apart, a server that is unreachable, silent
+//! or cut mid-way, and the round trips of an executor call (counted with `MONITOR`).
+//!
+//! The tests need a server: set `IDEM_REDIS_URL` (`redis://127.0.0.1:6379`); without it each test
+//! says it skipped. The server may be shared: every test works under a fresh random prefix and
+//! removes its keys with `purge(all)`, which only touches that prefix. Nothing here flushes a
+//! database or stops the server; the connection cuts go through a proxy of the test's own.
+#![cfg(feature = "redis")]
+
+mod store_conformance;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use idem::executor::{Executor, Outcome};
+use idem::spec::ToolSpec;
+use idem::store::{
+    BoxFuture, ClaimOutcome, Completion, RECORD_FORMAT, RecordKey, RecordState, RedisOptions,
+    RedisStore, Store, StoreError, UnixMillis,
+};
+use idem::{Context, DefaultStrategy, JsonArgs, KeyInput, KeyStrategy};
+use serde_json::json;
+use store_conformance::{
+    Corruptor, LEASE, T0, TTL, at, claim_by, claimed_record, completed_record,
+};
+
+// ---------------------------------------------------------------------------------------------
+// Set-up
+
+const SKIP: &str =
+    "IDEM_REDIS_URL is not set; set it to redis://127.0.0.1:6379 to run the Redis tests";
+
+/// The server's URL, or `None` (and a line saying why the test is skipped).
+fn url(test: &str) -> Option<String> {
+    match std::env::var("IDEM_REDIS_URL") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ => {
+            println!("{test}: skipped: {SKIP}");
+            None
+        }
+    }
+}
+
+/// A prefix no other run uses.
+fn fresh_prefix(test: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("idem-test-{}-{nanos}-{test}", std::process::id())
+}
+
+/// A store under a fresh prefix; claims abandoned by a failing test leave within 10 minutes.
+async fn store(url: &str, test: &str) -> Arc<RedisStore> {
+    let store = RedisStore::connect(url)
+        .await
+        .unwrap_or_else(|e| panic!("connect to {url}: {e}"))
+        .with_prefix(&fresh_prefix(test))
+        .unwrap()
+        .with_claim_grace(Duration::from_secs(600));
+    Arc::new(store)
+}
+
+/// Removes the test's keys.
+async fn clean(store: &RedisStore) {
+    store.purge(T0, true).await.expect("purge all");
+    assert!(store.list().await.expect("list").is_empty());
+}
+
+fn key<'a>(tool: &'a str, key: &'a str) -> RecordKey<'a> {
+    RecordKey { tool, key }
+}
+
+fn now_ms() -> UnixMillis {
+    UnixMillis(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64,
+    )
+}
+
+// ---------------------------------------------------------------------------------------------
+// A raw RESP client: plants values and reads what the store wrote, independently of the store.
+
+#[derive(Debug, Clone, PartialEq)]
+enum Resp {
+    Simple(String),
+    Error(String),
+    Int(i64),
+    Bulk(Option<Vec<u8>>),
+    Array(Vec<Resp>),
+}
+
+struct Raw {
+    reader: BufReader<TcpStream>,
+}
+
+impl Raw {
+    /// Connects to `redis://[[user]:password@]host:port[/db]`.
+    fn connect(url: &str) -> Raw {
+        let rest = url
+            .strip_prefix("redis://")
+            .unwrap_or_else(|| panic!("the raw test client reads redis:// URLs only, not {url}"));
+        let (auth, rest) = match rest.rsplit_once('@') {
+            Some((auth, rest)) => (Some(auth), rest),
+            None => (None, rest),
+        };
+        let (host, db) = match rest.split_once('/') {
+            Some((host, db)) => (host, db),
+            None => (rest, ""),
+        };
+        let host = if host.contains(':') {
+            host.to_owned()
+        } else {
+            format!("{host}:6379")
+        };
+        let stream = TcpStream::connect(&host).expect("raw connection");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let mut raw = Raw {
+            reader: BufReader::new(stream),
+        };
+        if let Some(auth) = auth {
+            let reply = match auth.split_once(':') {
+                Some(("", password)) => raw.cmd(&[b"AUTH", password.as_bytes()]),
+                Some((user, password)) => raw.cmd(&[b"AUTH", user.as_bytes(), password.as_bytes()]),
+                None => raw.cmd(&[b"AUTH", auth.as_bytes()]),
+            };
+            assert_eq!(reply, Resp::Simple("OK".into()));
+        }
+        if !db.is_empty() {
+            assert_eq!(
+                raw.cmd(&[b"SELECT", db.as_bytes()]),
+                Resp::Simple("OK".into())
+            );
+        }
+        raw
+    }
+
+    fn send(&mut self, args: &[&[u8]]) {
+        let mut out = format!("*{}\r\n", args.len()).into_bytes();
+        for arg in args {
+            out.extend_from_slice(format!("${}\r\n", arg.len()).as_bytes());
+            out.extend_from_slice(arg);
+            out.extend_from_slice(b"\r\n");
+        }
+        self.reader.get_mut().write_all(&out).expect("raw write");
+    }
+
+    fn read(&mut self) -> Resp {
+        let mut line = Vec::new();
+        self.reader.read_until(b'\n', &mut line).expect("raw read");
+        assert!(line.ends_with(b"\r\n"), "a RESP line: {line:?}");
+        line.truncate(line.len() - 2);
+        let text = String::from_utf8_lossy(&line[1..]).into_owned();
+        match line[0] {
+            b'+' => Resp::Simple(text),
+            b'-' => Resp::Error(text),
+            b':' => Resp::Int(text.parse().unwrap()),
+            b'$' => {
+                let len: i64 = text.parse().unwrap();
+                if len < 0 {
+                    return Resp::Bulk(None);
+                }
+                let mut data = vec![0; len as usize + 2];
+                self.reader.read_exact(&mut data).expect("raw read");
+                data.truncate(len as usize);
+                Resp::Bulk(Some(data))
+            }
+            b'*' => {
+                let len: i64 = text.parse().unwrap();
+                Resp::Array((0..len.max(0)).map(|_| self.read()).collect())
+            }
+            other => panic!("unexpected RESP type {other:?}"),
+        }
+    }
+
+    fn cmd(&mut self, args: &[&[u8]]) -> Resp {
+        self.send(args);
+        self.read()
+    }
+
+    fn get(&mut self, key: &[u8]) -> Option<Vec<u8>> {
+        match self.cmd(&[b"GET", key]) {
+            Resp::Bulk(value) => value,
+            other => panic!("GET: {other:?}"),
+        }
+    }
+
+    fn int(&mut self, args: &[&[u8]]) -> i64 {
+        match self.cmd(args) {
+            Resp::Int(n) => n,
+            other => panic!("{:?}: {other:?}", String::from_utf8_lossy(args[0])),
+        }
+    }
+}
+
+/// Plants raw bytes with `SET`, at the key the store uses.
+struct RawCorruptor {
+    store: Arc<RedisStore>,
+    raw: Mutex<Raw>,
+}
+
+impl Corruptor for RawCorruptor {
+    fn write_raw<'a>(&'a self, key: RecordKey<'a>, bytes: &'a [u8]) -> BoxFuture<'a, ()> {
+        Box::pin(async move {
+            let address = self.store.redis_key(key);
+            let reply = self.raw.lock().unwrap().cmd(&[b"SET", &address, bytes]);
+            assert_eq!(reply, Resp::Simple("OK".into()));
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The conformance suite
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn conformance() {
+    let Some(url) = url("conformance") else {
+        return;
+    };
+    let store = store(&url, "conformance").await;
+    let corruptor = RawCorruptor {
+        store: Arc::clone(&store),
+        raw: Mutex::new(Raw::connect(&url)),
+    };
+    store_conformance::run_all(store, Some(&corruptor)).await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Layout and expiry
+
+/// One key per record, as documented, holding `Record::encode`'s bytes; Redis TTLs: lease +
+/// grace for a claim, the TTL for a result; release and delete remove the key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn key_layout_and_redis_ttls() {
+    let Some(url) = url("key_layout_and_redis_ttls") else {
+        return;
+    };
+    let store = store(&url, "layout").await;
+    let mut raw = Raw::connect(&url);
+    let k = key("payment-processor-v1", "fb5f9548");
+    let address = store.redis_key(k);
+    assert_eq!(
+        address,
+        format!("{}:20:payment-processor-v1:fb5f9548", store.prefix()).into_bytes()
+    );
+
+    assert_eq!(
+        store.claim(k, &claim_by("a", T0)).await.unwrap(),
+        ClaimOutcome::Claimed
+    );
+    assert_eq!(
+        raw.get(&address).unwrap(),
+        claimed_record("a", T0).encode("x").unwrap(),
+        "the value is the record's documented encoding"
+    );
+    let pttl = raw.int(&[b"PTTL", &address]);
+    let claim_ttl = (LEASE + store.claim_grace()).as_millis() as i64;
+    assert!(
+        pttl > claim_ttl - 5_000 && pttl <= claim_ttl,
+        "a claim lives lease + grace in Redis: {pttl} ms"
+    );
+
+    let done = Completion::Output(br#"{"ok":true}"#.to_vec());
+    store.complete(k, "a", &done, T0, TTL).await.unwrap();
+    assert_eq!(
+        raw.get(&address).unwrap(),
+        completed_record("a", T0, &done, T0).encode("x").unwrap(),
+        "the completed record, byte for byte as Record::encode writes it"
+    );
+    let pttl = raw.int(&[b"PTTL", &address]);
+    let ttl = TTL.as_millis() as i64;
+    assert!(
+        pttl > ttl - 5_000 && pttl <= ttl,
+        "a result lives its TTL: {pttl} ms"
+    );
+
+    assert!(store.delete(k).await.unwrap());
+    assert_eq!(raw.int(&[b"EXISTS", &address]), 0);
+    assert_eq!(
+        store.claim(k, &claim_by("b", T0)).await.unwrap(),
+        ClaimOutcome::Claimed
+    );
+    assert!(store.release(k, "b").await.unwrap());
+    assert_eq!(raw.int(&[b"EXISTS", &address]), 0, "released");
+    clean(&store).await;
+}
+
+/// Redis removes an expired result by itself, and a claim then is a plain `Claimed`; a claim
+/// abandoned past its lease is taken over within the grace, and forgotten after it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_expiry_in_real_time() {
+    let Some(url) = url("redis_expiry_in_real_time") else {
+        return;
+    };
+    let store = store(&url, "expiry").await;
+    let mut raw = Raw::connect(&url);
+
+    // A result with a TTL of 100 ms.
+    let k = key("tool", "result");
+    let t = now_ms();
+    assert_eq!(
+        store.claim(k, &claim_by("a", t)).await.unwrap(),
+        ClaimOutcome::Claimed
+    );
+    store
+        .complete(k, "a", &Completion::Marker, t, Duration::from_millis(100))
+        .await
+        .unwrap();
+    assert!(store.get(k, t).await.unwrap().is_some());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        raw.int(&[b"EXISTS", &store.redis_key(k)]),
+        0,
+        "Redis removed it"
+    );
+    let t = now_ms();
+    assert_eq!(store.get(k, t).await.unwrap(), None);
+    assert_eq!(
+        store.claim(k, &claim_by("b", t)).await.unwrap(),
+        ClaimOutcome::Claimed
+    );
+
+    // A claim of 100 ms abandoned, with a grace of 10 minutes: taken over.
+    let short = |token: &str, now| idem::store::Claim {
+        lease: Duration::from_millis(100),
+        ..claim_by(token, now)
+    };
+    let k = key("tool", "abandoned");
+    assert_eq!(
+        store.claim(k, &short("a", now_ms())).await.unwrap(),
+        ClaimOutcome::Claimed
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        store.claim(k, &short("b", now_ms())).await.unwrap(),
+        ClaimOutcome::TookOver {
+            previous_token: "a".into()
+        }
+    );
+
+    // With no grace, Redis removes the claim at the end of its lease: a plain claim then.
+    let no_grace = (*store).clone().with_claim_grace(Duration::ZERO);
+    let k = key("tool", "no-grace");
+    assert_eq!(
+        no_grace.claim(k, &short("a", now_ms())).await.unwrap(),
+        ClaimOutcome::Claimed
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(raw.int(&[b"EXISTS", &store.redis_key(k)]), 0);
+    assert_eq!(
+        no_grace.claim(k, &short("b", now_ms())).await.unwrap(),
+        ClaimOutcome::Claimed
+    );
+    let late = no_grace
+        .complete(k, "a", &Completion::Marker, now_ms(), TTL)
+        .await;
+    assert!(
+        matches!(late, Err(StoreError::ClaimLost { .. })),
+        "{late:?}"
+    );
+    clean(&store).await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Values that are not records
+
+/// Every operation on a value that is not an idem record gives a typed error (`Corrupt` or
+/// `UnsupportedFormat`), never a script error, a panic or an overwrite: garbage, values that
+/// look like a claim up to a point, JSON a Lua decoder would choke on, another format version,
+/// and keys of another Redis type.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn values_that_are_not_records() {
+    let Some(url) = url("values_that_are_not_records") else {
+        return;
+    };
+    let store = store(&url, "garbage").await;
+    let mut raw = Raw::connect(&url);
+    let claimed_prefix = br#"{"idem_record":1,"state":"in_progress","token":"a","fingerprint":"#;
+    let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("binary", b"\x00\xff\xfe\r\n".to_vec()),
+        ("json-null", b"null".to_vec()),
+        ("json-array", b"[1,2,3]".to_vec()),
+        ("deep", deep.into_bytes()),
+        ("claim-cut", claimed_prefix.to_vec()),
+        (
+            "claim-trailing",
+            [
+                &claimed_prefix[..],
+                br#""f","created_at":1,"lease_until":2}junk"#,
+            ]
+            .concat(),
+        ),
+        (
+            "claim-bad-utf8",
+            [&claimed_prefix[..], b"\"f\xff\",\"created_at\":1,\"lease_until\":2}"].concat(),
+        ),
+        (
+            "claim-u64-overflow",
+            [
+                &claimed_prefix[..],
+                br#""f","created_at":99999999999999999999,"lease_until":2}"#,
+            ]
+            .concat(),
+        ),
+        (
+            "claim-leading-zero",
+            [&claimed_prefix[..], br#""f","created_at":01,"lease_until":2}"#].concat(),
+        ),
+        (
+            "token-not-string",
+            br#"{"idem_record":1,"state":"in_progress","token":7,"fingerprint":"f","created_at":1,"lease_until":2}"#.to_vec(),
+        ),
+    ];
+    for (name, bytes) in &cases {
+        let k = key("tool", name);
+        raw.cmd(&[b"SET", &store.redis_key(k), bytes]);
+        let corrupt = |r: &dyn std::fmt::Debug, is: bool, op: &str| {
+            assert!(is, "{name}: {op}: expected Corrupt, got {r:?}")
+        };
+        let r = store.get(k, T0).await;
+        corrupt(&r, matches!(r, Err(StoreError::Corrupt { .. })), "get");
+        let r = store.claim(k, &claim_by("b", at(T0, 86_400_000))).await;
+        corrupt(&r, matches!(r, Err(StoreError::Corrupt { .. })), "claim");
+        let r = store.complete(k, "a", &Completion::Marker, T0, TTL).await;
+        corrupt(&r, matches!(r, Err(StoreError::Corrupt { .. })), "complete");
+        let r = store.release(k, "a").await;
+        corrupt(&r, matches!(r, Err(StoreError::Corrupt { .. })), "release");
+        assert_eq!(
+            &raw.get(&store.redis_key(k)).unwrap(),
+            bytes,
+            "{name}: untouched"
+        );
+    }
+
+    // Another format version.
+    let k = key("tool", "v2");
+    let v2 = br#"{"idem_record":2,"state":"in_progress","token":"a","fingerprint":"f","created_at":1,"lease_until":2}"#;
+    raw.cmd(&[b"SET", &store.redis_key(k), v2]);
+    let unsupported = |r: &dyn std::fmt::Debug, is: bool| assert!(is, "v2: {r:?}");
+    let r = store.get(k, T0).await;
+    unsupported(
+        &r,
+        matches!(r, Err(StoreError::UnsupportedFormat { found: 2, supported, .. }) if supported == RECORD_FORMAT),
+    );
+    let r = store.claim(k, &claim_by("b", T0)).await;
+    unsupported(
+        &r,
+        matches!(r, Err(StoreError::UnsupportedFormat { found: 2, .. })),
+    );
+    let r = store.complete(k, "a", &Completion::Marker, T0, TTL).await;
+    unsupported(
+        &r,
+        matches!(r, Err(StoreError::UnsupportedFormat { found: 2, .. })),
+    );
+    let r = store.release(k, "a").await;
+    unsupported(
+        &r,
+        matches!(r, Err(StoreError::UnsupportedFormat { found: 2, .. })),
+    );
+    assert_eq!(raw.get(&store.redis_key(k)).unwrap(), v2);
+
+    // Keys of other Redis types.
+    let kinds: [(&str, &[&[u8]]); 3] = [
+        ("hash", &[b"HSET", b"", b"field", b"value"]),
+        ("list", &[b"RPUSH", b"", b"item"]),
+        ("set", &[b"SADD", b"", b"member"]),
+    ];
+    for (name, command) in kinds {
+        let k = key("typed", name);
+        let address = store.redis_key(k);
+        let mut args = command.to_vec();
+        args[1] = &address;
+        raw.cmd(&args);
+        let wrong = |r: &dyn std::fmt::Debug, is: bool, op: &str| {
+            assert!(is, "{name}: {op}: expected Corrupt, got {r:?}")
+        };
+        let r = store.get(k, T0).await;
+        wrong(
+            &r,
+            matches!(&r, Err(StoreError::Corrupt { reason, .. }) if reason.contains("WRONGTYPE")),
+            "get",
+        );
+        let r = store.claim(k, &claim_by("b", T0)).await;
+        wrong(&r, matches!(r, Err(StoreError::Corrupt { .. })), "claim");
+        let r = store.complete(k, "a", &Completion::Marker, T0, TTL).await;
+        wrong(&r, matches!(r, Err(StoreError::Corrupt { .. })), "complete");
+        let r = store.release(k, "a").await;
+        wrong(&r, matches!(r, Err(StoreError::Corrupt { .. })), "release");
+        let kind = raw.cmd(&[b"TYPE", &address]);
+        assert_eq!(kind, Resp::Simple(name.into()), "{name}: not overwritten");
+    }
+
+    // list shows them all as errors, purge keeps them, delete removes them.
+    let listed = store.list().await.unwrap();
+    assert_eq!(listed.len(), cases.len() + 1 + kinds.len());
+    assert!(listed.iter().all(|r| r.record.is_err()), "{listed:?}");
+    assert_eq!(
+        store.purge(at(T0, 365 * 86_400_000), false).await.unwrap(),
+        0
+    );
+    for stored in &listed {
+        assert!(store.delete(key(&stored.tool, &stored.key)).await.unwrap());
+    }
+    assert!(store.list().await.unwrap().is_empty());
+}
+
+/// A record written by another client, fields in another order: read, completed and released
+/// by compare and set (the scripts only know `Record::encode`'s layout).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_in_another_layout() {
+    let Some(url) = url("records_in_another_layout") else {
+        return;
+    };
+    let store = store(&url, "layout2").await;
+    let mut raw = Raw::connect(&url);
+    let foreign = |token: &str| {
+        format!(
+            r#"{{ "lease_until": {}, "token": "{token}", "created_at": {}, "state": "in_progress", "fingerprint": "fp-{token}", "idem_record": 1 }}"#,
+            T0.plus(LEASE).0,
+            T0.0
+        )
+    };
+    let k = key("tool", "complete");
+    raw.cmd(&[b"SET", &store.redis_key(k), foreign("a").as_bytes()]);
+    assert_eq!(
+        store.get(k, T0).await.unwrap(),
+        Some(claimed_record("a", T0))
+    );
+    let ClaimOutcome::Existing(found) = store.claim(k, &claim_by("b", T0)).await.unwrap() else {
+        panic!("expected Existing")
+    };
+    assert_eq!(found, claimed_record("a", T0));
+    let r = store.complete(k, "b", &Completion::Marker, T0, TTL).await;
+    assert!(matches!(r, Err(StoreError::ClaimLost { .. })), "{r:?}");
+    assert!(!store.release(k, "b").await.unwrap());
+    let done = Completion::Output(b"[1]".to_vec());
+    store.complete(k, "a", &done, at(T0, 5), TTL).await.unwrap();
+    let expected = completed_record("a", T0, &done, at(T0, 5));
+    assert_eq!(
+        store.get(k, at(T0, 6)).await.unwrap(),
+        Some(expected.clone())
+    );
+    assert_eq!(
+        raw.get(&store.redis_key(k)).unwrap(),
+        expected.encode("x").unwrap()
+    );
+
+    let k = key("tool", "release");
+    raw.cmd(&[b"SET", &store.redis_key(k), foreign("a").as_bytes()]);
+    assert!(store.release(k, "a").await.unwrap());
+    assert_eq!(store.get(k, T0).await.unwrap(), None);
+
+    let k = key("tool", "takeover");
+    raw.cmd(&[b"SET", &store.redis_key(k), foreign("a").as_bytes()]);
+    assert_eq!(
+        store
+            .claim(k, &claim_by("b", T0.plus(LEASE)))
+            .await
+            .unwrap(),
+        ClaimOutcome::TookOver {
+            previous_token: "a".into()
+        }
+    );
+    clean(&store).await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sizes and keys
+
+/// Records above `max_record_bytes` are refused with `TooLarge` before anything is sent, and
+/// the claim stays to be completed properly; the default limit is 16 MiB.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_too_large() {
+    let Some(url) = url("records_too_large") else {
+        return;
+    };
+    let store = store(&url, "large").await;
+    assert_eq!(
+        store.max_record_bytes(),
+        RedisStore::DEFAULT_MAX_RECORD_BYTES
+    );
+    let small = (*store).clone().with_max_record_bytes(1024);
+    let k = key("tool", "k");
+    assert_eq!(
+        small.claim(k, &claim_by("a", T0)).await.unwrap(),
+        ClaimOutcome::Claimed
+    );
+    let big = Completion::Output(store_conformance::large_json(2048));
+    let r = small.complete(k, "a", &big, T0, TTL).await;
+    assert!(
+        matches!(r, Err(StoreError::TooLarge { size, limit: 1024, .. }) if size > 2048),
+        "{r:?}"
+    );
+    let failed = Completion::Failed("x".repeat(2048));
+    let r = small.complete(k, "a", &failed, T0, TTL).await;
+    assert!(matches!(r, Err(StoreError::TooLarge { .. })), "{r:?}");
+    assert_eq!(
+        small.get(k, T0).await.unwrap(),
+        Some(claimed_record("a", T0))
+    );
+    let done = Completion::Output(b"{}".to_vec());
+    small.complete(k, "a", &done, T0, TTL).await.unwrap();
+
+    // A claim with a huge fingerprint, a huge tool id: refused, nothing written.
+    let k = key("tool", "fingerprint");
+    let claim = idem::store::Claim {
+        fingerprint: "f".repeat(2048),
+        ..claim_by("a", T0)
+    };
+    let r = small.claim(k, &claim).await;
+    assert!(matches!(r, Err(StoreError::TooLarge { .. })), "{r:?}");
+    assert_eq!(small.get(k, T0).await.unwrap(), None);
+    let long_tool = "t".repeat(2048);
+    let r = small.claim(key(&long_tool, "k"), &claim_by("a", T0)).await;
+    assert!(matches!(r, Err(StoreError::TooLarge { .. })), "{r:?}");
+
+    // Above the default limit: refused at once, without sending 16 MiB.
+    let k = key("tool", "default-limit");
+    assert_eq!(
+        store.claim(k, &claim_by("a", T0)).await.unwrap(),
+        ClaimOutcome::Claimed
+    );
+    let huge = Completion::Output(store_conformance::large_json(16 << 20));
+    let r = store.complete(k, "a", &huge, T0, TTL).await;
+    assert!(
+        matches!(r, Err(StoreError::TooLarge { limit, .. }) if limit == 16 << 20),
+        "{r:?}"
+    );
+    // Below it, 4 MiB round-trip.
+    let four = store_conformance::large_json(4 << 20);
+    store
+        .complete(k, "a", &Completion::Output(four.clone()), T0, TTL)
+        .await
+        .unwrap();
+    let found = store.get(k, T0).await.unwrap().unwrap();
+    assert!(
+        matches!(found.state, RecordState::Completed { output: Some(ref o), .. } if *o == four)
+    );
+    clean(&store).await;
+}
+
+/// Tool ids and keys with NUL, newlines, unicode, glob and hash-tag characters, empty or very
+/// long: each its own record, read back and listed exactly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn odd_tool_ids_and_keys() {
+    let Some(url) = url("odd_tool_ids_and_keys") else {
+        return;
+    };
+    let store = store(&url, "odd").await;
+    let long_tool = "tool-".repeat(20_000);
+    let long_key = "k".repeat(100_000);
+    let pairs: Vec<(String, String)> = vec![
+        ("t\u{0}ol".into(), "k\u{0}".into()),
+        ("tool\nwith\r\nnewlines".into(), "key\n".into()),
+        (
+            "outil-\u{e9}t\u{e9}-\u{1F600}".into(),
+            "cl\u{e9}-\u{2615}".into(),
+        ),
+        ("*".into(), "?".into()),
+        ("[a-z]".into(), "\\*".into()),
+        ("{tag}".into(), "{tag}".into()),
+        ("".into(), "".into()),
+        ("".into(), "1:x".into()),
+        ("1:x".into(), "".into()),
+        ("12".into(), "k".into()),
+        (long_tool.clone(), "k".into()),
+        ("t".into(), long_key.clone()),
+        (long_tool, long_key),
+    ];
+    for (i, (tool, k)) in pairs.iter().enumerate() {
+        let token = format!("t{i}");
+        let rk = key(tool, k);
+        assert_eq!(
+            store.claim(rk, &claim_by(&token, T0)).await.unwrap(),
+            ClaimOutcome::Claimed
+        );
+        let done = Completion::Output(format!("{{\"i\":{i}}}").into_bytes());
+        store.complete(rk, &token, &done, T0, TTL).await.unwrap();
+    }
+    for (i, (tool, k)) in pairs.iter().enumerate() {
+        let done = Completion::Output(format!("{{\"i\":{i}}}").into_bytes());
+        assert_eq!(
+            store.get(key(tool, k), T0).await.unwrap(),
+            Some(completed_record(&format!("t{i}"), T0, &done, T0)),
+            "{i}"
+        );
+    }
+    let mut listed: Vec<(String, String)> = store
+        .list()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| {
+            assert!(r.record.is_ok());
+            (r.tool, r.key)
+        })
+        .collect();
+    listed.sort();
+    let mut expected = pairs.clone();
+    expected.sort();
+    assert_eq!(listed, expected);
+    for (tool, k) in &pairs {
+        assert!(store.delete(key(tool, k)).await.unwrap());
+    }
+    assert!(store.list().await.unwrap().is_empty());
+}
+
+/// Stores whose prefixes nest or contain glob characters see only their own keys; prefixes
+/// that could share keys are refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prefixes_stay_apart() {
+    let Some(url) = url("prefixes_stay_apart") else {
+        return;
+    };
+    let base = store(&url, "prefixes").await;
+    let p = base.prefix().to_owned();
+    let stores: Vec<RedisStore> = [
+        p.clone(),
+        format!("{p}:sub"),
+        format!("{p}:sub:x1"),
+        format!("{p}*"),
+        format!("{p}?"),
+        format!("{p}[x]"),
+        format!("{p}\\"),
+    ]
+    .iter()
+    .map(|prefix| (*base).clone().with_prefix(prefix).unwrap())
+    .collect();
+    let k = key("tool", "k");
+    for (i, store) in stores.iter().enumerate() {
+        let token = format!("t{i}");
+        assert_eq!(
+            store.claim(k, &claim_by(&token, T0)).await.unwrap(),
+            ClaimOutcome::Claimed
+        );
+    }
+    for (i, store) in stores.iter().enumerate() {
+        let listed = store.list().await.unwrap();
+        assert_eq!(listed.len(), 1, "{}: {listed:?}", store.prefix());
+        assert_eq!(listed[0].record.as_ref().unwrap().token, format!("t{i}"));
+        assert_eq!(
+            store.get(k, T0).await.unwrap(),
+            Some(claimed_record(&format!("t{i}"), T0))
+        );
+    }
+    for (i, store) in stores.iter().enumerate() {
+        assert_eq!(
+            store.purge(T0, true).await.unwrap(),
+            1,
+            "{}",
+            store.prefix()
+        );
+        for other in &stores[i + 1..] {
+            assert_eq!(
+                other.list().await.unwrap().len(),
+                1,
+                "{} after {}",
+                other.prefix(),
+                store.prefix()
+            );
+        }
+    }
+    for bad in ["", "a::b", "idem:2", "42", ":x", "x:"] {
+        let refused = (*base).clone().with_prefix(bad).unwrap_err();
+        assert_eq!(refused.prefix, bad);
+        assert!(RedisStore::check_prefix(bad).is_err());
+    }
+    assert_eq!(base.list().await.unwrap(), []);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Connections
+
+/// Nothing listens on port 1: `Unavailable` at once. A URL that is not one: `Unavailable`.
+#[tokio::test]
+async fn unreachable_server() {
+    let started = Instant::now();
+    let err = RedisStore::connect("redis://127.0.0.1:1")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::Unavailable { store: "redis", .. }),
+        "{err:?}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    for bad in [
+        "not a url",
+        "http://127.0.0.1:6379",
+        "redis://127.0.0.1:99999",
+    ] {
+        let err = RedisStore::connect(bad).await.unwrap_err();
+        assert!(
+            matches!(err, StoreError::Unavailable { store: "redis", .. }),
+            "{bad}: {err:?}"
+        );
+    }
+}
+
+/// A server that accepts connections and never answers: `Unavailable` within the timeouts.
+#[tokio::test]
+async fn silent_server() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming() {
+            held.push(stream);
+        }
+    });
+    let options = RedisOptions::new()
+        .connection_timeout(Duration::from_millis(200))
+        .response_timeout(Duration::from_millis(200));
+    let started = Instant::now();
+    let err = RedisStore::connect_with(&format!("redis://{address}"), options)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::Unavailable { store: "redis", .. }),
+        "{err:?}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+/// A TCP proxy to the server, which the test can cut (connections reset, new ones dropped) or
+/// silence (nothing forwarded), and restore.
+struct Proxy {
+    port: u16,
+    mode: Arc<AtomicU8>,
+    streams: Arc<Mutex<Vec<TcpStream>>>,
+}
+
+const UP: u8 = 0;
+const DOWN: u8 = 1;
+const SILENT: u8 = 2;
+
+impl Proxy {
+    fn start(upstream: String) -> Proxy {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let mode = Arc::new(AtomicU8::new(UP));
+        let streams = Arc::new(Mutex::new(Vec::new()));
+        let (m, s) = (Arc::clone(&mode), Arc::clone(&streams));
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(client) = client else { continue };
+                if m.load(Ordering::SeqCst) == DOWN {
+                    let _ = client.shutdown(Shutdown::Both);
+                    continue;
+                }
+                let Ok(server) = TcpStream::connect(&upstream) else {
+                    continue;
+                };
+                let mut streams = s.lock().unwrap();
+                streams.push(client.try_clone().unwrap());
+                streams.push(server.try_clone().unwrap());
+                for (from, to) in [
+                    (client.try_clone().unwrap(), server.try_clone().unwrap()),
+                    (server, client),
+                ] {
+                    let mode = Arc::clone(&m);
+                    std::thread::spawn(move || pump(from, to, &mode));
+                }
+            }
+        });
+        Proxy {
+            port,
+            mode,
+            streams,
+        }
+    }
+
+    fn set(&self, mode: u8) {
+        self.mode.store(mode, Ordering::SeqCst);
+        if mode == DOWN {
+            for stream in self.streams.lock().unwrap().drain(..) {
+                let _ = stream.shutdown(Shutdown::Both);
+            }
+        }
+    }
+}
+
+/// Copies `from` to `to` until either closes; drops what it reads while the proxy is silent.
+fn pump(mut from: TcpStream, mut to: TcpStream, mode: &AtomicU8) {
+    let mut buf = vec![0; 64 * 1024];
+    loop {
+        let n = match from.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        if mode.load(Ordering::SeqCst) == SILENT {
+            continue;
+        }
+        if to.write_all(&buf[..n]).is_err() {
+            break;
+        }
+    }
+    let _ = to.shutdown(Shutdown::Both);
+}
+
+/// Cut mid-way, the store fails with `Unavailable` promptly (reset: at once; silent: within
+/// the timeouts), and works again once the server is back, on the same store value.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connection_cut_and_restored() {
+    let Some(url) = url("connection_cut_and_restored") else {
+        return;
+    };
+    let Some(upstream) = url
+        .strip_prefix("redis://")
+        .filter(|rest| !rest.contains('@') && !rest.contains('/'))
+    else {
+        println!(
+            "connection_cut_and_restored: skipped: the proxy needs a plain redis://host:port URL"
+        );
+        return;
+    };
+    let proxy = Proxy::start(upstream.to_owned());
+    let options = RedisOptions::new()
+        .connection_timeout(Duration::from_millis(300))
+        .response_timeout(Duration::from_millis(300));
+    let store = RedisStore::connect_with(&format!("redis://127.0.0.1:{}", proxy.port), options)
+        .await
+        .unwrap()
+        .with_prefix(&fresh_prefix("cut"))
+        .unwrap()
+        .with_claim_grace(Duration::from_secs(600));
+    let load = |i: usize| {
+        let store = store.clone();
+        async move {
+            let key = format!("k{i}");
+            let k = key.as_str();
+            let k = RecordKey {
+                tool: "tool",
+                key: k,
+            };
+            let token = format!("t{i}");
+            store.claim(k, &claim_by(&token, T0)).await?;
+            store
+                .complete(k, &token, &Completion::Marker, T0, TTL)
+                .await?;
+            store.get(k, T0).await.map(|_| ())
+        }
+    };
+    for i in 0..20 {
+        load(i).await.unwrap();
+    }
+
+    for (mode, what) in [(DOWN, "reset"), (SILENT, "silent")] {
+        // A load in flight while the connection goes.
+        let tasks: Vec<_> = (100..150).map(|i| tokio::spawn(load(i))).collect();
+        proxy.set(mode);
+        let started = Instant::now();
+        for task in tasks {
+            match task.await.unwrap() {
+                Ok(()) | Err(StoreError::Unavailable { store: "redis", .. }) => {}
+                Err(other) => panic!("{what}: {other:?}"),
+            }
+        }
+        for i in 200..205 {
+            let r = load(i).await;
+            assert!(
+                matches!(r, Err(StoreError::Unavailable { store: "redis", .. })),
+                "{what}: {r:?}"
+            );
+        }
+        let elapsed = started.elapsed();
+        assert!(elapsed < Duration::from_secs(10), "{what}: {elapsed:?}");
+
+        proxy.set(DOWN); // drop the silent connections too
+        proxy.set(UP);
+        let mut back = false;
+        for _ in 0..50 {
+            if load(300).await.is_ok() {
+                back = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert!(back, "{what}: the store reconnects");
+        store.delete(key("tool", "k300")).await.unwrap();
+    }
+    store.purge(T0, true).await.unwrap();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Round trips
+
+/// A `MONITOR` connection that counts the commands clients sent (not those run by scripts) on
+/// keys of one prefix.
+struct Monitor {
+    raw: Raw,
+    prefix: String,
+}
+
+impl Monitor {
+    fn start(url: &str, prefix: &str) -> Monitor {
+        let mut raw = Raw::connect(url);
+        assert_eq!(raw.cmd(&[b"MONITOR"]), Resp::Simple("OK".into()), "MONITOR");
+        Monitor {
+            raw,
+            prefix: prefix.to_owned(),
+        }
+    }
+
+    /// The commands (names) sent since the last call, in order.
+    fn commands(&mut self, url: &str) -> Vec<String> {
+        let sentinel = format!("{}:sentinel:{}", self.prefix, now_ms().0);
+        Raw::connect(url).cmd(&[b"ECHO", sentinel.as_bytes()]);
+        let mut commands = Vec::new();
+        loop {
+            let Resp::Simple(line) = self.raw.read() else {
+                panic!("a MONITOR line")
+            };
+            if line.contains(&sentinel) {
+                return commands;
+            }
+            // `1700000000.123456 [0 127.0.0.1:5000] "EVALSHA" "..." "1" "prefix:..."`, or
+            // `[0 lua]` for a command run by a script.
+            let Some((client, args)) = line.split_once("] ") else {
+                continue;
+            };
+            if client.ends_with(" lua") || !args.contains(&format!("\"{}:", self.prefix)) {
+                continue;
+            }
+            let name = args
+                .split('"')
+                .nth(1)
+                .unwrap_or_default()
+                .to_ascii_uppercase();
+            commands.push(name);
+        }
+    }
+}
+
+/// A fresh call of the executor costs two commands (claim, complete), a replay one, a takeover
+/// three; `get`, `release` and `delete` one each. Counted on the server with `MONITOR`, on this
+/// test's prefix only (other tests may run meanwhile).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn round_trips() {
+    let Some(url) = url("round_trips") else {
+        return;
+    };
+    let store = store(&url, "round-trips").await;
+    let executor = Executor::with_store(store.clone());
+    let spec = ToolSpec::function("round-trip-v1", "round_trip")
+        .build()
+        .unwrap();
+    let ctx = Context::new();
+    let mut monitor = Monitor::start(&url, store.prefix());
+    let _ = monitor.commands(&url);
+
+    const N: usize = 25;
+    for i in 0..N {
+        let args = json!({ "i": i });
+        let first = executor
+            .execute(&spec, &ctx, &args, || async { Ok::<_, std::io::Error>(i) })
+            .await
+            .unwrap();
+        assert_eq!(first.outcome, Outcome::Executed { took_over: false });
+    }
+    let fresh = monitor.commands(&url);
+    assert_eq!(fresh.len(), 2 * N, "fresh calls: {fresh:?}");
+    assert!(fresh.iter().all(|c| c == "EVALSHA"), "{fresh:?}");
+
+    for i in 0..N {
+        let args = json!({ "i": i });
+        let again = executor
+            .execute(&spec, &ctx, &args, || async { Ok::<_, std::io::Error>(0) })
+            .await
+            .unwrap();
+        assert_eq!(again.outcome, Outcome::Replayed { args_differ: false });
+        assert_eq!(again.output, i);
+    }
+    let replays = monitor.commands(&url);
+    assert_eq!(replays, vec!["EVALSHA"; N], "replays");
+
+    // A claim abandoned a while ago: the executor takes it over (claim, compare and set,
+    // complete).
+    let args = json!({ "i": "abandoned" });
+    let json_args = JsonArgs::new(&args).unwrap();
+    let key = DefaultStrategy::new()
+        .key(&KeyInput::new(spec.id(), &json_args, &ctx))
+        .unwrap();
+    let k = key_of(&spec, key.as_str());
+    let long_ago = UnixMillis(now_ms().0 - 3_600_000);
+    assert_eq!(
+        store
+            .claim(k, &claim_by("crashed", long_ago))
+            .await
+            .unwrap(),
+        ClaimOutcome::Claimed
+    );
+    let _ = monitor.commands(&url);
+    let run = executor
+        .execute(&spec, &ctx, &args, || async { Ok::<_, std::io::Error>(7) })
+        .await
+        .unwrap();
+    assert_eq!(run.outcome, Outcome::Executed { took_over: true });
+    assert_eq!(monitor.commands(&url), vec!["EVALSHA"; 3], "takeover");
+
+    store.get(k, now_ms()).await.unwrap().unwrap();
+    assert_eq!(monitor.commands(&url), ["GET"], "get");
+    let k2 = key_of(&spec, "release");
+    store.claim(k2, &claim_by("r", T0)).await.unwrap();
+    assert!(store.release(k2, "r").await.unwrap());
+    assert!(store.delete(k).await.unwrap());
+    assert_eq!(
+        monitor.commands(&url),
+        ["EVALSHA", "EVALSHA", "DEL"],
+        "claim, release, delete"
+    );
+    clean(&store).await;
+}
+
+fn key_of<'a>(spec: &'a ToolSpec, key: &'a str) -> RecordKey<'a> {
+    RecordKey {
+        tool: spec.id(),
+        key,
+    }
+}
+
+/// The store's `Debug` names the server and prefix, never the URL's password.
+#[tokio::test]
+async fn debug_hides_the_url() {
+    let Some(url) = url("debug_hides_the_url") else {
+        return;
+    };
+    let store = store(&url, "debug").await;
+    let shown = format!("{store:?}");
+    assert!(shown.contains(store.prefix()), "{shown}");
+    assert!(!shown.contains("redis://"), "{shown}");
+}
