@@ -8,8 +8,8 @@ use std::time::Duration;
 use serde_json::value::RawValue;
 
 use super::{
-    BoxFuture, Claim, ClaimOutcome, Completion, Record, RecordKey, RecordState, Store, StoreError,
-    StoredRecord, UnixMillis,
+    BoxFuture, Claim, ClaimOutcome, Completion, Record, RecordKey, Store, StoreError, StoredRecord,
+    UnixMillis,
 };
 
 /// A store in this process's memory: for tests, examples, and services that run as a single
@@ -251,18 +251,11 @@ impl MemoryStore {
     ) -> Result<(), StoreError> {
         let expires_at = now.plus(ttl);
         let state = match completion {
-            Completion::Output(bytes) => RecordState::Completed {
-                output: Some(checked_output(key, bytes)?),
-                expires_at,
-            },
-            Completion::Marker => RecordState::Completed {
-                output: None,
-                expires_at,
-            },
-            Completion::Failed(error) => RecordState::Failed {
-                error: error.clone(),
-                expires_at,
-            },
+            // Kept as the file-backed stores keep it: checked JSON, white space trimmed.
+            Completion::Output(bytes) => {
+                Completion::Output(checked_output(key, bytes)?).to_state(expires_at)
+            }
+            other => other.to_state(expires_at),
         };
         let address = address(key);
         let mut inner = self.lock();

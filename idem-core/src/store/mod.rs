@@ -97,6 +97,26 @@ pub enum Completion {
     Failed(String),
 }
 
+impl Completion {
+    /// The state a record takes when a claim completes this way, expiring at `expires_at`.
+    pub fn to_state(&self, expires_at: UnixMillis) -> RecordState {
+        match self {
+            Completion::Output(bytes) => RecordState::Completed {
+                output: Some(bytes.clone()),
+                expires_at,
+            },
+            Completion::Marker => RecordState::Completed {
+                output: None,
+                expires_at,
+            },
+            Completion::Failed(error) => RecordState::Failed {
+                error: error.clone(),
+                expires_at,
+            },
+        }
+    }
+}
+
 /// A record as listed by [`Store::list`], with its address.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredRecord {

@@ -8,8 +8,8 @@ use std::time::Duration;
 use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
 
 use super::{
-    BoxFuture, Claim, ClaimOutcome, Completion, Record, RecordKey, RecordState, Store, StoreError,
-    StoredRecord, UnixMillis,
+    BoxFuture, Claim, ClaimOutcome, Completion, Record, RecordKey, Store, StoreError, StoredRecord,
+    UnixMillis,
 };
 
 /// The one table: record address (see [`RedbStore`]) to [`Record::encode`] bytes.
@@ -211,20 +211,7 @@ impl Store for RedbStore {
         let name = key.to_string();
         let token = token.to_owned();
         let expires_at = now.plus(ttl);
-        let state = match completion {
-            Completion::Output(bytes) => RecordState::Completed {
-                output: Some(bytes.clone()),
-                expires_at,
-            },
-            Completion::Marker => RecordState::Completed {
-                output: None,
-                expires_at,
-            },
-            Completion::Failed(error) => RecordState::Failed {
-                error: error.clone(),
-                expires_at,
-            },
-        };
+        let state = completion.to_state(expires_at);
         Box::pin(self.run(move |db| {
             let txn = db.begin_write().map_err(unavailable)?;
             {

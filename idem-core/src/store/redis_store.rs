@@ -10,8 +10,8 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{Client, RedisError, RedisResult, Script, Value};
 
 use super::{
-    BoxFuture, Claim, ClaimOutcome, Completion, Record, RecordKey, RecordState, Store, StoreError,
-    StoredRecord, UnixMillis,
+    BoxFuture, Claim, ClaimOutcome, Completion, Record, RecordKey, Store, StoreError, StoredRecord,
+    UnixMillis,
 };
 
 /// A store in a Redis server (Redis 6.2 or later, or Valkey), shared by every worker that
@@ -508,20 +508,7 @@ impl RedisStore {
         let name = key.to_string();
         let address = self.address(key)?;
         let expires_at = now.plus(ttl);
-        let state = match completion {
-            Completion::Output(bytes) => RecordState::Completed {
-                output: Some(bytes.clone()),
-                expires_at,
-            },
-            Completion::Marker => RecordState::Completed {
-                output: None,
-                expires_at,
-            },
-            Completion::Failed(error) => RecordState::Failed {
-                error: error.clone(),
-                expires_at,
-            },
-        };
+        let state = completion.to_state(expires_at);
         // The completed record without the claim's fingerprint and creation time, which the
         // script copies from the stored claim.
         let template = Record {
@@ -1158,6 +1145,7 @@ fn contended(key: RecordKey<'_>) -> StoreError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::RecordState;
 
     #[test]
     fn keys_are_unambiguous() {
