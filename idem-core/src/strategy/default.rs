@@ -46,20 +46,35 @@ impl DefaultStrategy {
 
 impl KeyStrategy for DefaultStrategy {
     fn key(&self, input: &KeyInput<'_>) -> Result<IdempotencyKey, KeyError> {
-        input
-            .envelope(window_start(self.window.as_ref())?)
-            .key(&Layout::DEFAULT)
+        envelope_key(input, self.window.as_ref(), &Layout::DEFAULT)
     }
 
     fn canonical_bytes(&self, input: &KeyInput<'_>) -> Option<Result<Vec<u8>, KeyError>> {
-        Some(
-            window_start(self.window.as_ref())
-                .and_then(|w| input.envelope(w).canonical_bytes(&Layout::DEFAULT)),
-        )
+        Some(envelope_bytes(
+            input,
+            self.window.as_ref(),
+            &Layout::DEFAULT,
+        ))
     }
 }
 
-/// The start of the current window, if there is one.
-pub(super) fn window_start(window: Option<&Window>) -> Result<Option<u64>, KeyError> {
-    window.map(Window::start).transpose()
+/// The key of the envelope of `input` with this layout, in the current window if there is one:
+/// what the three built-in strategies share.
+pub(super) fn envelope_key(
+    input: &KeyInput<'_>,
+    window: Option<&Window>,
+    layout: &Layout,
+) -> Result<IdempotencyKey, KeyError> {
+    let start = window.map(Window::start).transpose()?;
+    input.envelope(start).key(layout)
+}
+
+/// The canonical bytes [`envelope_key`] hashes.
+pub(super) fn envelope_bytes(
+    input: &KeyInput<'_>,
+    window: Option<&Window>,
+    layout: &Layout,
+) -> Result<Vec<u8>, KeyError> {
+    let start = window.map(Window::start).transpose()?;
+    input.envelope(start).canonical_bytes(layout)
 }

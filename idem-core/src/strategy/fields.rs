@@ -1,6 +1,6 @@
 //! [`FieldsStrategy`]: the tool id and the key fields, nothing else.
 
-use super::default::window_start;
+use super::default::{envelope_bytes, envelope_key};
 use super::{KeyInput, KeyStrategy};
 use crate::error::KeyError;
 use crate::key::IdempotencyKey;
@@ -49,15 +49,10 @@ impl FieldsStrategy {
 
 impl KeyStrategy for FieldsStrategy {
     fn key(&self, input: &KeyInput<'_>) -> Result<IdempotencyKey, KeyError> {
-        input
-            .envelope(window_start(self.window.as_ref())?)
-            .key(&Layout::FIELDS)
+        envelope_key(input, self.window.as_ref(), &Layout::FIELDS)
     }
 
     fn canonical_bytes(&self, input: &KeyInput<'_>) -> Option<Result<Vec<u8>, KeyError>> {
-        Some(
-            window_start(self.window.as_ref())
-                .and_then(|w| input.envelope(w).canonical_bytes(&Layout::FIELDS)),
-        )
+        Some(envelope_bytes(input, self.window.as_ref(), &Layout::FIELDS))
     }
 }

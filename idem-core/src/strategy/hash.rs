@@ -1,6 +1,6 @@
 //! [`HashStrategy`]: a chosen digest and a chosen context.
 
-use super::default::window_start;
+use super::default::{envelope_bytes, envelope_key};
 use super::{KeyInput, KeyStrategy};
 use crate::error::KeyError;
 use crate::key::envelope::Layout;
@@ -84,15 +84,10 @@ impl HashStrategy {
 
 impl KeyStrategy for HashStrategy {
     fn key(&self, input: &KeyInput<'_>) -> Result<IdempotencyKey, KeyError> {
-        input
-            .envelope(window_start(self.window.as_ref())?)
-            .key(&self.layout())
+        envelope_key(input, self.window.as_ref(), &self.layout())
     }
 
     fn canonical_bytes(&self, input: &KeyInput<'_>) -> Option<Result<Vec<u8>, KeyError>> {
-        Some(
-            window_start(self.window.as_ref())
-                .and_then(|w| input.envelope(w).canonical_bytes(&self.layout())),
-        )
+        Some(envelope_bytes(input, self.window.as_ref(), &self.layout()))
     }
 }
