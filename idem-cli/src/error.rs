@@ -105,6 +105,15 @@ pub(crate) enum CliError {
     AmbiguousKey { query: String, matches: Vec<String> },
     /// `idem store purge` without `--expired` or `--all`.
     PurgeWithoutScope,
+    /// A network store could not be reached or refused the connection.
+    ConnectStore {
+        store: &'static str,
+        source: StoreError,
+    },
+    /// `--redis-prefix` or `--postgres-table` is not valid.
+    InvalidStoreOption(String),
+    /// `idem store schema` with a store that has no schema.
+    SchemaNotApplicable,
 }
 
 impl CliError {
@@ -117,6 +126,7 @@ impl CliError {
             | CliError::WriteStdout(_)
             | CliError::ReadStoreFile { .. }
             | CliError::OpenStore { .. }
+            | CliError::ConnectStore { .. }
             | CliError::Store(_)
             | CliError::Runtime(_) => ExitCode::from(EXIT_FAILURE),
             _ => ExitCode::from(EXIT_BAD_INPUT),
@@ -200,7 +210,17 @@ impl fmt::Display for CliError {
             ),
             CliError::ReadStdin(err) => write!(f, "cannot read the arguments from stdin: {err}"),
             CliError::WriteStdout(err) => write!(f, "cannot write to stdout: {err}"),
-            CliError::NoStoreGiven => f.write_str("give the store with --redb PATH"),
+            CliError::NoStoreGiven => {
+                f.write_str("give the store with --redb PATH, --redis URL or --postgres URL")
+            }
+            CliError::ConnectStore { store, source } => {
+                write!(f, "cannot reach the {store} store: {source}")
+            }
+            CliError::InvalidStoreOption(reason) => f.write_str(reason),
+            CliError::SchemaNotApplicable => f.write_str(
+                "`schema` prints the PostgreSQL migration: use it with --postgres URL (a redb \
+                 file and Redis need no schema)",
+            ),
             CliError::NoStore { path } => write!(
                 f,
                 "no store at {}: give the file the service opens (idem store never creates one)",

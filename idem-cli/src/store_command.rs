@@ -18,11 +18,13 @@ use idem_core::SystemClock;
 use idem_core::store::{Store, StoredRecord, UnixMillis};
 
 use crate::error::CliError;
-use open::StoreArgs;
+use open::{StoreArgs, StoreLocation, StoreOptions};
 
 const AFTER_HELP: &str = "\
-The store is only opened, never created: a path with no store is an error. A redb file is
-opened by one process at a time: while a service holds it, `idem store` fails (exit 1).
+The store is only opened, never created: a path with no store is an error, and so is a
+PostgreSQL database without the table. A redb file is opened by one process at a time: while a
+service holds it, `idem store` fails (exit 1). Redis and PostgreSQL are shared: `list`, `get`
+and `purge` work while the services run.
 
 Exit status:
   0  done
@@ -33,7 +35,10 @@ Exit status:
 Examples:
   idem store --redb /var/lib/app/idem.redb list
   idem store --redb /var/lib/app/idem.redb get payment-processor-v1/fb5f9548c85a45eb...
-  idem store --redb /var/lib/app/idem.redb purge --expired";
+  idem store --redb /var/lib/app/idem.redb purge --expired
+  idem store --redis redis://127.0.0.1:6379 list
+  idem store --postgres postgres://app@db.internal/app purge --expired
+  idem store --postgres postgres://app@db.internal/app schema > migrations/001_idem.sql";
 
 const LIST_AFTER_HELP: &str = "\
 Output: a header, then one line per record, sorted by tool then key:
@@ -70,6 +75,9 @@ pub(crate) struct StoreCommandArgs {
     #[command(flatten)]
     store: StoreArgs,
 
+    #[command(flatten)]
+    options: StoreOptions,
+
     #[command(subcommand)]
     action: StoreAction,
 }
@@ -85,6 +93,8 @@ enum StoreAction {
     /// Remove the expired records (--expired) or every record (--all), and print how many
     #[command(after_help = PURGE_AFTER_HELP)]
     Purge(PurgeArgs),
+    /// Print the SQL that creates the PostgresStore table, to run as a migration (--postgres only)
+    Schema,
 }
 
 #[derive(Debug, Args)]
@@ -128,12 +138,22 @@ impl PurgeScope {
 
 /// Runs `idem store` on the process's stdout, at the system time.
 pub(crate) fn run(args: &StoreCommandArgs) -> Result<(), CliError> {
-    let location = args.store.location()?;
+    let location = args.store.location(&args.options)?;
     let scope = match &args.action {
         StoreAction::Purge(purge) => Some(PurgeScope::from_args(purge)?),
         StoreAction::List | StoreAction::Get(_) => None,
+        StoreAction::Schema => {
+            // The migration text needs no connection: it is printed for a DBA to review and run.
+            let StoreLocation::Postgres { table, .. } = &location else {
+                return Err(CliError::SchemaNotApplicable);
+            };
+            let sql = idem_core::store::PostgresStore::schema_sql(table);
+            let mut out = io::stdout().lock();
+            return writeln!(out, "{sql}").map_err(CliError::WriteStdout);
+        }
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
         .build()
         .map_err(CliError::Runtime)?;
     let now = UnixMillis::now(&SystemClock);
@@ -153,6 +173,8 @@ pub(crate) fn run(args: &StoreCommandArgs) -> Result<(), CliError> {
             (StoreAction::Purge(_), Some(scope)) => purge(&*store, scope, now, &mut out).await,
             // The scope was checked above.
             (StoreAction::Purge(_), None) => Err(CliError::PurgeWithoutScope),
+            // Answered above, without opening the store.
+            (StoreAction::Schema, _) => Err(CliError::SchemaNotApplicable),
         }
     })
 }

@@ -11,7 +11,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use clap::Args;
-use idem_core::store::{RedbStore, Store};
+use idem_core::store::{
+    PostgresOptions, PostgresStore, PostgresTable, RedbStore, RedisStore, Store,
+};
 
 use crate::error::CliError;
 
@@ -22,6 +24,26 @@ pub(crate) struct StoreArgs {
     /// A RedbStore: the redb file the service opens (it must exist; it is never created)
     #[arg(long, value_name = "PATH")]
     redb: Option<PathBuf>,
+
+    /// A RedisStore: the server's URL, e.g. redis://127.0.0.1:6379/0
+    #[arg(long, value_name = "URL")]
+    redis: Option<String>,
+
+    /// A PostgresStore: the database's URL, e.g. postgres://app@db.internal:5432/app
+    #[arg(long, value_name = "URL")]
+    postgres: Option<String>,
+}
+
+/// Where the network stores keep their records, when the service changed the defaults.
+#[derive(Debug, Args, Default)]
+pub(crate) struct StoreOptions {
+    /// With --redis: the key prefix the service's RedisStore uses (default: idem)
+    #[arg(long, value_name = "PREFIX", requires = "redis")]
+    redis_prefix: Option<String>,
+
+    /// With --postgres: the table the service's PostgresStore uses (default: idem_records)
+    #[arg(long, value_name = "TABLE", requires = "postgres")]
+    postgres_table: Option<String>,
 }
 
 /// A store named on the command line.
@@ -29,15 +51,40 @@ pub(crate) struct StoreArgs {
 pub(crate) enum StoreLocation {
     /// `--redb PATH`.
     Redb(PathBuf),
+    /// `--redis URL [--redis-prefix PREFIX]`.
+    Redis { url: String, prefix: Option<String> },
+    /// `--postgres URL [--postgres-table TABLE]`.
+    Postgres { url: String, table: PostgresTable },
 }
 
 impl StoreArgs {
     /// The store the flags name.
-    pub(crate) fn location(&self) -> Result<StoreLocation, CliError> {
-        match &self.redb {
-            Some(path) => Ok(StoreLocation::Redb(path.clone())),
-            None => Err(CliError::NoStoreGiven),
+    pub(crate) fn location(&self, options: &StoreOptions) -> Result<StoreLocation, CliError> {
+        if let Some(path) = &self.redb {
+            return Ok(StoreLocation::Redb(path.clone()));
         }
+        if let Some(url) = &self.redis {
+            if let Some(prefix) = &options.redis_prefix {
+                RedisStore::check_prefix(prefix)
+                    .map_err(|e| CliError::InvalidStoreOption(e.to_string()))?;
+            }
+            return Ok(StoreLocation::Redis {
+                url: url.clone(),
+                prefix: options.redis_prefix.clone(),
+            });
+        }
+        if let Some(url) = &self.postgres {
+            let table = match &options.postgres_table {
+                Some(name) => PostgresTable::new(name)
+                    .map_err(|e| CliError::InvalidStoreOption(e.to_string()))?,
+                None => PostgresTable::default(),
+            };
+            return Ok(StoreLocation::Postgres {
+                url: url.clone(),
+                table,
+            });
+        }
+        Err(CliError::NoStoreGiven)
     }
 }
 
@@ -56,6 +103,32 @@ pub(crate) async fn open(location: &StoreLocation) -> Result<Arc<dyn Store>, Cli
                 path: path.clone(),
                 source,
             })?;
+            Ok(Arc::new(store))
+        }
+        StoreLocation::Redis { url, prefix } => {
+            let unavailable = |source| CliError::ConnectStore {
+                store: "Redis",
+                source,
+            };
+            let mut store = RedisStore::connect(url).await.map_err(unavailable)?;
+            if let Some(prefix) = prefix {
+                store = store
+                    .with_prefix(prefix)
+                    .map_err(|e| CliError::InvalidStoreOption(e.to_string()))?;
+            }
+            Ok(Arc::new(store))
+        }
+        StoreLocation::Postgres { url, table } => {
+            // Never create the table: an operator's typo must not leave an empty one behind.
+            let options = PostgresOptions::new()
+                .table(table.clone())
+                .create_schema(false);
+            let store = PostgresStore::connect_with(url, options)
+                .await
+                .map_err(|source| CliError::ConnectStore {
+                    store: "PostgreSQL",
+                    source,
+                })?;
             Ok(Arc::new(store))
         }
     }
@@ -115,14 +188,54 @@ mod tests {
 
     #[test]
     fn the_location_is_the_flag_given() {
+        let options = StoreOptions::default();
         let args = StoreArgs {
             redb: Some(PathBuf::from("idem.redb")),
+            redis: None,
+            postgres: None,
         };
         assert_eq!(
-            args.location().ok(),
+            args.location(&options).ok(),
             Some(StoreLocation::Redb(PathBuf::from("idem.redb")))
         );
-        let none = StoreArgs { redb: None };
-        assert!(matches!(none.location(), Err(CliError::NoStoreGiven)));
+        let none = StoreArgs {
+            redb: None,
+            redis: None,
+            postgres: None,
+        };
+        assert!(matches!(
+            none.location(&options),
+            Err(CliError::NoStoreGiven)
+        ));
+    }
+
+    #[test]
+    fn bad_prefixes_and_table_names_are_bad_input() {
+        let redis = StoreArgs {
+            redb: None,
+            redis: Some("redis://127.0.0.1:6379".into()),
+            postgres: None,
+        };
+        let prefix = StoreOptions {
+            redis_prefix: Some("idem:2".into()),
+            postgres_table: None,
+        };
+        assert!(matches!(
+            redis.location(&prefix),
+            Err(CliError::InvalidStoreOption(_))
+        ));
+        let postgres = StoreArgs {
+            redb: None,
+            redis: None,
+            postgres: Some("postgres://127.0.0.1/db".into()),
+        };
+        let table = StoreOptions {
+            redis_prefix: None,
+            postgres_table: Some("records; drop table x".into()),
+        };
+        assert!(matches!(
+            postgres.location(&table),
+            Err(CliError::InvalidStoreOption(_))
+        ));
     }
 }

@@ -1,0 +1,188 @@
+//! `idem store --redis URL` and `--postgres URL`, end to end against the servers named by
+//! `IDEM_REDIS_URL` and `IDEM_POSTGRES_URL` (each test says it skipped when its variable is
+//! unset). Every test works under its own Redis prefix or PostgreSQL table.
+
+use std::process::Command;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use idem_core::store::{
+    Claim, Completion, PostgresOptions, PostgresStore, PostgresTable, RecordKey, RedisStore, Store,
+    UnixMillis,
+};
+
+fn block_on<T>(future: impl Future<Output = T>) -> T {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a Tokio runtime")
+        .block_on(future)
+}
+
+fn unique(name: &str) -> String {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("{name}_{}_{nanos}", std::process::id())
+}
+
+fn now() -> UnixMillis {
+    UnixMillis(
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64,
+    )
+}
+
+/// Fills `store` with one completed record and one expired record.
+async fn fill(store: &dyn Store) {
+    let hour = Duration::from_secs(3600);
+    for (key, at) in [
+        ("live-key", now()),
+        ("old-key", UnixMillis(1_000_000_000_000)),
+    ] {
+        let address = RecordKey {
+            tool: "payment-processor-v1",
+            key,
+        };
+        let claim = Claim {
+            token: format!("t-{key}"),
+            fingerprint: "fp".into(),
+            now: at,
+            lease: Duration::from_secs(60),
+        };
+        store.claim(address, &claim).await.unwrap();
+        let output = Completion::Output(br#"{"charge_id":"ch_1"}"#.to_vec());
+        store
+            .complete(address, &claim.token, &output, at, hour)
+            .await
+            .unwrap();
+    }
+}
+
+fn idem<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_idem"))
+        .args(args)
+        .output()
+        .expect("the idem binary runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Lists, gets and purges through the binary; `store` is the flags naming the store.
+fn exercise(store: &[&str]) {
+    let with = |rest: &[&'static str]| -> Vec<String> {
+        store.iter().chain(rest).map(|s| (*s).to_owned()).collect()
+    };
+    let (code, list, err) = idem(&with(&["list"]));
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        list.contains("live-key") && list.contains("old-key"),
+        "{list}"
+    );
+    assert!(list.contains("completed,expired"), "{list}");
+    let (code, record, err) = idem(&with(&["get", "payment-processor-v1/live-key"]));
+    assert_eq!(code, 0, "{err}");
+    assert!(record.contains(r#"{"charge_id":"ch_1"}"#), "{record}");
+    let (code, purged, err) = idem(&with(&["purge", "--expired"]));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(purged.trim(), "removed 1 expired record");
+    let (code, purged, err) = idem(&with(&["purge", "--all"]));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(purged.trim(), "removed 1 record");
+}
+
+#[test]
+fn redis_store_list_get_purge() {
+    let Ok(url) = std::env::var("IDEM_REDIS_URL") else {
+        eprintln!("skipped: IDEM_REDIS_URL is not set; set it to redis://127.0.0.1:6379 to run it");
+        return;
+    };
+    let prefix = unique("idemcli");
+    block_on(async {
+        let store = RedisStore::connect(&url)
+            .await
+            .unwrap()
+            .with_prefix(&prefix)
+            .unwrap();
+        fill(&store).await;
+    });
+    exercise(&["store", "--redis", &url, "--redis-prefix", &prefix]);
+}
+
+#[test]
+fn postgres_store_list_get_purge_and_schema() {
+    let Ok(url) = std::env::var("IDEM_POSTGRES_URL") else {
+        eprintln!(
+            "skipped: IDEM_POSTGRES_URL is not set; set it to e.g. \
+             postgres://postgres@127.0.0.1:5432/idem to run it"
+        );
+        return;
+    };
+    let table = unique("idem_cli");
+    // A table the command does not know is an error: it never creates one.
+    let (code, _, err) = idem(&[
+        "store",
+        "--postgres",
+        &url,
+        "--postgres-table",
+        &table,
+        "list",
+    ]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("does not exist"), "{err}");
+    block_on(async {
+        let options = PostgresOptions::new().table(PostgresTable::new(&table).unwrap());
+        let store = PostgresStore::connect_with(&url, options).await.unwrap();
+        fill(&store).await;
+    });
+    exercise(&["store", "--postgres", &url, "--postgres-table", &table]);
+    let (code, sql, err) = idem(&[
+        "store",
+        "--postgres",
+        &url,
+        "--postgres-table",
+        &table,
+        "schema",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        sql.contains(&format!("CREATE TABLE IF NOT EXISTS \"{table}\"")),
+        "{sql}"
+    );
+    block_on(async {
+        let options = PostgresOptions::new().table(PostgresTable::new(&table).unwrap());
+        let store = PostgresStore::connect_with(&url, options).await.unwrap();
+        let client = store.pool().get().await.unwrap();
+        client
+            .batch_execute(&format!("DROP TABLE IF EXISTS \"{table}\" CASCADE"))
+            .await
+            .unwrap();
+    });
+}
+
+#[test]
+fn schema_is_for_postgres_and_bad_options_are_bad_input() {
+    let (code, _, err) = idem(&["store", "--redb", "/nonexistent.redb", "schema"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.starts_with("idem: error: `schema` prints the PostgreSQL migration"),
+        "{err}"
+    );
+    let (code, _, err) = idem(&[
+        "store",
+        "--redis",
+        "redis://127.0.0.1:1",
+        "--redis-prefix",
+        "a::b",
+        "list",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    let (code, _, err) = idem(&["store", "--redis", "redis://127.0.0.1:1", "list"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("cannot reach the Redis store"), "{err}");
+}
