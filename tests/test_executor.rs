@@ -606,3 +606,94 @@ async fn generators_are_looked_up_in_the_executors_registry() {
         "{err}"
     );
 }
+
+/// A store whose first claim lands but whose answer is lost (the connection drops on the way
+/// back), over a real in-memory store.
+#[derive(Debug)]
+struct LostAnswer {
+    inner: MemoryStore,
+    lost: std::sync::atomic::AtomicBool,
+}
+
+impl Store for LostAnswer {
+    fn claim<'a>(
+        &'a self,
+        key: RecordKey<'a>,
+        claim: &'a Claim,
+    ) -> BoxFuture<'a, Result<ClaimOutcome, StoreError>> {
+        Box::pin(async move {
+            let outcome = self.inner.claim(key, claim).await;
+            if !self.lost.swap(true, Ordering::SeqCst) {
+                return Err(StoreError::Unavailable {
+                    store: "test",
+                    source: "connection reset".into(),
+                });
+            }
+            outcome
+        })
+    }
+    fn complete<'a>(
+        &'a self,
+        key: RecordKey<'a>,
+        token: &'a str,
+        completion: &'a Completion,
+        now: UnixMillis,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        self.inner.complete(key, token, completion, now, ttl)
+    }
+    fn release<'a>(
+        &'a self,
+        key: RecordKey<'a>,
+        token: &'a str,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        self.inner.release(key, token)
+    }
+    fn get<'a>(
+        &'a self,
+        key: RecordKey<'a>,
+        now: UnixMillis,
+    ) -> BoxFuture<'a, Result<Option<Record>, StoreError>> {
+        self.inner.get(key, now)
+    }
+    fn delete<'a>(&'a self, key: RecordKey<'a>) -> BoxFuture<'a, Result<bool, StoreError>> {
+        self.inner.delete(key)
+    }
+    fn list(&self) -> BoxFuture<'_, Result<Vec<StoredRecord>, StoreError>> {
+        self.inner.list()
+    }
+    fn purge(&self, now: UnixMillis, all: bool) -> BoxFuture<'_, Result<u64, StoreError>> {
+        self.inner.purge(now, all)
+    }
+}
+
+#[tokio::test]
+async fn a_claim_whose_answer_was_lost_is_given_back() {
+    let executor = Executor::new(LostAnswer {
+        inner: MemoryStore::new(),
+        lost: std::sync::atomic::AtomicBool::new(false),
+    });
+    let spec = ToolSpec::for_args::<ProcessPayment>()
+        .configure(|c| c.on_in_progress(InProgressPolicy::Fail))
+        .build()
+        .unwrap();
+    let gateway = Gateway::default();
+    let args = payment("txn-lost-answer", 1.0);
+    let err = executor
+        .execute(&spec, &Context::new(), &args, || gateway.charge(&args))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, ExecuteError::Store(StoreError::Unavailable { .. })),
+        "{err}"
+    );
+    assert_eq!(gateway.count(), 0);
+    // The claim had landed; the executor gives it back in the background.
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let retry = executor
+        .execute(&spec, &Context::new(), &args, || gateway.charge(&args))
+        .await
+        .unwrap();
+    assert_eq!(retry.outcome, Outcome::Executed { took_over: false });
+    assert_eq!(gateway.count(), 1);
+}

@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::time::Instant;
 
-use super::claim_guard::ClaimGuard;
+use super::claim_guard::{ClaimGuard, spawn_release};
 use super::error::ExecuteError;
 use super::inflight::{Role, Shared};
 use super::metrics::Counter;
@@ -160,7 +160,20 @@ impl Call<'_> {
             };
             let claimed = match store.claim(self.record_key(), &claim).await {
                 Ok(claimed) => claimed,
-                Err(err) => return (Err(ExecuteError::Store(err)), Shared::Retry),
+                Err(err) => {
+                    if matches!(err, StoreError::Unavailable { .. }) {
+                        // The claim may have landed and only its answer been lost: give it back,
+                        // or retries would wait for its lease although nothing runs.
+                        spawn_release(
+                            Arc::clone(&self.executor.store),
+                            self.spec.id().to_owned(),
+                            self.key_string(),
+                            claim.token,
+                            6,
+                        );
+                    }
+                    return (Err(ExecuteError::Store(err)), Shared::Retry);
+                }
             };
             let took_over = match claimed {
                 ClaimOutcome::Claimed => false,

@@ -1,6 +1,7 @@
 //! [`ClaimGuard`]: gives a claim back when a call ends without recording anything.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::store::{RecordKey, Store};
 
@@ -36,19 +37,47 @@ impl Drop for ClaimGuard {
         let Some(token) = self.token.take() else {
             return;
         };
-        // Dropped mid-call (cancelled or panicking): release in the background when a runtime
-        // is at hand; otherwise the lease frees the key.
-        if let Ok(handle) = tokio::runtime::Handle::try_current() {
-            let store = Arc::clone(&self.store);
-            let tool = std::mem::take(&mut self.tool);
-            let key = std::mem::take(&mut self.key);
-            handle.spawn(async move {
-                let record = RecordKey {
-                    tool: &tool,
-                    key: &key,
-                };
-                let _ = store.release(record, &token).await;
-            });
-        }
+        // Dropped mid-call (cancelled or panicking): release in the background.
+        let tool = std::mem::take(&mut self.tool);
+        let key = std::mem::take(&mut self.key);
+        spawn_release(Arc::clone(&self.store), tool, key, token, 3);
     }
+}
+
+/// Releases claim `token` in the background, trying up to `attempts` times with a doubling pause
+/// (from 250 ms) while the store fails. Without a Tokio runtime at hand nothing is done: the
+/// lease frees the key when it runs out.
+///
+/// Used when a call ends without recording anything, and when a claim's answer was lost (the
+/// store failed after the claim may have landed): releasing a token that never landed removes
+/// nothing.
+pub(super) fn spawn_release(
+    store: Arc<dyn Store>,
+    tool: String,
+    key: String,
+    token: String,
+    attempts: u32,
+) {
+    let Ok(handle) = tokio::runtime::Handle::try_current() else {
+        return;
+    };
+    handle.spawn(async move {
+        let record = RecordKey {
+            tool: &tool,
+            key: &key,
+        };
+        let mut pause = Duration::from_millis(250);
+        for attempt in 1..=attempts {
+            match store.release(record, &token).await {
+                Ok(_) => return,
+                Err(err) if attempt == attempts => {
+                    tracing::warn!(tool = %tool, key = %key, error = %err, "idem could not release a claim; it frees itself when its lease runs out");
+                }
+                Err(_) => {
+                    tokio::time::sleep(pause).await;
+                    pause *= 2;
+                }
+            }
+        }
+    });
 }

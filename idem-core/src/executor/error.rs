@@ -18,7 +18,10 @@ pub enum ExecuteError<E> {
     /// The key could not be computed.
     #[error(transparent)]
     Key(#[from] KeyError),
-    /// The store failed before the tool ran: the tool did not run.
+    /// The store failed before the tool ran: the tool did not run. When the store became
+    /// unavailable while claiming, the claim may have landed; the executor then releases it in
+    /// the background as soon as the store answers, and until then (at most for the lease) a
+    /// retry finds the key in progress.
     #[error("the store failed, the tool did not run: {0}")]
     Store(#[source] StoreError),
     /// The tool ran and succeeded, but its result could not be recorded. A retry may run it again
