@@ -263,7 +263,10 @@ impl Statements {
         // - `found` reads the record as of the statement's snapshot;
         // - `won` inserts the claim, or, when a record is there and may be claimed (a lease that
         //   has ended, an expired result), replaces it (keeping the taken-over token, which
-        //   RETURNING cannot see otherwise) under the row lock ON CONFLICT takes;
+        //   RETURNING cannot see otherwise) under the row lock ON CONFLICT takes. When the
+        //   snapshot shows a record that may not be claimed (a live claim, a live result: every
+        //   replay), nothing is inserted at all: ON CONFLICT would lock the row, and a replay
+        //   would then cost a transaction id, WAL and a flush for nothing;
         // - the outer SELECT gives `won`, or the record found when the claim did not win.
         // A claim that lost because another claim of the key committed after this statement's
         // snapshot finds no record, or a claimable one: the store runs the statement again
@@ -274,7 +277,9 @@ impl Statements {
              ), won AS ( \
                  INSERT INTO {t} AS r (tool, key, format, state, token, fingerprint, created_at, \
                      lease_until) \
-                 VALUES ($1, $2, {ROW_FORMAT}, 'in_progress', $3, $4, $5, $6) \
+                 SELECT $1::bytea, $2::bytea, {ROW_FORMAT}, 'in_progress', $3::text, $4::text, \
+                     $5::bigint, $6::bigint \
+                 WHERE NOT EXISTS (SELECT 1 FROM found AS r WHERE ({claimable}) IS NOT TRUE) \
                  ON CONFLICT (tool, key) DO UPDATE SET \
                      format = EXCLUDED.format, state = EXCLUDED.state, token = EXCLUDED.token, \
                      fingerprint = EXCLUDED.fingerprint, created_at = EXCLUDED.created_at, \
