@@ -2,7 +2,8 @@
 
 use std::fmt;
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use serde::Serialize;
@@ -26,6 +27,17 @@ pub(super) struct Call<'a> {
     pub(super) key: &'a IdempotencyKey,
     pub(super) fingerprint: &'a str,
     pub(super) started: Instant,
+}
+
+/// A token unique to one claim: a random 128-bit prefix drawn once per process, then a counter.
+/// Tokens only need to be unique (they say who holds a claim, they guard no secret), and this
+/// costs no system call per claim, unlike a fresh random UUID.
+fn claim_token() -> String {
+    static PROCESS: OnceLock<String> = OnceLock::new();
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let prefix = PROCESS.get_or_init(|| uuid::Uuid::new_v4().simple().to_string());
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    format!("{prefix}-{n:x}")
 }
 
 /// The longest pause between two looks at a key running elsewhere.
@@ -153,7 +165,7 @@ impl Call<'_> {
         let mut counted_wait = false;
         loop {
             let claim = Claim {
-                token: uuid::Uuid::new_v4().to_string(),
+                token: claim_token(),
                 fingerprint: self.fingerprint.to_owned(),
                 now: self.executor.now(),
                 lease: config.lease(),
