@@ -102,43 +102,37 @@ impl Call<'_> {
                     guard.publish(shared);
                     return result;
                 }
-                Role::Follower(mut slot) => {
+                Role::Follower(flight) => {
                     let budget = self.wait_budget()?;
                     if !counted_wait {
                         counted_wait = true;
                         self.executor.metrics.add(Counter::Wait);
                     }
-                    let shared =
-                        match tokio::time::timeout(budget, slot.wait_for(Option::is_some)).await {
-                            Ok(Ok(shared)) => shared.clone(),
-                            // The leader vanished without publishing: try again.
-                            Ok(Err(_)) => Some(Shared::Retry),
-                            Err(_) => {
-                                return Err(ExecuteError::WaitTimedOut {
-                                    key: self.key_string(),
-                                    waited: self.started.elapsed(),
-                                });
-                            }
-                        };
+                    let Ok(shared) = tokio::time::timeout(budget, flight.wait()).await else {
+                        return Err(ExecuteError::WaitTimedOut {
+                            key: self.key_string(),
+                            waited: self.started.elapsed(),
+                        });
+                    };
                     match shared {
-                        Some(Shared::Output { bytes, fingerprint }) => {
+                        Shared::Output { bytes, fingerprint } => {
                             let args_differ = self.check_mismatch(&fingerprint)?;
                             let output = self.deserialize(&bytes)?;
                             self.executor.metrics.add(Counter::Join);
                             return Ok((output, Outcome::Joined { args_differ }));
                         }
-                        Some(Shared::Marker) => {
+                        Shared::Marker => {
                             return Err(ExecuteError::AlreadyRan {
                                 key: self.key_string(),
                             });
                         }
-                        Some(Shared::Failed(error)) => {
+                        Shared::Failed(error) => {
                             return Err(ExecuteError::PreviouslyFailed {
                                 key: self.key_string(),
                                 error: error.to_string(),
                             });
                         }
-                        Some(Shared::Retry) | None => continue,
+                        Shared::Retry => continue,
                     }
                 }
             }

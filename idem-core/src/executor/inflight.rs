@@ -2,9 +2,9 @@
 //! wait on a channel for its result instead of polling the store.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
-use tokio::sync::watch;
+use tokio::sync::Notify;
 
 /// What a leader hands to the duplicates that waited for it.
 #[derive(Debug, Clone)]
@@ -22,12 +22,42 @@ pub(crate) enum Shared {
     Retry,
 }
 
-type Slot = watch::Receiver<Option<Shared>>;
+/// One execution in flight: its result once published, and the waiters to wake then.
+#[derive(Debug, Default)]
+pub(crate) struct Flight {
+    result: OnceLock<Shared>,
+    done: Notify,
+}
+
+impl Flight {
+    /// The leader's result, once it is published.
+    pub(crate) async fn wait(&self) -> Shared {
+        loop {
+            if let Some(shared) = self.result.get() {
+                return shared.clone();
+            }
+            let notified = self.done.notified();
+            let mut notified = std::pin::pin!(notified);
+            // Registered before the second look: a publish in between still wakes this waiter.
+            notified.as_mut().enable();
+            if let Some(shared) = self.result.get() {
+                return shared.clone();
+            }
+            notified.await;
+        }
+    }
+
+    fn publish(&self, shared: Shared) {
+        // Only the leader publishes, once: a second value is impossible and would be ignored.
+        let _ = self.result.set(shared);
+        self.done.notify_waiters();
+    }
+}
 
 /// The executions in flight in this process, by (tool, key).
 #[derive(Debug, Default)]
 pub(crate) struct Flights {
-    map: Mutex<HashMap<String, Slot>>,
+    map: Mutex<HashMap<String, Arc<Flight>>>,
 }
 
 /// The role of a call in its flight.
@@ -35,21 +65,21 @@ pub(crate) enum Role<'a> {
     /// First in: runs the state machine and publishes the result.
     Leader(FlightGuard<'a>),
     /// A duplicate: waits for the leader's result.
-    Follower(Slot),
+    Follower(Arc<Flight>),
 }
 
 impl Flights {
     pub(crate) fn join(&self, key: String) -> Role<'_> {
         let mut map = self.map.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(slot) = map.get(&key) {
-            return Role::Follower(slot.clone());
+        if let Some(flight) = map.get(&key) {
+            return Role::Follower(Arc::clone(flight));
         }
-        let (tx, rx) = watch::channel(None);
-        map.insert(key.clone(), rx);
+        let flight = Arc::new(Flight::default());
+        map.insert(key.clone(), Arc::clone(&flight));
         Role::Leader(FlightGuard {
             flights: self,
             key,
-            tx,
+            flight,
             published: false,
         })
     }
@@ -60,7 +90,7 @@ impl Flights {
 pub(crate) struct FlightGuard<'a> {
     flights: &'a Flights,
     key: String,
-    tx: watch::Sender<Option<Shared>>,
+    flight: Arc<Flight>,
     published: bool,
 }
 
@@ -77,7 +107,7 @@ impl FlightGuard<'_> {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .remove(&self.key);
-        self.tx.send_replace(Some(shared));
+        self.flight.publish(shared);
     }
 }
 

@@ -212,28 +212,31 @@ impl MemoryStore {
 
     fn claim_now(&self, key: RecordKey<'_>, claim: &Claim) -> Result<ClaimOutcome, StoreError> {
         let address = address(key);
-        let fresh = Arc::new(Record::in_progress(
-            claim.token.clone(),
-            claim.fingerprint.clone(),
-            claim.now,
-            claim.now.plus(claim.lease),
-        ));
+        // Built only when the claim wins: a replay allocates nothing for it.
+        let fresh = || {
+            Arc::new(Record::in_progress(
+                claim.token.clone(),
+                claim.fingerprint.clone(),
+                claim.now,
+                claim.now.plus(claim.lease),
+            ))
+        };
         let existing = {
             let mut inner = self.lock();
             match inner.get(&address) {
                 Some(record) if record.lease_expired(claim.now) => {
                     let previous_token = record.token.clone();
-                    inner.put(address, fresh);
+                    inner.put(address, fresh());
                     return Ok(ClaimOutcome::TookOver { previous_token });
                 }
                 Some(record) if record.is_expired(claim.now) => {
-                    inner.put(address, fresh);
+                    inner.put(address, fresh());
                     return Ok(ClaimOutcome::Claimed);
                 }
                 Some(record) => Arc::clone(record),
                 None => {
                     inner.make_room(claim.now, self.capacity)?;
-                    inner.put(address, fresh);
+                    inner.put(address, fresh());
                     return Ok(ClaimOutcome::Claimed);
                 }
             }
