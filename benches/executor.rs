@@ -13,63 +13,23 @@
 //!
 //! Run with `cargo bench --bench executor`; BENCHMARKS.md has the table.
 
-use std::convert::Infallible;
 use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
+mod common;
+
+use common::{ProcessPayment, TOOL, charge, payment};
 use idem::executor::{Executor, Outcome, ToolInput};
 use idem::spec::ToolSpec;
 use idem::store::{MemoryStore, RecordKey, RedbStore, UnixMillis};
 use idem::{Context, Idempotent, KeyOptions, SystemClock};
 use redb::{Database, ReadableDatabase, TableDefinition};
-use serde::{Deserialize, Serialize};
 use tokio::runtime::Runtime;
-
-/// The design document's payment, keyed on its transaction id (as in `benches/key.rs`).
-#[derive(Idempotent, Serialize, Clone)]
-#[idem(tool = "payment-processor-v1", strategy = "fields")]
-struct ProcessPayment {
-    #[idem(key)]
-    transaction_id: String,
-    customer_id: String,
-    amount: f64,
-    currency: String,
-}
-
-/// The tool id of [`ProcessPayment`].
-const TOOL: &str = "payment-processor-v1";
-
-/// What the tool returns: a small struct.
-#[derive(Serialize, Deserialize, Debug, PartialEq)]
-struct Receipt {
-    charge_id: u64,
-    amount: f64,
-    approved: bool,
-}
-
-/// The tool: no I/O, so that what is measured around it is idem's.
-async fn charge(args: &ProcessPayment) -> Result<Receipt, Infallible> {
-    Ok(Receipt {
-        charge_id: args.transaction_id.len() as u64,
-        amount: args.amount,
-        approved: true,
-    })
-}
 
 /// Transaction ids never repeat within a run (the redb stores outlive a sample).
 static NEXT_ID: AtomicU64 = AtomicU64::new(0);
-
-fn payment(id: u64) -> ProcessPayment {
-    ProcessPayment {
-        // Fixed width: every key hashes an envelope of the same length.
-        transaction_id: format!("txn-{id:012}"),
-        customer_id: "cust-7".into(),
-        amount: 10.5,
-        currency: "EUR".into(),
-    }
-}
 
 /// `n` payments with transaction ids never used before.
 fn fresh_payments(n: u64) -> Vec<ProcessPayment> {

@@ -35,13 +35,15 @@
 //! `--bench` (as `cargo test --benches` runs it) every figure is taken once, on a few operations:
 //! a smoke test, not a measurement.
 
-use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+mod common;
+
+use common::{ProcessPayment, TOOL, charge, payment, receipt};
 use idem::executor::{Executor, Outcome, ToolInput};
 use idem::spec::ToolSpec;
 use idem::store::{
@@ -50,56 +52,10 @@ use idem::store::{
 };
 use idem::{Context, Idempotent, SystemClock};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 // ---------------------------------------------------------------------------------------------
 // The tool
-
-/// The design document's payment, keyed on its transaction id (as in `benches/executor.rs`).
-#[derive(Idempotent, Serialize, Clone)]
-#[idem(tool = "payment-processor-v1", strategy = "fields")]
-struct ProcessPayment {
-    #[idem(key)]
-    transaction_id: String,
-    customer_id: String,
-    amount: f64,
-    currency: String,
-}
-
-/// The tool id of [`ProcessPayment`].
-const TOOL: &str = "payment-processor-v1";
-
-/// What the tool returns: a small struct.
-#[derive(Serialize, Deserialize, Debug, PartialEq)]
-struct Receipt {
-    charge_id: u64,
-    amount: f64,
-    approved: bool,
-}
-
-fn receipt(args: &ProcessPayment) -> Receipt {
-    Receipt {
-        charge_id: args.transaction_id.len() as u64,
-        amount: args.amount,
-        approved: true,
-    }
-}
-
-/// The tool: no I/O, so that what is measured around it is the store's and idem's.
-async fn charge(args: &ProcessPayment) -> Result<Receipt, Infallible> {
-    Ok(receipt(args))
-}
-
-fn payment(id: u64) -> ProcessPayment {
-    ProcessPayment {
-        // Fixed width: every key hashes an envelope of the same length.
-        transaction_id: format!("txn-{id:012}"),
-        customer_id: "cust-7".into(),
-        amount: 10.5,
-        currency: "EUR".into(),
-    }
-}
 
 /// A claim token of a UUID's length (the executor's tokens are UUIDs).
 fn token(n: u64) -> String {
