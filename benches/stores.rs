@@ -552,9 +552,10 @@ impl IdemSide {
                     key: &key,
                 };
                 let store = side.executor.store();
+                let token = token(n);
                 let claim = Claim {
-                    token: token(n),
-                    fingerprint: values.0.clone(),
+                    token: &token,
+                    fingerprint: &values.0,
                     now: UnixMillis::now(&SystemClock),
                     lease: LEASE,
                 };
@@ -564,7 +565,7 @@ impl IdemSide {
                 })?;
                 let now = UnixMillis::now(&SystemClock);
                 store
-                    .complete(key, &claim.token, &values.1, now, TTL)
+                    .complete(key, claim.token, &values.1, now, TTL)
                     .await?;
                 Ok(())
             }
@@ -603,9 +604,10 @@ impl IdemSide {
                     tool: TOOL,
                     key: &values.0[(n % PRIMED) as usize],
                 };
+                let token = token(n);
                 let claim = Claim {
-                    token: token(n),
-                    fingerprint: values.1.clone(),
+                    token: &token,
+                    fingerprint: &values.1,
                     now: UnixMillis::now(&SystemClock),
                     lease: LEASE,
                 };

@@ -293,8 +293,8 @@ async fn an_expired_lease_is_taken_over_and_a_live_one_is_waited_for_or_refused(
     let key = args.idempotency_key(&ctx).unwrap();
     // A worker that claimed the key and then crashed.
     let crashed = Claim {
-        token: "crashed-worker".into(),
-        fingerprint: "f".into(),
+        token: "crashed-worker",
+        fingerprint: "f",
         now: UnixMillis(T0 * 1000),
         lease: Duration::from_secs(30),
     };
@@ -619,7 +619,7 @@ impl Store for LostAnswer {
     fn claim<'a>(
         &'a self,
         key: RecordKey<'a>,
-        claim: &'a Claim,
+        claim: &'a Claim<'a>,
     ) -> BoxFuture<'a, Result<ClaimOutcome, StoreError>> {
         Box::pin(async move {
             let outcome = self.inner.claim(key, claim).await;

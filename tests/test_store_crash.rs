@@ -33,16 +33,22 @@ const LEASE: Duration = Duration::from_secs(5);
 const TTL: Duration = Duration::from_secs(3600);
 const TOOL: &str = "crash-test";
 const CHILD_TOKEN: &str = "child-token";
+const FP_CHILD: &str = "fp-child-token";
 const OUTPUT: &[u8] = br#"{"charged":true,"amount":"10.50","note":"caf\u00e9"}"#;
 
 fn key(key: &str) -> RecordKey<'_> {
     RecordKey { tool: TOOL, key }
 }
 
-fn claim_by(token: &str, now: UnixMillis) -> Claim {
+/// A claim by `token` at `now`, with the fingerprint `fp-{token}`.
+fn claim_by(token: &'static str, now: UnixMillis) -> Claim<'static> {
+    let fingerprint = match token {
+        CHILD_TOKEN => FP_CHILD,
+        _ => "fp-parent",
+    };
     Claim {
-        token: token.to_owned(),
-        fingerprint: format!("fp-{token}"),
+        token,
+        fingerprint,
         now,
         lease: LEASE,
     }
@@ -202,12 +208,7 @@ fn killed_while_running_the_claim_is_taken_over_after_its_lease() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
         let store = RedbStore::open(&db).expect("reopen after the crash");
-        let held = Record::in_progress(
-            CHILD_TOKEN.into(),
-            format!("fp-{CHILD_TOKEN}"),
-            T0,
-            T0.plus(LEASE),
-        );
+        let held = Record::in_progress(CHILD_TOKEN.into(), FP_CHILD.to_owned(), T0, T0.plus(LEASE));
         assert_eq!(store.get(key("k"), T0).await.unwrap(), Some(held.clone()));
         let before_end = UnixMillis(T0.plus(LEASE).0 - 1);
         assert_eq!(

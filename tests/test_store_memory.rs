@@ -6,8 +6,8 @@ mod store_conformance;
 use std::sync::Arc;
 use std::time::Duration;
 
-use idem::store::{Claim, ClaimOutcome, Completion, MemoryStore, RecordKey, Store, StoreError};
-use store_conformance::{T0, TTL, at, claim_by};
+use idem::store::{ClaimOutcome, Completion, MemoryStore, RecordKey, Store, StoreError};
+use store_conformance::{ClaimBy, T0, TTL, at, claim_by};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn conformance() {
@@ -26,7 +26,7 @@ async fn claim(
     k: &str,
     now: idem::store::UnixMillis,
 ) -> Result<ClaimOutcome, StoreError> {
-    store.claim(key(k), &claim_by(k, now)).await
+    store.claim(key(k), &claim_by(k, now).claim()).await
 }
 
 async fn finish(store: &MemoryStore, k: &str, now: idem::store::UnixMillis, ttl: Duration) {
@@ -157,27 +157,27 @@ async fn replacing_a_record_keeps_the_count_and_the_bound() {
     // Takeovers and re-claims after expiry do not need room.
     let store = MemoryStore::with_capacity(1);
     let lease = Duration::from_secs(10);
-    let first = Claim {
+    let first = ClaimBy {
         lease,
         ..claim_by("a", T0)
     };
     assert_eq!(
-        store.claim(key("k"), &first).await.unwrap(),
+        store.claim(key("k"), &first.claim()).await.unwrap(),
         ClaimOutcome::Claimed
     );
-    let second = Claim {
+    let second = ClaimBy {
         lease,
         ..claim_by("b", at(T0, 10_000))
     };
     assert_eq!(
-        store.claim(key("k"), &second).await.unwrap(),
+        store.claim(key("k"), &second.claim()).await.unwrap(),
         ClaimOutcome::TookOver {
             previous_token: "a".into()
         }
     );
     assert_eq!(store.len(), 1);
     let err = store
-        .claim(key("other"), &claim_by("c", at(T0, 10_001)))
+        .claim(key("other"), &claim_by("c", at(T0, 10_001)).claim())
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::Full { capacity: 1 }));

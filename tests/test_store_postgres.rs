@@ -338,7 +338,7 @@ async fn garbage_rows() {
         let later = at(T0, 86_400_000);
         let r = store.get(key, later).await;
         assert!(is_corrupt(&r), "{name}: get: {r:?}");
-        let r = store.claim(key, &claim_by("a", later)).await;
+        let r = store.claim(key, &claim_by("a", later).claim()).await;
         assert!(is_corrupt(&r), "{name}: claim: {r:?}");
         // The row's own token ("t"), which a sloppy condition would accept.
         let r = store
@@ -366,7 +366,7 @@ async fn garbage_rows() {
         let key = RecordKey { tool, key: name };
         assert!(store.delete(key).await.unwrap(), "{name}: delete");
         assert_eq!(
-            store.claim(key, &claim_by("a", T0)).await.unwrap(),
+            store.claim(key, &claim_by("a", T0).claim()).await.unwrap(),
             ClaimOutcome::Claimed
         );
     }
@@ -407,7 +407,7 @@ async fn other_format_rows() {
             })
         ),
     );
-    let r = store.claim(key, &claim_by("a", T0)).await;
+    let r = store.claim(key, &claim_by("a", T0).claim()).await;
     unsupported(
         &r,
         matches!(r, Err(StoreError::UnsupportedFormat { found: 2, .. })),
@@ -468,7 +468,7 @@ async fn too_large() {
         key: "k",
     };
     assert_eq!(
-        store.claim(key, &claim_by("a", T0)).await.unwrap(),
+        store.claim(key, &claim_by("a", T0).claim()).await.unwrap(),
         ClaimOutcome::Claimed
     );
     let json_of = |size: usize| {
@@ -511,7 +511,7 @@ async fn too_large() {
         tool: "sizes",
         key: "other",
     };
-    let r = store.claim(other, &huge_claim).await;
+    let r = store.claim(other, &huge_claim.claim()).await;
     assert!(matches!(r, Err(StoreError::TooLarge { .. })), "{r:?}");
     assert_eq!(store.get(other, T0).await.unwrap(), None);
     drop_table(&store).await;
@@ -544,7 +544,10 @@ async fn odd_tool_ids_and_keys() {
         let key = RecordKey { tool, key };
         let token = format!("t{i}");
         assert_eq!(
-            store.claim(key, &claim_by(&token, T0)).await.unwrap(),
+            store
+                .claim(key, &claim_by(&token, T0).claim())
+                .await
+                .unwrap(),
             ClaimOutcome::Claimed,
             "{key:?}"
         );
@@ -574,7 +577,7 @@ async fn odd_tool_ids_and_keys() {
         tool: &long_tool,
         key: "k",
     };
-    let r = store.claim(long, &claim_by("a", T0)).await;
+    let r = store.claim(long, &claim_by("a", T0).claim()).await;
     assert!(
         matches!(
             r,
@@ -599,15 +602,15 @@ async fn odd_tool_ids_and_keys() {
         tool: "nul",
         key: "k",
     };
-    let r = store.claim(key, &claim_by("a\0b", T0)).await;
+    let r = store.claim(key, &claim_by("a\0b", T0).claim()).await;
     assert!(is_corrupt(&r), "token: {r:?}");
     let mut claim = claim_by("a", T0);
     claim.fingerprint = "f\0".into();
-    let r = store.claim(key, &claim).await;
+    let r = store.claim(key, &claim.claim()).await;
     assert!(is_corrupt(&r), "fingerprint: {r:?}");
     assert_eq!(store.get(key, T0).await.unwrap(), None, "nothing written");
     assert_eq!(
-        store.claim(key, &claim_by("a", T0)).await.unwrap(),
+        store.claim(key, &claim_by("a", T0).claim()).await.unwrap(),
         ClaimOutcome::Claimed
     );
     let r = store
@@ -676,7 +679,7 @@ async fn schema() {
         key: "k",
     };
     assert_eq!(
-        raced.claim(key, &claim_by("a", T0)).await.unwrap(),
+        raced.claim(key, &claim_by("a", T0).claim()).await.unwrap(),
         ClaimOutcome::Claimed
     );
     drop_table(raced).await;
@@ -706,7 +709,7 @@ async fn schema() {
             tool: "schema",
             key: k,
         };
-        migrated.claim(key, &claim_by(k, T0)).await.unwrap();
+        migrated.claim(key, &claim_by(k, T0).claim()).await.unwrap();
         if i < 2 {
             let ttl = if i == 0 { Duration::ZERO } else { TTL };
             migrated.complete(key, k, &output, T0, ttl).await.unwrap();
@@ -773,7 +776,7 @@ async fn a_fleet_shares_one_table() {
                         key: &key,
                     };
                     store
-                        .claim(key, &claim_by(&format!("w{i}"), T0))
+                        .claim(key, &claim_by(&format!("w{i}"), T0).claim())
                         .await
                         .unwrap()
                 })
@@ -877,7 +880,7 @@ async fn connections_cut_mid_load() {
                         key: &key,
                     };
                     let started = Instant::now();
-                    let r = store.claim(key, &claim_by("a", T0)).await;
+                    let r = store.claim(key, &claim_by("a", T0).claim()).await;
                     (r, started.elapsed())
                 })
             })
@@ -890,7 +893,7 @@ async fn connections_cut_mid_load() {
                 tool: "cut",
                 key: "before",
             },
-            &claim_by("a", T0),
+            &claim_by("a", T0).claim(),
         )
         .await;
     assert_eq!(r.unwrap(), ClaimOutcome::Claimed);

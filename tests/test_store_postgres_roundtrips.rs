@@ -114,20 +114,20 @@ async fn round_trips_per_operation() {
     s.list().await.unwrap();
     s.purge(T0, false).await.unwrap();
 
-    let (r, counts) = counted(&wire, s.claim(key, &claim_by("a", T0))).await;
+    let (r, counts) = counted(&wire, s.claim(key, &claim_by("a", T0).claim())).await;
     assert_eq!(r.unwrap(), ClaimOutcome::Claimed);
     check("claim: free key (Claimed)", counts, (1, 0));
-    let (r, counts) = counted(&wire, s.claim(key, &claim_by("b", at(T0, 1)))).await;
+    let (r, counts) = counted(&wire, s.claim(key, &claim_by("b", at(T0, 1)).claim())).await;
     assert!(matches!(r.unwrap(), ClaimOutcome::Existing(_)));
     check("claim: live claim (Existing)", counts, (1, 0));
     let end = T0.plus(LEASE);
-    let (r, counts) = counted(&wire, s.claim(key, &claim_by("c", end))).await;
+    let (r, counts) = counted(&wire, s.claim(key, &claim_by("c", end).claim())).await;
     assert!(matches!(r.unwrap(), ClaimOutcome::TookOver { .. }));
     check("claim: lease ended (TookOver)", counts, (1, 0));
     let (r, counts) = counted(&wire, s.complete(key, "c", &done, end, TTL)).await;
     r.unwrap();
     check("complete", counts, (1, 0));
-    let (r, counts) = counted(&wire, s.claim(key, &claim_by("d", at(end, 1)))).await;
+    let (r, counts) = counted(&wire, s.claim(key, &claim_by("d", at(end, 1)).claim())).await;
     assert!(matches!(r.unwrap(), ClaimOutcome::Existing(_)));
     check(
         "claim: completed record (Existing: a replay)",
@@ -135,7 +135,7 @@ async fn round_trips_per_operation() {
         (1, 0),
     );
     let expired = end.plus(TTL);
-    let (r, counts) = counted(&wire, s.claim(key, &claim_by("e", expired))).await;
+    let (r, counts) = counted(&wire, s.claim(key, &claim_by("e", expired).claim())).await;
     assert_eq!(r.unwrap(), ClaimOutcome::Claimed);
     check("claim: expired record (Claimed)", counts, (1, 0));
     let (r, counts) = counted(&wire, s.get(key, expired)).await;

@@ -45,7 +45,7 @@ async fn records_survive_a_reopen() {
         for tool in tools {
             let done = RecordKey { tool, key: "done" };
             assert_eq!(
-                store.claim(done, &claim_by("a", T0)).await.unwrap(),
+                store.claim(done, &claim_by("a", T0).claim()).await.unwrap(),
                 ClaimOutcome::Claimed
             );
             store.complete(done, "a", &output, T0, TTL).await.unwrap();
@@ -54,7 +54,10 @@ async fn records_survive_a_reopen() {
                 key: "running",
             };
             assert_eq!(
-                store.claim(running, &claim_by("b", T0)).await.unwrap(),
+                store
+                    .claim(running, &claim_by("b", T0).claim())
+                    .await
+                    .unwrap(),
                 ClaimOutcome::Claimed
             );
         }
@@ -147,7 +150,7 @@ fn works_outside_a_runtime() {
         tool: "t",
         key: "k",
     };
-    let outcome = futures_lite_block_on(store.claim(key, &claim_by("a", T0))).unwrap();
+    let outcome = futures_lite_block_on(store.claim(key, &claim_by("a", T0).claim())).unwrap();
     assert_eq!(outcome, ClaimOutcome::Claimed);
     let found = futures_lite_block_on(store.get(key, at(T0, 1))).unwrap();
     assert_eq!(found, Some(claimed_record("a", T0)));

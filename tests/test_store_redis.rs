@@ -254,7 +254,7 @@ async fn key_layout_and_redis_ttls() {
     );
 
     assert_eq!(
-        store.claim(k, &claim_by("a", T0)).await.unwrap(),
+        store.claim(k, &claim_by("a", T0).claim()).await.unwrap(),
         ClaimOutcome::Claimed
     );
     assert_eq!(
@@ -286,7 +286,7 @@ async fn key_layout_and_redis_ttls() {
     assert!(store.delete(k).await.unwrap());
     assert_eq!(raw.int(&[b"EXISTS", &address]), 0);
     assert_eq!(
-        store.claim(k, &claim_by("b", T0)).await.unwrap(),
+        store.claim(k, &claim_by("b", T0).claim()).await.unwrap(),
         ClaimOutcome::Claimed
     );
     assert!(store.release(k, "b").await.unwrap());
@@ -308,7 +308,7 @@ async fn redis_expiry_in_real_time() {
     let k = key("tool", "result");
     let t = now_ms();
     assert_eq!(
-        store.claim(k, &claim_by("a", t)).await.unwrap(),
+        store.claim(k, &claim_by("a", t).claim()).await.unwrap(),
         ClaimOutcome::Claimed
     );
     store
@@ -325,23 +325,23 @@ async fn redis_expiry_in_real_time() {
     let t = now_ms();
     assert_eq!(store.get(k, t).await.unwrap(), None);
     assert_eq!(
-        store.claim(k, &claim_by("b", t)).await.unwrap(),
+        store.claim(k, &claim_by("b", t).claim()).await.unwrap(),
         ClaimOutcome::Claimed
     );
 
     // A claim of 100 ms abandoned, with a grace of 10 minutes: taken over.
-    let short = |token: &str, now| idem::store::Claim {
+    let short = |token: &str, now| store_conformance::ClaimBy {
         lease: Duration::from_millis(100),
         ..claim_by(token, now)
     };
     let k = key("tool", "abandoned");
     assert_eq!(
-        store.claim(k, &short("a", now_ms())).await.unwrap(),
+        store.claim(k, &short("a", now_ms()).claim()).await.unwrap(),
         ClaimOutcome::Claimed
     );
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(
-        store.claim(k, &short("b", now_ms())).await.unwrap(),
+        store.claim(k, &short("b", now_ms()).claim()).await.unwrap(),
         ClaimOutcome::TookOver {
             previous_token: "a".into()
         }
@@ -351,13 +351,19 @@ async fn redis_expiry_in_real_time() {
     let no_grace = (*store).clone().with_claim_grace(Duration::ZERO);
     let k = key("tool", "no-grace");
     assert_eq!(
-        no_grace.claim(k, &short("a", now_ms())).await.unwrap(),
+        no_grace
+            .claim(k, &short("a", now_ms()).claim())
+            .await
+            .unwrap(),
         ClaimOutcome::Claimed
     );
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(raw.int(&[b"EXISTS", &store.redis_key(k)]), 0);
     assert_eq!(
-        no_grace.claim(k, &short("b", now_ms())).await.unwrap(),
+        no_grace
+            .claim(k, &short("b", now_ms()).claim())
+            .await
+            .unwrap(),
         ClaimOutcome::Claimed
     );
     let late = no_grace
@@ -429,7 +435,9 @@ async fn values_that_are_not_records() {
         };
         let r = store.get(k, T0).await;
         corrupt(&r, matches!(r, Err(StoreError::Corrupt { .. })), "get");
-        let r = store.claim(k, &claim_by("b", at(T0, 86_400_000))).await;
+        let r = store
+            .claim(k, &claim_by("b", at(T0, 86_400_000)).claim())
+            .await;
         corrupt(&r, matches!(r, Err(StoreError::Corrupt { .. })), "claim");
         let r = store.complete(k, "a", &Completion::Marker, T0, TTL).await;
         corrupt(&r, matches!(r, Err(StoreError::Corrupt { .. })), "complete");
@@ -452,7 +460,7 @@ async fn values_that_are_not_records() {
         &r,
         matches!(r, Err(StoreError::UnsupportedFormat { found: 2, supported, .. }) if supported == RECORD_FORMAT),
     );
-    let r = store.claim(k, &claim_by("b", T0)).await;
+    let r = store.claim(k, &claim_by("b", T0).claim()).await;
     unsupported(
         &r,
         matches!(r, Err(StoreError::UnsupportedFormat { found: 2, .. })),
@@ -490,7 +498,7 @@ async fn values_that_are_not_records() {
             matches!(&r, Err(StoreError::Corrupt { reason, .. }) if reason.contains("WRONGTYPE")),
             "get",
         );
-        let r = store.claim(k, &claim_by("b", T0)).await;
+        let r = store.claim(k, &claim_by("b", T0).claim()).await;
         wrong(&r, matches!(r, Err(StoreError::Corrupt { .. })), "claim");
         let r = store.complete(k, "a", &Completion::Marker, T0, TTL).await;
         wrong(&r, matches!(r, Err(StoreError::Corrupt { .. })), "complete");
@@ -536,7 +544,8 @@ async fn records_in_another_layout() {
         store.get(k, T0).await.unwrap(),
         Some(claimed_record("a", T0))
     );
-    let ClaimOutcome::Existing(found) = store.claim(k, &claim_by("b", T0)).await.unwrap() else {
+    let ClaimOutcome::Existing(found) = store.claim(k, &claim_by("b", T0).claim()).await.unwrap()
+    else {
         panic!("expected Existing")
     };
     assert_eq!(found, claimed_record("a", T0));
@@ -564,7 +573,7 @@ async fn records_in_another_layout() {
     raw.cmd(&[b"SET", &store.redis_key(k), foreign("a").as_bytes()]);
     assert_eq!(
         store
-            .claim(k, &claim_by("b", T0.plus(LEASE)))
+            .claim(k, &claim_by("b", T0.plus(LEASE)).claim())
             .await
             .unwrap(),
         ClaimOutcome::TookOver {
@@ -592,7 +601,7 @@ async fn records_too_large() {
     let small = (*store).clone().with_max_record_bytes(1024);
     let k = key("tool", "k");
     assert_eq!(
-        small.claim(k, &claim_by("a", T0)).await.unwrap(),
+        small.claim(k, &claim_by("a", T0).claim()).await.unwrap(),
         ClaimOutcome::Claimed
     );
     let big = Completion::Output(store_conformance::large_json(2048));
@@ -613,21 +622,23 @@ async fn records_too_large() {
 
     // A claim with a huge fingerprint, a huge tool id: refused, nothing written.
     let k = key("tool", "fingerprint");
-    let claim = idem::store::Claim {
+    let claim = store_conformance::ClaimBy {
         fingerprint: "f".repeat(2048),
         ..claim_by("a", T0)
     };
-    let r = small.claim(k, &claim).await;
+    let r = small.claim(k, &claim.claim()).await;
     assert!(matches!(r, Err(StoreError::TooLarge { .. })), "{r:?}");
     assert_eq!(small.get(k, T0).await.unwrap(), None);
     let long_tool = "t".repeat(2048);
-    let r = small.claim(key(&long_tool, "k"), &claim_by("a", T0)).await;
+    let r = small
+        .claim(key(&long_tool, "k"), &claim_by("a", T0).claim())
+        .await;
     assert!(matches!(r, Err(StoreError::TooLarge { .. })), "{r:?}");
 
     // Above the default limit: refused at once, without sending 16 MiB.
     let k = key("tool", "default-limit");
     assert_eq!(
-        store.claim(k, &claim_by("a", T0)).await.unwrap(),
+        store.claim(k, &claim_by("a", T0).claim()).await.unwrap(),
         ClaimOutcome::Claimed
     );
     let huge = Completion::Output(store_conformance::large_json(16 << 20));
@@ -681,7 +692,10 @@ async fn odd_tool_ids_and_keys() {
         let token = format!("t{i}");
         let rk = key(tool, k);
         assert_eq!(
-            store.claim(rk, &claim_by(&token, T0)).await.unwrap(),
+            store
+                .claim(rk, &claim_by(&token, T0).claim())
+                .await
+                .unwrap(),
             ClaimOutcome::Claimed
         );
         let done = Completion::Output(format!("{{\"i\":{i}}}").into_bytes());
@@ -740,7 +754,7 @@ async fn prefixes_stay_apart() {
     for (i, store) in stores.iter().enumerate() {
         let token = format!("t{i}");
         assert_eq!(
-            store.claim(k, &claim_by(&token, T0)).await.unwrap(),
+            store.claim(k, &claim_by(&token, T0).claim()).await.unwrap(),
             ClaimOutcome::Claimed
         );
     }
@@ -951,7 +965,7 @@ async fn connection_cut_and_restored() {
                 key: k,
             };
             let token = format!("t{i}");
-            store.claim(k, &claim_by(&token, T0)).await?;
+            store.claim(k, &claim_by(&token, T0).claim()).await?;
             store
                 .complete(k, &token, &Completion::Marker, T0, TTL)
                 .await?;
@@ -1102,7 +1116,7 @@ async fn round_trips() {
     let long_ago = UnixMillis(now_ms().0 - 3_600_000);
     assert_eq!(
         store
-            .claim(k, &claim_by("crashed", long_ago))
+            .claim(k, &claim_by("crashed", long_ago).claim())
             .await
             .unwrap(),
         ClaimOutcome::Claimed
@@ -1118,7 +1132,7 @@ async fn round_trips() {
     store.get(k, now_ms()).await.unwrap().unwrap();
     assert_eq!(monitor.commands(&url), ["GET"], "get");
     let k2 = key_of(&spec, "release");
-    store.claim(k2, &claim_by("r", T0)).await.unwrap();
+    store.claim(k2, &claim_by("r", T0).claim()).await.unwrap();
     assert!(store.release(k2, "r").await.unwrap());
     assert!(store.delete(k).await.unwrap());
     assert_eq!(

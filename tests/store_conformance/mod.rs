@@ -92,13 +92,35 @@ fn ms(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap()
 }
 
-/// A claim by `token` at `now`, with fingerprint `fp-{token}` and the suite's [`LEASE`].
-pub fn claim_by(token: &str, now: UnixMillis) -> Claim {
-    Claim {
+/// A claim by `token` at `now`, with fingerprint `fp-{token}` and the suite's [`LEASE`]:
+/// [`ClaimBy::claim`] lends it as a [`Claim`].
+pub fn claim_by(token: &str, now: UnixMillis) -> ClaimBy {
+    ClaimBy {
         token: token.to_owned(),
         fingerprint: format!("fp-{token}"),
         now,
         lease: LEASE,
+    }
+}
+
+/// The owned parts of a [`Claim`].
+#[derive(Debug, Clone)]
+pub struct ClaimBy {
+    pub token: String,
+    pub fingerprint: String,
+    pub now: UnixMillis,
+    pub lease: Duration,
+}
+
+impl ClaimBy {
+    /// The claim, borrowing the token and the fingerprint.
+    pub fn claim(&self) -> Claim<'_> {
+        Claim {
+            token: &self.token,
+            fingerprint: &self.fingerprint,
+            now: self.now,
+            lease: self.lease,
+        }
     }
 }
 
@@ -147,7 +169,7 @@ async fn claim(
     now: UnixMillis,
 ) -> ClaimOutcome {
     store
-        .claim(key, &claim_by(token, now))
+        .claim(key, &claim_by(token, now).claim())
         .await
         .unwrap_or_else(|e| panic!("claim of {key} by {token} at {now:?}: {e}"))
 }
@@ -352,7 +374,10 @@ async fn race(
                     tool: &tool,
                     key: &key,
                 };
-                let outcome = store.claim(key, &claim).await.expect("racing claim");
+                let outcome = store
+                    .claim(key, &claim.claim())
+                    .await
+                    .expect("racing claim");
                 (token, outcome)
             })
         })
@@ -848,10 +873,10 @@ pub async fn corrupt_records(store: &dyn Store, corruptor: &dyn Corruptor, tool:
         };
         let r = store.get(key, T0).await;
         corrupt(&r, "get", matches!(r, Err(StoreError::Corrupt { .. })));
-        let r = store.claim(key, &claim_by("a", T0)).await;
+        let r = store.claim(key, &claim_by("a", T0).claim()).await;
         corrupt(&r, "claim", matches!(r, Err(StoreError::Corrupt { .. })));
         let later = at(T0, 10 * 86_400_000);
-        let r = store.claim(key, &claim_by("a", later)).await;
+        let r = store.claim(key, &claim_by("a", later).claim()).await;
         corrupt(
             &r,
             "late claim",
@@ -899,7 +924,7 @@ pub async fn other_format(store: &dyn Store, corruptor: &dyn Corruptor, tool: &s
         &r,
         matches!(r, Err(StoreError::UnsupportedFormat { found: 2, supported, .. }) if supported == RECORD_FORMAT),
     );
-    let r = store.claim(key, &claim_by("a", T0)).await;
+    let r = store.claim(key, &claim_by("a", T0).claim()).await;
     unsupported(
         &r,
         matches!(r, Err(StoreError::UnsupportedFormat { found: 2, .. })),

@@ -2,8 +2,7 @@
 
 use std::fmt;
 use std::future::Future;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -15,6 +14,7 @@ use super::error::ExecuteError;
 use super::inflight::{Role, Shared};
 use super::metrics::Counter;
 use super::outcome::Outcome;
+use super::token::ClaimToken;
 use super::{Executor, OnFailure};
 use crate::key::IdempotencyKey;
 use crate::spec::{InProgressPolicy, MismatchPolicy, ToolSpec};
@@ -27,17 +27,6 @@ pub(super) struct Call<'a> {
     pub(super) key: &'a IdempotencyKey,
     pub(super) fingerprint: &'a str,
     pub(super) started: Instant,
-}
-
-/// A token unique to one claim: a random 128-bit prefix drawn once per process, then a counter.
-/// Tokens only need to be unique (they say who holds a claim, they guard no secret), and this
-/// costs no system call per claim, unlike a fresh random UUID.
-fn claim_token() -> String {
-    static PROCESS: OnceLock<String> = OnceLock::new();
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    let prefix = PROCESS.get_or_init(|| uuid::Uuid::new_v4().simple().to_string());
-    let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    format!("{prefix}-{n:x}")
 }
 
 /// The longest pause between two looks at a key running elsewhere.
@@ -86,11 +75,10 @@ impl Call<'_> {
         Fut: Future<Output = Result<T, E>>,
         P: Fn(&E) -> OnFailure,
     {
-        let flight_key = format!("{}\u{0}{}", self.spec.id(), self.key);
         let mut tool = Some(tool);
         let mut counted_wait = false;
         loop {
-            match self.executor.flights.join(flight_key.clone()) {
+            match self.executor.flights.join(self.record_key()) {
                 Role::Leader(mut guard) => {
                     let Some(tool) = tool.take() else {
                         // Unreachable: a call leads at most once (leading always returns).
@@ -116,8 +104,8 @@ impl Call<'_> {
                     };
                     match shared {
                         Shared::Output { bytes, fingerprint } => {
-                            let args_differ = self.check_mismatch(&fingerprint)?;
-                            let output = self.deserialize(&bytes)?;
+                            let args_differ = self.check_mismatch(fingerprint)?;
+                            let output = self.deserialize(bytes)?;
                             self.executor.metrics.add(Counter::Join);
                             return Ok((output, Outcome::Joined { args_differ }));
                         }
@@ -129,7 +117,7 @@ impl Call<'_> {
                         Shared::Failed(error) => {
                             return Err(ExecuteError::PreviouslyFailed {
                                 key: self.key_string(),
-                                error: error.to_string(),
+                                error: error.clone(),
                             });
                         }
                         Shared::Retry => continue,
@@ -158,9 +146,10 @@ impl Call<'_> {
         let mut pause = Duration::from_millis(5);
         let mut counted_wait = false;
         loop {
+            let token = ClaimToken::next();
             let claim = Claim {
-                token: claim_token(),
-                fingerprint: self.fingerprint.to_owned(),
+                token: token.as_str(),
+                fingerprint: self.fingerprint,
                 now: self.executor.now(),
                 lease: config.lease(),
             };
@@ -172,9 +161,8 @@ impl Call<'_> {
                         // or retries would wait for its lease although nothing runs.
                         spawn_release(
                             Arc::clone(&self.executor.store),
-                            self.spec.id().to_owned(),
-                            self.key_string(),
-                            claim.token,
+                            self.record_key(),
+                            token.as_str(),
                             6,
                         );
                     }
@@ -210,9 +198,7 @@ impl Call<'_> {
                     return self.replay(record);
                 }
             };
-            return self
-                .run_tool(claim.token, took_over, on_failure, tool)
-                .await;
+            return self.run_tool(token, took_over, on_failure, tool).await;
         }
     }
 
@@ -226,11 +212,6 @@ impl Call<'_> {
                 output: Some(bytes),
                 ..
             } => {
-                let bytes = Arc::new(bytes);
-                let shared = Shared::Output {
-                    bytes: Arc::clone(&bytes),
-                    fingerprint: record.fingerprint.as_str().into(),
-                };
                 let result = self
                     .check_mismatch(&record.fingerprint)
                     .and_then(|args_differ| {
@@ -238,6 +219,10 @@ impl Call<'_> {
                         self.executor.metrics.add(Counter::Replay);
                         Ok((output, Outcome::Replayed { args_differ }))
                     });
+                let shared = Shared::Output {
+                    bytes,
+                    fingerprint: record.fingerprint.into(),
+                };
                 (result, shared)
             }
             RecordState::Completed { output: None, .. } => (
@@ -251,7 +236,7 @@ impl Call<'_> {
                     key: self.key_string(),
                     error: error.clone(),
                 }),
-                Shared::Failed(error.into()),
+                Shared::Failed(error),
             ),
             RecordState::InProgress { .. } => (
                 Err(ExecuteError::InProgress {
@@ -265,7 +250,7 @@ impl Call<'_> {
     /// Runs the tool under a won claim and records how it ended.
     async fn run_tool<T, E, F, Fut, P>(
         &self,
-        token: String,
+        token: ClaimToken,
         took_over: bool,
         on_failure: &P,
         tool: F,
@@ -279,25 +264,18 @@ impl Call<'_> {
     {
         let config = self.spec.idempotency();
         let mut claim = ClaimGuard {
-            store: Arc::clone(&self.executor.store),
-            tool: self.spec.id().to_owned(),
-            key: self.key_string(),
+            store: &self.executor.store,
+            key: self.record_key(),
             token: Some(token),
         };
-        let token = claim.token.clone().unwrap_or_default();
+        let token = token.as_str();
         self.executor.metrics.add(Counter::Execution);
         let result = tool().await;
         match result {
             Ok(output) => {
-                let (completion, shared) = if config.persists_result() {
+                let completion = if config.persists_result() {
                     match serde_json::to_vec(&output) {
-                        Ok(bytes) => (
-                            Completion::Output(bytes.clone()),
-                            Shared::Output {
-                                bytes: Arc::new(bytes),
-                                fingerprint: self.fingerprint.into(),
-                            },
-                        ),
+                        Ok(bytes) => Completion::Output(bytes),
                         Err(source) => {
                             claim.release().await;
                             let err = ExecuteError::Output {
@@ -309,12 +287,21 @@ impl Call<'_> {
                         }
                     }
                 } else {
-                    (Completion::Marker, Shared::Marker)
+                    Completion::Marker
                 };
-                let completed = self.complete(&token, &completion).await;
+                let completed = self.complete(token, &completion).await;
                 claim.disarm();
                 match completed {
-                    Ok(()) => (Ok((output, Outcome::Executed { took_over })), shared),
+                    Ok(()) => {
+                        let shared = match completion {
+                            Completion::Output(bytes) => Shared::Output {
+                                bytes,
+                                fingerprint: self.fingerprint.into(),
+                            },
+                            _ => Shared::Marker,
+                        };
+                        (Ok((output, Outcome::Executed { took_over })), shared)
+                    }
                     Err(StoreError::ClaimLost { .. }) => (
                         Err(ExecuteError::ClaimLost {
                             key: self.key_string(),
@@ -338,12 +325,12 @@ impl Call<'_> {
                 OnFailure::Remember => {
                     let message = err.to_string();
                     let completion = Completion::Failed(message.clone());
-                    let completed = self.complete(&token, &completion).await;
+                    let completed = self.complete(token, &completion).await;
                     claim.disarm();
                     if let Err(store_err) = completed {
                         tracing::warn!(tool = self.spec.id(), key = self.key.as_str(), error = %store_err, "idem could not remember a failure");
                     }
-                    (Err(ExecuteError::Tool(err)), Shared::Failed(message.into()))
+                    (Err(ExecuteError::Tool(err)), Shared::Failed(message))
                 }
             },
         }

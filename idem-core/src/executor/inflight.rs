@@ -1,23 +1,27 @@
 //! Duplicates racing in one process share one execution: the first becomes the leader, the others
-//! wait on a channel for its result instead of polling the store.
+//! wait for its result instead of polling the store.
 
-use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
+use hashbrown::hash_map::EntryRef;
+use hashbrown::{Equivalent, HashMap};
 use tokio::sync::Notify;
 
+use crate::store::RecordKey;
+
 /// What a leader hands to the duplicates that waited for it.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub(crate) enum Shared {
     /// The output (serialized), and the fingerprint of the call that produced it.
     Output {
-        bytes: Arc<Vec<u8>>,
-        fingerprint: Arc<str>,
+        bytes: Vec<u8>,
+        fingerprint: Box<str>,
     },
     /// The call completed with a marker only.
     Marker,
     /// The call failed with a remembered error.
-    Failed(Arc<str>),
+    Failed(String),
     /// Nothing to share (a retryable failure, an error, a cancelled leader): try again.
     Retry,
 }
@@ -31,17 +35,17 @@ pub(crate) struct Flight {
 
 impl Flight {
     /// The leader's result, once it is published.
-    pub(crate) async fn wait(&self) -> Shared {
+    pub(crate) async fn wait(&self) -> &Shared {
         loop {
             if let Some(shared) = self.result.get() {
-                return shared.clone();
+                return shared;
             }
             let notified = self.done.notified();
             let mut notified = std::pin::pin!(notified);
             // Registered before the second look: a publish in between still wakes this waiter.
             notified.as_mut().enable();
             if let Some(shared) = self.result.get() {
-                return shared.clone();
+                return shared;
             }
             notified.await;
         }
@@ -54,10 +58,53 @@ impl Flight {
     }
 }
 
+/// A flight's address, (tool, key), in one allocation: the tool id then the key.
+#[derive(Debug, PartialEq, Eq)]
+struct FlightKey {
+    joined: Box<str>,
+    tool_len: usize,
+}
+
+impl FlightKey {
+    fn new(key: RecordKey<'_>) -> Self {
+        FlightKey {
+            joined: [key.tool, key.key].concat().into(),
+            tool_len: key.tool.len(),
+        }
+    }
+
+    fn parts(&self) -> RecordKey<'_> {
+        let (tool, key) = self.joined.split_at(self.tool_len);
+        RecordKey { tool, key }
+    }
+}
+
+impl Hash for FlightKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        Lookup(self.parts()).hash(state);
+    }
+}
+
+/// A borrowed flight address, to look a flight up without allocating.
+struct Lookup<'a>(RecordKey<'a>);
+
+impl Hash for Lookup<'_> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.0.tool.hash(state);
+        self.0.key.hash(state);
+    }
+}
+
+impl Equivalent<FlightKey> for Lookup<'_> {
+    fn equivalent(&self, flight: &FlightKey) -> bool {
+        flight.parts() == self.0
+    }
+}
+
 /// The executions in flight in this process, by (tool, key).
 #[derive(Debug, Default)]
 pub(crate) struct Flights {
-    map: Mutex<HashMap<String, Arc<Flight>>>,
+    map: Mutex<HashMap<FlightKey, Arc<Flight>>>,
 }
 
 /// The role of a call in its flight.
@@ -69,13 +116,14 @@ pub(crate) enum Role<'a> {
 }
 
 impl Flights {
-    pub(crate) fn join(&self, key: String) -> Role<'_> {
+    pub(crate) fn join<'a>(&'a self, key: RecordKey<'a>) -> Role<'a> {
         let mut map = self.map.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(flight) = map.get(&key) {
-            return Role::Follower(Arc::clone(flight));
-        }
-        let flight = Arc::new(Flight::default());
-        map.insert(key.clone(), Arc::clone(&flight));
+        let flight = match map.entry_ref(&Lookup(key)) {
+            EntryRef::Occupied(occupied) => return Role::Follower(Arc::clone(occupied.get())),
+            EntryRef::Vacant(vacant) => {
+                Arc::clone(vacant.insert_with_key(FlightKey::new(key), Arc::default()))
+            }
+        };
         Role::Leader(FlightGuard {
             flights: self,
             key,
@@ -89,7 +137,7 @@ impl Flights {
 /// [`Shared::Retry`]) wakes every follower and closes the flight.
 pub(crate) struct FlightGuard<'a> {
     flights: &'a Flights,
-    key: String,
+    key: RecordKey<'a>,
     flight: Arc<Flight>,
     published: bool,
 }
@@ -106,8 +154,12 @@ impl FlightGuard<'_> {
             .map
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .remove(&self.key);
-        self.flight.publish(shared);
+            .remove(&Lookup(self.key));
+        // Followers take their handle under the map's lock, so after the removal the count is
+        // final: with nobody waiting, there is nothing to hand over.
+        if Arc::strong_count(&self.flight) > 1 {
+            self.flight.publish(shared);
+        }
     }
 }
 

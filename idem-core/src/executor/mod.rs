@@ -19,6 +19,7 @@ mod inflight;
 mod input;
 mod metrics;
 mod outcome;
+mod token;
 
 pub use error::ExecuteError;
 pub use input::ToolInput;

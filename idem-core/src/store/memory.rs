@@ -1,15 +1,18 @@
 //! [`MemoryStore`]: records in this process's memory, bounded, TTL-aware.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fmt;
+use std::hash::{Hash, Hasher};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
+use hashbrown::hash_map::EntryRef;
+use hashbrown::{Equivalent, HashMap};
 use serde_json::value::RawValue;
 
 use super::{
-    BoxFuture, Claim, ClaimOutcome, Completion, Record, RecordKey, Store, StoreError, StoredRecord,
-    UnixMillis,
+    BoxFuture, Claim, ClaimOutcome, Completion, Record, RecordKey, RecordState, Store, StoreError,
+    StoredRecord, UnixMillis,
 };
 
 /// A store in this process's memory: for tests, examples, and services that run as a single
@@ -61,8 +64,48 @@ pub struct MemoryStore {
     capacity: usize,
 }
 
-/// A record's address in the map: (tool, key).
-type Address = (Box<str>, Box<str>);
+/// A record's address: (tool, key), allocated once per record and shared by the map and the
+/// expiry index.
+#[derive(Debug, PartialEq, Eq)]
+struct Address {
+    tool: Box<str>,
+    key: Box<str>,
+}
+
+impl Hash for Address {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        Lookup(RecordKey {
+            tool: &self.tool,
+            key: &self.key,
+        })
+        .hash(state);
+    }
+}
+
+/// A borrowed address, to look a record up without allocating its address.
+struct Lookup<'a>(RecordKey<'a>);
+
+impl Hash for Lookup<'_> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.0.tool.hash(state);
+        self.0.key.hash(state);
+    }
+}
+
+impl Equivalent<Arc<Address>> for Lookup<'_> {
+    fn equivalent(&self, address: &Arc<Address>) -> bool {
+        *address.tool == *self.0.tool && *address.key == *self.0.key
+    }
+}
+
+/// The index of in-progress records (`claims`) or of finished ones.
+fn index<'m>(
+    claims: &'m mut BTreeMap<Slot, Arc<Address>>,
+    finished: &'m mut BTreeMap<Slot, Arc<Address>>,
+    in_progress: bool,
+) -> &'m mut BTreeMap<Slot, Arc<Address>> {
+    if in_progress { claims } else { finished }
+}
 
 /// Where a record sits in its index: (expiry or lease end, insertion sequence).
 type Slot = (UnixMillis, u64);
@@ -80,45 +123,83 @@ impl Entry {
 
 #[derive(Default)]
 struct Inner {
-    records: HashMap<Address, Entry>,
+    records: HashMap<Arc<Address>, Entry>,
     /// Completed and failed records, soonest to expire first.
-    finished: BTreeMap<Slot, Address>,
+    finished: BTreeMap<Slot, Arc<Address>>,
     /// In-progress records, soonest lease end first.
-    claims: BTreeMap<Slot, Address>,
+    claims: BTreeMap<Slot, Arc<Address>>,
     next_seq: u64,
 }
 
 impl Inner {
-    fn index(&mut self, record: &Record) -> &mut BTreeMap<Slot, Address> {
-        if record.is_in_progress() {
-            &mut self.claims
-        } else {
-            &mut self.finished
-        }
+    fn get(&self, key: &Lookup<'_>) -> Option<&Arc<Record>> {
+        self.records.get(key).map(|entry| &entry.record)
     }
 
-    fn get(&self, address: &Address) -> Option<&Arc<Record>> {
-        self.records.get(address).map(|entry| &entry.record)
-    }
-
-    /// Inserts or replaces the record at `address`, keeping the indexes in step.
-    fn put(&mut self, address: Address, record: Arc<Record>) {
-        let seq = self.next_seq;
-        self.next_seq += 1;
+    /// Inserts the record of `key`, or replaces it, keeping the indexes in step. The address is
+    /// allocated only for a key the map does not hold yet.
+    fn put(&mut self, key: &Lookup<'_>, record: Arc<Record>) {
+        let Inner {
+            records,
+            finished,
+            claims,
+            next_seq,
+        } = self;
+        let seq = *next_seq;
+        *next_seq += 1;
         let entry = Entry { record, seq };
         let slot = entry.slot();
-        let record = Arc::clone(&entry.record);
-        if let Some(old) = self.records.insert(address.clone(), entry) {
-            let old_slot = old.slot();
-            self.index(&old.record).remove(&old_slot);
-        }
-        self.index(&record).insert(slot, address);
+        let in_progress = entry.record.is_in_progress();
+        let address = match records.entry_ref(key) {
+            EntryRef::Occupied(mut occupied) => {
+                let old = std::mem::replace(occupied.get_mut(), entry);
+                index(claims, finished, old.record.is_in_progress()).remove(&old.slot());
+                Arc::clone(occupied.key())
+            }
+            EntryRef::Vacant(vacant) => {
+                let address = Arc::new(Address {
+                    tool: key.0.tool.into(),
+                    key: key.0.key.into(),
+                });
+                vacant.insert_with_key(Arc::clone(&address), entry);
+                address
+            }
+        };
+        index(claims, finished, in_progress).insert(slot, address);
     }
 
-    fn remove(&mut self, address: &Address) -> Option<Arc<Record>> {
-        let old = self.records.remove(address)?;
-        let slot = old.slot();
-        self.index(&old.record).remove(&slot);
+    /// Completes the in-progress record of `key` held by `token` in place: the record keeps its
+    /// token, fingerprint and creation time, and moves to the index of finished records.
+    fn finish(&mut self, key: &Lookup<'_>, token: &str, state: RecordState) -> bool {
+        let Inner {
+            records,
+            finished,
+            claims,
+            next_seq,
+        } = self;
+        let Some((address, entry)) = records.get_key_value_mut(key) else {
+            return false;
+        };
+        if !(entry.record.is_in_progress() && entry.record.token == token) {
+            return false;
+        }
+        index(claims, finished, true).remove(&entry.slot());
+        // A copy only when a reader still holds this record (it is copying it out).
+        Arc::make_mut(&mut entry.record).state = state;
+        entry.seq = *next_seq;
+        *next_seq += 1;
+        finished.insert(entry.slot(), Arc::clone(address));
+        true
+    }
+
+    fn remove(&mut self, key: &Lookup<'_>) -> Option<Arc<Record>> {
+        let old = self.records.remove(key)?;
+        index(
+            &mut self.claims,
+            &mut self.finished,
+            old.record.is_in_progress(),
+        )
+        .remove(&old.slot());
         Some(old.record)
     }
 
@@ -153,8 +234,8 @@ impl Inner {
             };
             self.records.remove(&address);
             tracing::warn!(
-                tool = &*address.0,
-                key = &*address.1,
+                tool = &*address.tool,
+                key = &*address.key,
                 capacity,
                 "the memory store is full: evicted a live record, so a duplicate of its call \
                  would run again; raise the capacity or lower the TTLs"
@@ -210,37 +291,38 @@ impl MemoryStore {
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn claim_now(&self, key: RecordKey<'_>, claim: &Claim) -> Result<ClaimOutcome, StoreError> {
-        let address = address(key);
+    fn claim_now(&self, key: RecordKey<'_>, claim: &Claim<'_>) -> Result<ClaimOutcome, StoreError> {
+        let key = Lookup(key);
         // Built only when the claim wins: a replay allocates nothing for it.
         let fresh = || {
             Arc::new(Record::in_progress(
-                claim.token.clone(),
-                claim.fingerprint.clone(),
+                claim.token.to_owned(),
+                claim.fingerprint.to_owned(),
                 claim.now,
                 claim.now.plus(claim.lease),
             ))
         };
         let existing = {
             let mut inner = self.lock();
-            match inner.get(&address) {
+            match inner.get(&key) {
                 Some(record) if record.lease_expired(claim.now) => {
                     let previous_token = record.token.clone();
-                    inner.put(address, fresh());
+                    inner.put(&key, fresh());
                     return Ok(ClaimOutcome::TookOver { previous_token });
                 }
                 Some(record) if record.is_expired(claim.now) => {
-                    inner.put(address, fresh());
+                    inner.put(&key, fresh());
                     return Ok(ClaimOutcome::Claimed);
                 }
                 Some(record) => Arc::clone(record),
                 None => {
                     inner.make_room(claim.now, self.capacity)?;
-                    inner.put(address, fresh());
+                    inner.put(&key, fresh());
                     return Ok(ClaimOutcome::Claimed);
                 }
             }
         };
+        // Copied out of the lock.
         Ok(ClaimOutcome::Existing(Record::clone(&existing)))
     }
 
@@ -255,47 +337,37 @@ impl MemoryStore {
         let expires_at = now.plus(ttl);
         let state = match completion {
             // Kept as the file-backed stores keep it: checked JSON, white space trimmed.
-            Completion::Output(bytes) => {
-                Completion::Output(checked_output(key, bytes)?).to_state(expires_at)
-            }
+            Completion::Output(bytes) => RecordState::Completed {
+                output: Some(checked_output(key, bytes)?),
+                expires_at,
+            },
             other => other.to_state(expires_at),
         };
-        let address = address(key);
-        let mut inner = self.lock();
-        let Some(record) = inner
-            .get(&address)
-            .filter(|record| record.is_in_progress() && record.token == token)
-        else {
-            return Err(StoreError::ClaimLost {
+        if self.lock().finish(&Lookup(key), token, state) {
+            Ok(())
+        } else {
+            Err(StoreError::ClaimLost {
                 key: key.to_string(),
-            });
-        };
-        let done = Record {
-            token: record.token.clone(),
-            fingerprint: record.fingerprint.clone(),
-            created_at: record.created_at,
-            state,
-        };
-        inner.put(address, Arc::new(done));
-        Ok(())
+            })
+        }
     }
 
     fn release_now(&self, key: RecordKey<'_>, token: &str) -> bool {
-        let address = address(key);
+        let key = Lookup(key);
         let mut inner = self.lock();
         let held = inner
-            .get(&address)
+            .get(&key)
             .is_some_and(|record| record.is_in_progress() && record.token == token);
-        held && inner.remove(&address).is_some()
+        held && inner.remove(&key).is_some()
     }
 
     fn get_now(&self, key: RecordKey<'_>, now: UnixMillis) -> Option<Record> {
-        let address = address(key);
+        let key = Lookup(key);
         let found = {
             let mut inner = self.lock();
-            match inner.get(&address) {
+            match inner.get(&key) {
                 Some(record) if record.is_expired(now) => {
-                    inner.remove(&address);
+                    inner.remove(&key);
                     None
                 }
                 found => found.cloned(),
@@ -305,16 +377,16 @@ impl MemoryStore {
     }
 
     fn list_now(&self) -> Vec<StoredRecord> {
-        let all: Vec<(Address, Arc<Record>)> = self
+        let all: Vec<(Arc<Address>, Arc<Record>)> = self
             .lock()
             .records
             .iter()
-            .map(|(address, entry)| (address.clone(), Arc::clone(&entry.record)))
+            .map(|(address, entry)| (Arc::clone(address), Arc::clone(&entry.record)))
             .collect();
         all.into_iter()
-            .map(|((tool, key), record)| StoredRecord {
-                tool: tool.into(),
-                key: key.into(),
+            .map(|(address, record)| StoredRecord {
+                tool: address.tool.to_string(),
+                key: address.key.to_string(),
                 record: Ok(Record::clone(&record)),
             })
             .collect()
@@ -351,7 +423,7 @@ impl Store for MemoryStore {
     fn claim<'a>(
         &'a self,
         key: RecordKey<'a>,
-        claim: &'a Claim,
+        claim: &'a Claim<'a>,
     ) -> BoxFuture<'a, Result<ClaimOutcome, StoreError>> {
         Box::pin(async move { self.claim_now(key, claim) })
     }
@@ -384,7 +456,7 @@ impl Store for MemoryStore {
     }
 
     fn delete<'a>(&'a self, key: RecordKey<'a>) -> BoxFuture<'a, Result<bool, StoreError>> {
-        Box::pin(async move { Ok(self.lock().remove(&address(key)).is_some()) })
+        Box::pin(async move { Ok(self.lock().remove(&Lookup(key)).is_some()) })
     }
 
     fn list(&self) -> BoxFuture<'_, Result<Vec<StoredRecord>, StoreError>> {
@@ -394,10 +466,6 @@ impl Store for MemoryStore {
     fn purge(&self, now: UnixMillis, all: bool) -> BoxFuture<'_, Result<u64, StoreError>> {
         Box::pin(async move { Ok(self.purge_now(now, all)) })
     }
-}
-
-fn address(key: RecordKey<'_>) -> Address {
-    (key.tool.into(), key.key.into())
 }
 
 /// The output as [`Record::encode`] then [`Record::decode`] would give it back: JSON, without

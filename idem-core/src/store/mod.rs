@@ -59,13 +59,14 @@ impl fmt::Display for RecordKey<'_> {
     }
 }
 
-/// A request to claim a key.
-#[derive(Debug, Clone)]
-pub struct Claim {
+/// A request to claim a key. It borrows its token and fingerprint: a claim that finds a record
+/// (a replay) copies neither.
+#[derive(Debug, Clone, Copy)]
+pub struct Claim<'a> {
     /// A token unique to this claim: only its holder may complete or release the record.
-    pub token: String,
+    pub token: &'a str,
     /// SHA-256 (hex) of the canonical bytes of all the call's arguments.
-    pub fingerprint: String,
+    pub fingerprint: &'a str,
     /// The current time.
     pub now: UnixMillis,
     /// How long the claim holds before another caller may take it over (crash recovery).
@@ -149,7 +150,7 @@ pub trait Store: Send + Sync + fmt::Debug {
     fn claim<'a>(
         &'a self,
         key: RecordKey<'a>,
-        claim: &'a Claim,
+        claim: &'a Claim<'a>,
     ) -> BoxFuture<'a, Result<ClaimOutcome, StoreError>>;
 
     /// Completes the claim `token` on `key`: the record becomes completed, expiring `ttl` after

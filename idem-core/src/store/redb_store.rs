@@ -149,14 +149,14 @@ impl Store for RedbStore {
     fn claim<'a>(
         &'a self,
         key: RecordKey<'a>,
-        claim: &'a Claim,
+        claim: &'a Claim<'a>,
     ) -> BoxFuture<'a, Result<ClaimOutcome, StoreError>> {
         let address = encode_address(key);
         let name = key.to_string();
         let now = claim.now;
         let fresh = Record::in_progress(
-            claim.token.clone(),
-            claim.fingerprint.clone(),
+            claim.token.to_owned(),
+            claim.fingerprint.to_owned(),
             now,
             now.plus(claim.lease),
         );

@@ -453,14 +453,14 @@ impl RedisStore {
     async fn claim_now(
         &self,
         key: RecordKey<'_>,
-        claim: &Claim,
+        claim: &Claim<'_>,
     ) -> Result<ClaimOutcome, StoreError> {
         let name = key.to_string();
         let address = self.address(key)?;
         let now = claim.now;
         let fresh = Record::in_progress(
-            claim.token.clone(),
-            claim.fingerprint.clone(),
+            claim.token.to_owned(),
+            claim.fingerprint.to_owned(),
             now,
             now.plus(claim.lease),
         )
@@ -761,7 +761,7 @@ impl Store for RedisStore {
     fn claim<'a>(
         &'a self,
         key: RecordKey<'a>,
-        claim: &'a Claim,
+        claim: &'a Claim<'a>,
     ) -> BoxFuture<'a, Result<ClaimOutcome, StoreError>> {
         Box::pin(self.claim_now(key, claim))
     }

@@ -492,7 +492,7 @@ impl Store for PostgresStore {
     fn claim<'a>(
         &'a self,
         key: RecordKey<'a>,
-        claim: &'a Claim,
+        claim: &'a Claim<'a>,
     ) -> BoxFuture<'a, Result<ClaimOutcome, StoreError>> {
         Box::pin(async move {
             let name = key.to_string();
@@ -504,8 +504,8 @@ impl Store for PostgresStore {
                     limit: Self::MAX_ADDRESS_LEN,
                 });
             }
-            check_text(&name, "token", &claim.token)?;
-            check_text(&name, "fingerprint", &claim.fingerprint)?;
+            check_text(&name, "token", claim.token)?;
+            check_text(&name, "fingerprint", claim.fingerprint)?;
             self.check_size(&name, claim.token.len() + claim.fingerprint.len())?;
             let now = millis(claim.now);
             let lease_until = millis(claim.now.plus(claim.lease));
