@@ -14,6 +14,7 @@
 //! Run with `cargo bench --bench executor`; BENCHMARKS.md has the table.
 
 use std::hint::black_box;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -42,6 +43,43 @@ fn runtime() -> Runtime {
         .enable_all()
         .build()
         .expect("a current-thread runtime")
+}
+
+/// What `#[tokio::main]` builds, with one worker per core of this machine.
+fn multi_thread_runtime() -> Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a multi-thread runtime")
+}
+
+/// Runs `calls` of `args` (each a fresh payment, or the same one for replays) inside a task
+/// spawned on `rt`, where a service's handlers run, and returns the time they took (the spawn
+/// not included).
+fn time_calls_in_task(
+    rt: &Runtime,
+    executor: &Arc<Executor>,
+    spec: &Arc<ToolSpec>,
+    calls: Vec<ProcessPayment>,
+) -> Duration {
+    let (executor, spec) = (Arc::clone(executor), Arc::clone(spec));
+    rt.block_on(async move {
+        tokio::spawn(async move {
+            let ctx = Context::new();
+            let start = Instant::now();
+            for args in &calls {
+                let done = executor
+                    .execute(&spec, &ctx, args, || charge(args))
+                    .await
+                    .expect("a call");
+                black_box(done);
+            }
+            start.elapsed()
+        })
+        .await
+        .expect("the task")
+    })
 }
 
 /// Runs a fresh call for each of `payments` and returns the time they took.
@@ -195,12 +233,15 @@ fn raw_address(i: u64) -> String {
 
 fn redb_store(c: &mut Criterion) {
     let rt = runtime();
-    let spec = ToolSpec::for_args::<ProcessPayment>()
-        .build()
-        .expect("a spec");
+    let rt_multi = multi_thread_runtime();
+    let spec = Arc::new(
+        ToolSpec::for_args::<ProcessPayment>()
+            .build()
+            .expect("a spec"),
+    );
     let dir = tempfile::tempdir().expect("a temporary directory");
     let store = RedbStore::open(dir.path().join("idem.redb")).expect("a redb store");
-    let executor = Executor::new(store);
+    let executor = Arc::new(Executor::new(store));
     let args = payment(u64::MAX / 2);
     prime_replay(&rt, &executor, &spec, &args);
 
@@ -257,13 +298,28 @@ fn redb_store(c: &mut Criterion) {
             found.map(|bytes| bytes.value().len())
         })
     });
-    group.bench_function("executor: fresh call (new key each iteration)", |b| {
+    group.bench_function(
+        "executor: fresh call (multi-thread runtime, in a task)",
+        |b| {
+            b.iter_custom(|iters| {
+                time_calls_in_task(&rt_multi, &executor, &spec, fresh_payments(iters))
+            })
+        },
+    );
+    group.bench_function("executor: replay (multi-thread runtime, in a task)", |b| {
+        b.iter_custom(|iters| {
+            let calls = (0..iters).map(|_| args.clone()).collect();
+            time_calls_in_task(&rt_multi, &executor, &spec, calls)
+        })
+    });
+    group.bench_function("executor: fresh call (current-thread runtime)", |b| {
         b.iter_custom(|iters| time_fresh_calls(&rt, &executor, &spec, &fresh_payments(iters)))
     });
-    group.bench_function("executor: replay (same key)", |b| {
+    group.bench_function("executor: replay (current-thread runtime)", |b| {
         b.iter_custom(|iters| time_replays(&rt, &executor, &spec, &args, iters))
     });
-    // RedbStore runs each operation on Tokio's blocking pool: one round trip per operation.
+    // On a current-thread runtime, RedbStore runs each operation on Tokio's blocking pool: one
+    // round trip per operation.
     group.bench_function(
         "diagnosis: tokio spawn_blocking round trip (empty closure)",
         |b| {
@@ -282,28 +338,32 @@ fn redb_store(c: &mut Criterion) {
     );
     group.finish();
 
-    paired_fresh_and_raw_writes(&rt, &executor, &spec, &write, &next_raw);
+    paired_fresh_and_raw_writes("multi-thread runtime, in a task", &write, &next_raw, || {
+        time_calls_in_task(&rt_multi, &executor, &spec, fresh_payments(1))
+    });
+    paired_fresh_and_raw_writes("current-thread runtime", &write, &next_raw, || {
+        time_fresh_calls(&rt, &executor, &spec, &fresh_payments(1))
+    });
 }
 
 /// Rounds of the paired measurement.
 const PAIRED_ROUNDS: usize = 1_000;
 
-/// Raw writes and fresh calls taken in turns, so that both meet the same disk: the fsync latency
-/// of a shared virtual disk drifts during a run, which moves two benchmarks measured one after
-/// the other apart. Prints the medians and the median of the per-round ratios.
+/// Raw writes and fresh calls (`fresh_call` times one) taken in turns, so that both meet the same
+/// disk: the fsync latency of a shared virtual disk drifts during a run, which moves two
+/// benchmarks measured one after the other apart. Prints the medians and the median of the
+/// per-round ratios.
 fn paired_fresh_and_raw_writes(
-    rt: &Runtime,
-    executor: &Executor,
-    spec: &ToolSpec,
+    flavour: &str,
     write: &dyn Fn(&str),
     next_raw: &AtomicU64,
+    fresh_call: impl Fn() -> Duration,
 ) {
     let mut raw = Vec::with_capacity(PAIRED_ROUNDS);
     let mut fresh = Vec::with_capacity(PAIRED_ROUNDS);
     let mut ratios = Vec::with_capacity(PAIRED_ROUNDS);
     for round in 0..PAIRED_ROUNDS {
         let address = raw_address(next_raw.fetch_add(1, Ordering::Relaxed));
-        let payments = fresh_payments(1);
         let time_raw = || {
             let start = Instant::now();
             write(&address);
@@ -312,9 +372,9 @@ fn paired_fresh_and_raw_writes(
         // Either goes first in turn.
         let (r, f) = if round % 2 == 0 {
             let r = time_raw();
-            (r, time_fresh_calls(rt, executor, spec, &payments))
+            (r, fresh_call())
         } else {
-            let f = time_fresh_calls(rt, executor, spec, &payments);
+            let f = fresh_call();
             (time_raw(), f)
         };
         raw.push(r);
@@ -326,8 +386,8 @@ fn paired_fresh_and_raw_writes(
     ratios.sort_by(f64::total_cmp);
     let middle = PAIRED_ROUNDS / 2;
     println!(
-        "executor on RedbStore/paired, {PAIRED_ROUNDS} rounds: raw write median {:.1} µs, \
-         fresh call median {:.1} µs, median of the per-round ratios {:.2}x \
+        "executor on RedbStore/paired ({flavour}), {PAIRED_ROUNDS} rounds: raw write median \
+         {:.1} µs, fresh call median {:.1} µs, median of the per-round ratios {:.2}x \
          (quartiles {:.2}x to {:.2}x)",
         raw[middle].as_secs_f64() * 1e6,
         fresh[middle].as_secs_f64() * 1e6,

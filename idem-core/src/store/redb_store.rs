@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
+use tokio::runtime::{Handle, RuntimeFlavor};
 
 use super::{
     BoxFuture, Claim, ClaimOutcome, Completion, Record, RecordKey, Store, StoreError, StoredRecord,
@@ -22,9 +23,16 @@ const TABLE: TableDefinition<'static, &'static str, &'static [u8]> =
 /// [`open`](RedbStore::open), in this process or another, fails until the first store is dropped.
 ///
 /// Every operation is one redb transaction; a [`claim`](Store::claim) reads and conditionally
-/// writes in one write transaction, so it is atomic. redb is synchronous: within a Tokio runtime
-/// each operation runs on the blocking thread pool (`spawn_blocking`), never on the async threads;
-/// outside one, it runs on the calling thread.
+/// writes in one write transaction, so it is atomic. redb is synchronous, and a write waits for
+/// the disk, so no operation blocks an async worker thread:
+///
+/// - on a multi-thread Tokio runtime (what `#[tokio::main]` builds), an operation runs in place
+///   within [`tokio::task::block_in_place`]: the worker first hands its other tasks to a new
+///   thread, so they keep running, and the call does not pay two hops between threads per
+///   transaction. Futures polled by the *same task* (`join!`, `select!`, a `FuturesUnordered`)
+///   do wait while an operation runs: spawn concurrent calls as tasks of their own;
+/// - on a current-thread runtime, it runs on the blocking thread pool (`spawn_blocking`);
+/// - outside a runtime, it runs on the calling thread.
 ///
 /// Reads do not write: an expired record stays in the file until a claim of its key replaces it
 /// or [`purge`](Store::purge) removes it (run a purge now and then to keep the file small).
@@ -118,22 +126,30 @@ impl RedbStore {
         .await
     }
 
-    /// Runs `op` on the blocking thread pool when there is a Tokio runtime, else right here.
+    /// Runs `op` off the async threads: in place with `block_in_place` on a multi-thread Tokio
+    /// runtime, on the blocking thread pool on a current-thread runtime, and right here without
+    /// a runtime.
     async fn run<T, F>(&self, op: F) -> Result<T, StoreError>
     where
         F: FnOnce(&Database) -> Result<T, StoreError> + Send + 'static,
         T: Send + 'static,
     {
-        let db = Arc::clone(&self.db);
-        match tokio::runtime::Handle::try_current() {
-            Ok(handle) => handle.spawn_blocking(move || op(&db)).await.map_err(|e| {
-                StoreError::Unavailable {
-                    store: "redb",
-                    source: Box::new(e),
-                }
-            })?,
-            Err(_) => op(&db),
+        let Ok(handle) = Handle::try_current() else {
+            return op(&self.db);
+        };
+        if handle.runtime_flavor() == RuntimeFlavor::MultiThread {
+            // The worker hands its other tasks to a new thread, and this thread waits for the
+            // disk: no round trip to another thread before and after each transaction.
+            return tokio::task::block_in_place(|| op(&self.db));
         }
+        let db = Arc::clone(&self.db);
+        handle
+            .spawn_blocking(move || op(&db))
+            .await
+            .map_err(|e| StoreError::Unavailable {
+                store: "redb",
+                source: Box::new(e),
+            })?
     }
 }
 
