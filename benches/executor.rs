@@ -27,6 +27,7 @@ use idem::spec::ToolSpec;
 use idem::store::{MemoryStore, RecordKey, RedbStore, UnixMillis};
 use idem::{Context, Idempotent, KeyOptions, SystemClock};
 use redb::{Database, ReadableDatabase, TableDefinition};
+use sha2::{Digest, Sha256};
 use tokio::runtime::Runtime;
 
 /// Transaction ids never repeat within a run (the redb stores outlive a sample).
@@ -226,9 +227,13 @@ fn memory_store(c: &mut Criterion) {
 /// The raw baseline's table: what `RedbStore` keeps, a string address to bytes.
 const RAW: TableDefinition<'static, &'static str, &'static [u8]> = TableDefinition::new("raw");
 
-/// `"{n}:{tool}:{key}"` with a 64-digit key: the length of a `RedbStore` address.
+/// `"{n}:{tool}:{key}"` with a 64-digit key, the layout of a `RedbStore` address; the key is the
+/// SHA-256 of `i` in hex, so that raw writes land all over the B-tree as idem's keys do.
 fn raw_address(i: u64) -> String {
-    format!("20:payment-processor-v1:{i:064x}")
+    format!(
+        "20:payment-processor-v1:{}",
+        hex::encode(Sha256::digest(i.to_be_bytes()))
+    )
 }
 
 fn redb_store(c: &mut Criterion) {

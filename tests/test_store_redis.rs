@@ -66,6 +66,18 @@ async fn store(url: &str, test: &str) -> Arc<RedisStore> {
     Arc::new(store)
 }
 
+/// As [`store`], claiming by Lua script (what Redis 6.2 needs) instead of `SET ... NX GET`.
+async fn script_store(url: &str, test: &str) -> Arc<RedisStore> {
+    let options = RedisOptions::new().claim_by_script(true);
+    let store = RedisStore::connect_with(url, options)
+        .await
+        .unwrap_or_else(|e| panic!("connect to {url}: {e}"))
+        .with_prefix(&fresh_prefix(test))
+        .unwrap()
+        .with_claim_grace(Duration::from_secs(600));
+    Arc::new(store)
+}
+
 /// Removes the test's keys.
 async fn clean(store: &RedisStore) {
     store.purge(T0, true).await.expect("purge all");
@@ -194,6 +206,19 @@ impl Raw {
         }
     }
 
+    /// The major version of the server (`redis_version` of `INFO server`).
+    fn server_major(&mut self) -> u32 {
+        let Resp::Bulk(Some(info)) = self.cmd(&[b"INFO", b"server"]) else {
+            panic!("INFO server")
+        };
+        let info = String::from_utf8(info).unwrap();
+        let version = info
+            .lines()
+            .find_map(|line| line.strip_prefix("redis_version:"))
+            .expect("redis_version in INFO");
+        version.split('.').next().unwrap().parse().unwrap()
+    }
+
     fn int(&mut self, args: &[&[u8]]) -> i64 {
         match self.cmd(args) {
             Resp::Int(n) => n,
@@ -231,7 +256,26 @@ async fn conformance() {
         store: Arc::clone(&store),
         raw: Mutex::new(Raw::connect(&url)),
     };
-    store_conformance::run_all(store, Some(&corruptor)).await;
+    store_conformance::run_all(Arc::clone(&store) as Arc<dyn Store>, Some(&corruptor)).await;
+    // Redis 7 has `SET ... NX GET`: the claims above used it; Redis 6.2 refuses it, and the
+    // store fell back to its script.
+    let native = Raw::connect(&url).server_major() >= 7;
+    assert_eq!(store.claims_by_script(), !native, "{store:?}");
+}
+
+/// The suite again with claims by Lua script, as on Redis 6.2.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn conformance_with_claims_by_script() {
+    let Some(url) = url("conformance_with_claims_by_script") else {
+        return;
+    };
+    let store = script_store(&url, "conformance-script").await;
+    let corruptor = RawCorruptor {
+        store: Arc::clone(&store),
+        raw: Mutex::new(Raw::connect(&url)),
+    };
+    store_conformance::run_all(Arc::clone(&store) as Arc<dyn Store>, Some(&corruptor)).await;
+    assert!(store.claims_by_script());
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1065,20 +1109,45 @@ impl Monitor {
 
 /// A fresh call of the executor costs two commands (claim, complete), a replay one, a takeover
 /// three; `get`, `release` and `delete` one each. Counted on the server with `MONITOR`, on this
-/// test's prefix only (other tests may run meanwhile).
+/// test's prefix only (other tests may run meanwhile). The claim is `SET ... NX GET` where the
+/// server has it (Redis 7), else the claim script.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn round_trips() {
     let Some(url) = url("round_trips") else {
         return;
     };
-    let store = store(&url, "round-trips").await;
+    round_trips_of(&url, store(&url, "round-trips").await).await;
+}
+
+/// As [`round_trips`], claiming by script.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn round_trips_with_claims_by_script() {
+    let Some(url) = url("round_trips_with_claims_by_script") else {
+        return;
+    };
+    round_trips_of(&url, script_store(&url, "round-trips-script").await).await;
+}
+
+async fn round_trips_of(url: &str, store: Arc<RedisStore>) {
     let executor = Executor::with_store(store.clone());
     let spec = ToolSpec::function("round-trip-v1", "round_trip")
         .build()
         .unwrap();
     let ctx = Context::new();
-    let mut monitor = Monitor::start(&url, store.prefix());
-    let _ = monitor.commands(&url);
+    // One claim first: on Redis 6.2, the store learns there that the server refuses
+    // `SET ... NX GET`.
+    let warm_up = key_of(&spec, "warm-up");
+    store
+        .claim(warm_up, &claim_by("w", T0).claim())
+        .await
+        .unwrap();
+    let claim = if store.claims_by_script() {
+        "EVALSHA"
+    } else {
+        "SET"
+    };
+    let mut monitor = Monitor::start(url, store.prefix());
+    let _ = monitor.commands(url);
 
     const N: usize = 25;
     for i in 0..N {
@@ -1089,9 +1158,8 @@ async fn round_trips() {
             .unwrap();
         assert_eq!(first.outcome, Outcome::Executed { took_over: false });
     }
-    let fresh = monitor.commands(&url);
-    assert_eq!(fresh.len(), 2 * N, "fresh calls: {fresh:?}");
-    assert!(fresh.iter().all(|c| c == "EVALSHA"), "{fresh:?}");
+    let fresh = monitor.commands(url);
+    assert_eq!(fresh, [claim, "EVALSHA"].repeat(N), "fresh calls");
 
     for i in 0..N {
         let args = json!({ "i": i });
@@ -1102,8 +1170,8 @@ async fn round_trips() {
         assert_eq!(again.outcome, Outcome::Replayed { args_differ: false });
         assert_eq!(again.output, i);
     }
-    let replays = monitor.commands(&url);
-    assert_eq!(replays, vec!["EVALSHA"; N], "replays");
+    let replays = monitor.commands(url);
+    assert_eq!(replays, vec![claim; N], "replays");
 
     // A claim abandoned a while ago: the executor takes it over (claim, compare and set,
     // complete).
@@ -1121,23 +1189,27 @@ async fn round_trips() {
             .unwrap(),
         ClaimOutcome::Claimed
     );
-    let _ = monitor.commands(&url);
+    let _ = monitor.commands(url);
     let run = executor
         .execute(&spec, &ctx, &args, || async { Ok::<_, std::io::Error>(7) })
         .await
         .unwrap();
     assert_eq!(run.outcome, Outcome::Executed { took_over: true });
-    assert_eq!(monitor.commands(&url), vec!["EVALSHA"; 3], "takeover");
+    assert_eq!(
+        monitor.commands(url),
+        [claim, "EVALSHA", "EVALSHA"],
+        "takeover"
+    );
 
     store.get(k, now_ms()).await.unwrap().unwrap();
-    assert_eq!(monitor.commands(&url), ["GET"], "get");
+    assert_eq!(monitor.commands(url), ["GET"], "get");
     let k2 = key_of(&spec, "release");
     store.claim(k2, &claim_by("r", T0).claim()).await.unwrap();
     assert!(store.release(k2, "r").await.unwrap());
     assert!(store.delete(k).await.unwrap());
     assert_eq!(
-        monitor.commands(&url),
-        ["EVALSHA", "EVALSHA", "DEL"],
+        monitor.commands(url),
+        [claim, "EVALSHA", "DEL"],
         "claim, release, delete"
     );
     clean(&store).await;

@@ -4,6 +4,7 @@ use std::collections::HashSet;
 use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
@@ -66,9 +67,13 @@ use super::{
 /// returns the record). Each is one `EVALSHA` of a Lua script (loaded at connection, and again
 /// automatically if the server lost it), atomic on the server:
 ///
-/// - **claim**: `SET key claim NX PX lease+grace`; when the key exists, the script returns its
-///   value instead. (Redis 7's `SET ... NX GET` would do the same, but Redis 6.2 refuses `NX`
-///   with `GET`.) The value is decoded in Rust: a live record is
+/// - **claim**: `SET key claim NX PX lease+grace GET`, one native command (Redis 7 and later,
+///   Valkey): it sets the key when it is free, and otherwise returns its value without touching
+///   it. Redis 6.2 refuses `NX` with `GET`: there the claim is a script doing the same (`SET NX
+///   PX`, then `GET` when the key exists). The store starts with the command and switches to the
+///   script for good when the server refuses the command's syntax;
+///   [`RedisOptions::claim_by_script`] starts with the script. The value is decoded in Rust: a
+///   live record is
 ///   [`Existing`](ClaimOutcome::Existing); a claim whose lease has ended, or a result that
 ///   has expired by `now`, is replaced by a second script only if the value is still the one
 ///   read (compare and set), which makes a takeover cost two round trips and lets exactly one of
@@ -109,8 +114,8 @@ use super::{
 ///   has a TTL, so the `volatile-*` and `allkeys-*` policies may evict live results and claims.
 ///   With `noeviction`, a full server refuses writes, and the calls fail closed
 ///   ([`StoreError::Unavailable`]).
-/// - Commands used: `SET` (`NX`, `PX`), `GET`, `DEL`, `SCAN`, `EVALSHA`, `SCRIPT LOAD`; all
-///   in Redis 6.2 and Valkey. TLS (`rediss://`) is not among the `redis` crate features idem
+/// - Commands used: `SET` (`NX`, `PX`, and `GET` where the server has it), `GET`, `DEL`,
+///   `SCAN`, `EVALSHA`, `SCRIPT LOAD`; all in Redis 6.2 and Valkey. TLS (`rediss://`) is not among the `redis` crate features idem
 ///   enables: use a TLS proxy, or a private network.
 ///
 /// ```no_run
@@ -148,6 +153,8 @@ pub struct RedisStore {
     claim_grace: Duration,
     /// The bound of one round trip: connection timeout + response timeout.
     round_trip: Duration,
+    /// Whether claims use the Lua script rather than `SET ... NX GET` (which Redis 6.2 refuses).
+    claim_by_script: Arc<AtomicBool>,
 }
 
 /// A prefix that [`RedisStore::with_prefix`] refuses, and why.
@@ -175,6 +182,7 @@ pub struct InvalidRedisPrefix {
 pub struct RedisOptions {
     connection_timeout: Duration,
     response_timeout: Duration,
+    claim_by_script: bool,
 }
 
 impl RedisOptions {
@@ -188,6 +196,7 @@ impl RedisOptions {
         RedisOptions {
             connection_timeout: Self::DEFAULT_CONNECTION_TIMEOUT,
             response_timeout: Self::DEFAULT_RESPONSE_TIMEOUT,
+            claim_by_script: false,
         }
     }
 
@@ -204,6 +213,22 @@ impl RedisOptions {
     pub fn response_timeout(mut self, timeout: Duration) -> Self {
         self.response_timeout = timeout.max(Duration::from_millis(1));
         self
+    }
+
+    /// Claims keys with the store's Lua script (what Redis 6.2 needs) instead of the native
+    /// `SET ... NX PX ... GET` of Redis 7. Without it, the store uses the command and falls back
+    /// to the script on its own when the server refuses the command's syntax; set it for a server
+    /// or proxy that mishandles `NX` with `GET` in another way.
+    #[must_use]
+    pub fn claim_by_script(mut self, script: bool) -> Self {
+        self.claim_by_script = script;
+        self
+    }
+
+    /// Whether claims start with the Lua script (see
+    /// [`claim_by_script`](RedisOptions::claim_by_script)).
+    pub fn get_claim_by_script(&self) -> bool {
+        self.claim_by_script
     }
 
     /// The bound of each connection attempt.
@@ -283,6 +308,7 @@ impl RedisStore {
             max_record_bytes: Self::DEFAULT_MAX_RECORD_BYTES,
             claim_grace: Self::DEFAULT_CLAIM_GRACE,
             round_trip,
+            claim_by_script: Arc::new(AtomicBool::new(options.claim_by_script)),
         };
         store.load_scripts().await?;
         Ok(store)
@@ -450,6 +476,49 @@ impl RedisStore {
         Ok(matches!(reply, Reply::Done))
     }
 
+    /// Sets `address` to `fresh` (expiring in `px` ms) unless it exists, in one round trip:
+    /// [`Reply::Done`] when it was set, else the value found.
+    async fn claim_command(
+        &self,
+        address: &[u8],
+        fresh: &[u8],
+        px: &[u8],
+    ) -> Result<Reply, StoreError> {
+        if !self.claim_by_script.load(Ordering::Relaxed) {
+            let mut set = redis::cmd("SET");
+            set.arg(address)
+                .arg(fresh)
+                .arg("NX")
+                .arg("PX")
+                .arg(px)
+                .arg("GET");
+            match bounded_raw(self.round_trip, set.query_async(&mut self.conn())).await? {
+                Ok(Value::Nil) => return Ok(Reply::Done),
+                Ok(Value::BulkString(found)) => return Ok(Reply::Found(found)),
+                Ok(other) => return Err(unexpected_answer("SET NX GET", &other)),
+                Err(error) if is_wrong_type(&error) => {
+                    return Ok(Reply::WrongType(error.to_string()));
+                }
+                Err(error) if is_syntax_error(&error) => {
+                    // Redis 6.2: `NX` with `GET` is not accepted (and nothing was set).
+                    tracing::info!(
+                        server = %self.server,
+                        "the Redis server refuses SET with NX and GET: claiming by script"
+                    );
+                    self.claim_by_script.store(true, Ordering::Relaxed);
+                }
+                Err(error) => return Err(unavailable(error)),
+            }
+        }
+        self.run(&self.scripts.claim, address, &[fresh, px]).await
+    }
+
+    /// Whether claims go through the Lua script (Redis 6.2, or
+    /// [`RedisOptions::claim_by_script`]) rather than the native `SET ... NX PX ... GET`.
+    pub fn claims_by_script(&self) -> bool {
+        self.claim_by_script.load(Ordering::Relaxed)
+    }
+
     async fn claim_now(
         &self,
         key: RecordKey<'_>,
@@ -468,10 +537,7 @@ impl RedisStore {
         self.check_size(key, fresh.len())?;
         let px = px(claim.lease.saturating_add(self.claim_grace));
         for _ in 0..MAX_ATTEMPTS {
-            let found = match self
-                .run(&self.scripts.claim, &address, &[&fresh, &px])
-                .await?
-            {
+            let found = match self.claim_command(&address, &fresh, &px).await? {
                 Reply::Done => return Ok(ClaimOutcome::Claimed),
                 Reply::WrongType(error) => return Err(wrong_type(key, &error)),
                 // Removed between the script's two steps: cannot happen (scripts are atomic),
@@ -753,6 +819,7 @@ impl fmt::Debug for RedisStore {
             .field("max_record_bytes", &self.max_record_bytes)
             .field("claim_grace", &self.claim_grace)
             .field("round_trip_timeout", &self.round_trip)
+            .field("claims_by_script", &self.claims_by_script())
             .finish_non_exhaustive()
     }
 }
@@ -1123,6 +1190,18 @@ fn unavailable(error: RedisError) -> StoreError {
 
 fn is_wrong_type(error: &RedisError) -> bool {
     error.code() == Some("WRONGTYPE")
+}
+
+/// `ERR syntax error`: what Redis 6.2 answers to `SET` with both `NX` and `GET`.
+fn is_syntax_error(error: &RedisError) -> bool {
+    error.code() == Some("ERR") && error.detail().is_some_and(|d| d.contains("syntax error"))
+}
+
+fn unexpected_answer(command: &str, answer: &dyn fmt::Debug) -> StoreError {
+    StoreError::Unavailable {
+        store: "redis",
+        source: format!("unexpected answer to {command}: {answer:?}").into(),
+    }
 }
 
 fn wrong_type(key: RecordKey<'_>, error: &str) -> StoreError {
