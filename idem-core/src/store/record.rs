@@ -1,5 +1,7 @@
 //! [`Record`]: what a store keeps per key, and its versioned encoding.
 
+use std::fmt;
+
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
@@ -122,8 +124,9 @@ impl Record {
     /// embedded as JSON (not re-escaped).
     ///
     /// # Errors
-    /// [`StoreError::Corrupt`] when the output is not JSON; `key` names the record.
-    pub fn encode(&self, key: &str) -> Result<Vec<u8>, StoreError> {
+    /// [`StoreError::Corrupt`] when the output is not JSON; `key` names the record (it is
+    /// written out only for an error).
+    pub fn encode(&self, key: impl fmt::Display) -> Result<Vec<u8>, StoreError> {
         let (state, lease_until, expires_at, output, error) = match &self.state {
             RecordState::InProgress { lease_until } => {
                 ("in_progress", Some(*lease_until), None, None, None)
@@ -131,7 +134,7 @@ impl Record {
             RecordState::Completed { output, expires_at } => {
                 let output = match output {
                     Some(bytes) => Some(raw_json(bytes).ok_or_else(|| StoreError::Corrupt {
-                        key: key.to_owned(),
+                        key: key.to_string(),
                         reason: "the output to store is not JSON".to_owned(),
                     })?),
                     None => None,
@@ -157,27 +160,36 @@ impl Record {
             output,
             error,
         };
-        serde_json::to_vec(&wire).map_err(|e| StoreError::Corrupt {
-            key: key.to_owned(),
+        // Room for the strings and the field names: one allocation.
+        let room = self.token.len()
+            + self.fingerprint.len()
+            + output.map_or(0, |o| o.get().len())
+            + error.map_or(0, str::len)
+            + 160;
+        let mut bytes = Vec::with_capacity(room);
+        serde_json::to_writer(&mut bytes, &wire).map_err(|e| StoreError::Corrupt {
+            key: key.to_string(),
             reason: format!("cannot encode the record: {e}"),
-        })
+        })?;
+        Ok(bytes)
     }
 
     /// Reads a record written by [`Record::encode`].
     ///
     /// # Errors
     /// [`StoreError::Corrupt`] for bytes that are not a record, [`StoreError::UnsupportedFormat`]
-    /// for a record of another format version. `key` names the record in the error.
-    pub fn decode(key: &str, bytes: &[u8]) -> Result<Record, StoreError> {
+    /// for a record of another format version. `key` names the record in the error (it is
+    /// written out only then).
+    pub fn decode(key: impl fmt::Display, bytes: &[u8]) -> Result<Record, StoreError> {
         let corrupt = |reason: String| StoreError::Corrupt {
-            key: key.to_owned(),
+            key: key.to_string(),
             reason,
         };
         let wire: WireIn<'_> = serde_json::from_slice(bytes)
             .map_err(|e| corrupt(format!("not an idem record: {e}")))?;
         if wire.idem_record != RECORD_FORMAT {
             return Err(StoreError::UnsupportedFormat {
-                key: key.to_owned(),
+                key: key.to_string(),
                 found: wire.idem_record,
                 supported: RECORD_FORMAT,
             });
@@ -206,9 +218,9 @@ impl Record {
     }
 }
 
-fn raw_json(bytes: &[u8]) -> Option<Box<RawValue>> {
-    let text = std::str::from_utf8(bytes).ok()?;
-    RawValue::from_string(text.to_owned()).ok()
+/// `bytes` as JSON, checked and borrowed (white space around it is dropped when it is written).
+fn raw_json(bytes: &[u8]) -> Option<&RawValue> {
+    serde_json::from_slice(bytes).ok()
 }
 
 #[derive(Serialize)]
@@ -223,7 +235,7 @@ struct WireOut<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     expires_at: Option<UnixMillis>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    output: Option<Box<RawValue>>,
+    output: Option<&'a RawValue>,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<&'a str>,
 }

@@ -524,7 +524,7 @@ impl RedisStore {
         key: RecordKey<'_>,
         claim: &Claim<'_>,
     ) -> Result<ClaimOutcome, StoreError> {
-        let name = key.to_string();
+        let name = key;
         let address = self.address(key)?;
         let now = claim.now;
         let fresh = Record::in_progress(
@@ -533,7 +533,7 @@ impl RedisStore {
             now,
             now.plus(claim.lease),
         )
-        .encode(&name)?;
+        .encode(name)?;
         self.check_size(key, fresh.len())?;
         let px = px(claim.lease.saturating_add(self.claim_grace));
         for _ in 0..MAX_ATTEMPTS {
@@ -545,7 +545,7 @@ impl RedisStore {
                 Reply::Absent => continue,
                 Reply::Found(found) => found,
             };
-            let record = Record::decode(&name, &found)?;
+            let record = Record::decode(name, &found)?;
             let outcome = if record.lease_expired(now) {
                 ClaimOutcome::TookOver {
                     previous_token: record.token,
@@ -571,7 +571,7 @@ impl RedisStore {
         now: UnixMillis,
         ttl: Duration,
     ) -> Result<(), StoreError> {
-        let name = key.to_string();
+        let name = key;
         let address = self.address(key)?;
         let expires_at = now.plus(ttl);
         let state = completion.to_state(expires_at);
@@ -583,9 +583,9 @@ impl RedisStore {
             created_at: UnixMillis(0),
             state,
         };
-        let encoded = template.encode(&name)?;
+        let encoded = template.encode(name)?;
         self.check_size(key, encoded.len())?;
-        let (claimed, head, tail) = match (claim_head(token, &name)?, split_completed(&encoded)) {
+        let (claimed, head, tail) = match (claim_head(token, name)?, split_completed(&encoded)) {
             (Some(claimed), Some((head, tail))) => (claimed, head, tail),
             // Not the layout the script knows (cannot happen with this Record::encode): every
             // completion takes the compare-and-set path below.
@@ -602,20 +602,20 @@ impl RedisStore {
                 .await?
             {
                 Reply::Done => return Ok(()),
-                Reply::Absent => return Err(StoreError::ClaimLost { key: name }),
+                Reply::Absent => return Err(StoreError::ClaimLost { key: name.to_string() }),
                 Reply::WrongType(error) => return Err(wrong_type(key, &error)),
                 Reply::Found(found) => found,
             };
-            let record = Record::decode(&name, &found)?;
+            let record = Record::decode(name, &found)?;
             if !(record.is_in_progress() && record.token == token) {
-                return Err(StoreError::ClaimLost { key: name });
+                return Err(StoreError::ClaimLost { key: name.to_string() });
             }
             // The claim of `token`, in a layout the script does not read: complete it here.
             let done = Record {
                 state: template.state.clone(),
                 ..record
             }
-            .encode(&name)?;
+            .encode(name)?;
             self.check_size(key, done.len())?;
             if self.replace_if(&address, &found, &done, &px).await? {
                 return Ok(());
@@ -1068,7 +1068,7 @@ impl Reply {
 
 /// How every in-progress record of `token` starts, as [`Record::encode`] writes it, up to and
 /// including `"fingerprint":`; `None` if the encoding is not laid out as expected.
-fn claim_head(token: &str, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
+fn claim_head(token: &str, name: impl fmt::Display) -> Result<Option<Vec<u8>>, StoreError> {
     let probe = Record::in_progress(
         token.to_owned(),
         String::new(),
