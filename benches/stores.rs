@@ -634,7 +634,7 @@ impl IdemSide {
 }
 
 /// The bytes idem keeps for a payment: its fingerprint, the tool's output, and the claim and
-/// completed records as `Record::encode` writes them (a token of a UUID's length, times of now).
+/// completed records as `Record::encode` writes them (a token laid out as the executor's, times of now).
 struct Values {
     fingerprint: String,
     output: Vec<u8>,

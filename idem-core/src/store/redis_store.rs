@@ -602,13 +602,19 @@ impl RedisStore {
                 .await?
             {
                 Reply::Done => return Ok(()),
-                Reply::Absent => return Err(StoreError::ClaimLost { key: name.to_string() }),
+                Reply::Absent => {
+                    return Err(StoreError::ClaimLost {
+                        key: name.to_string(),
+                    });
+                }
                 Reply::WrongType(error) => return Err(wrong_type(key, &error)),
                 Reply::Found(found) => found,
             };
             let record = Record::decode(name, &found)?;
             if !(record.is_in_progress() && record.token == token) {
-                return Err(StoreError::ClaimLost { key: name.to_string() });
+                return Err(StoreError::ClaimLost {
+                    key: name.to_string(),
+                });
             }
             // The claim of `token`, in a layout the script does not read: complete it here.
             let done = Record {
