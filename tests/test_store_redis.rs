@@ -252,11 +252,7 @@ async fn conformance() {
         return;
     };
     let store = store(&url, "conformance").await;
-    let corruptor = RawCorruptor {
-        store: Arc::clone(&store),
-        raw: Mutex::new(Raw::connect(&url)),
-    };
-    store_conformance::run_all(Arc::clone(&store) as Arc<dyn Store>, Some(&corruptor)).await;
+    run_conformance(&url, &store).await;
     // Redis 7 has `SET ... NX GET`: the claims above used it; Redis 6.2 refuses it, and the
     // store fell back to its script.
     let native = Raw::connect(&url).server_major() >= 7;
@@ -270,12 +266,17 @@ async fn conformance_with_claims_by_script() {
         return;
     };
     let store = script_store(&url, "conformance-script").await;
-    let corruptor = RawCorruptor {
-        store: Arc::clone(&store),
-        raw: Mutex::new(Raw::connect(&url)),
-    };
-    store_conformance::run_all(Arc::clone(&store) as Arc<dyn Store>, Some(&corruptor)).await;
+    run_conformance(&url, &store).await;
     assert!(store.claims_by_script());
+}
+
+/// The shared suite on `store`, planting corrupt records through a raw connection.
+async fn run_conformance(url: &str, store: &Arc<RedisStore>) {
+    let corruptor = RawCorruptor {
+        store: Arc::clone(store),
+        raw: Mutex::new(Raw::connect(url)),
+    };
+    store_conformance::run_all(Arc::clone(store) as Arc<dyn Store>, Some(&corruptor)).await;
 }
 
 // ---------------------------------------------------------------------------------------------

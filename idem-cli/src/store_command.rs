@@ -294,16 +294,17 @@ mod tests {
         block_on(async {
             for &(tool, key, ttl) in entries {
                 let address = RecordKey { tool, key };
+                let token = format!("t-{tool}-{key}");
                 let claim = Claim {
-                    token: format!("t-{tool}-{key}"),
-                    fingerprint: "f".into(),
+                    token: &token,
+                    fingerprint: "f",
                     now: NOW,
                     lease: Duration::from_secs(60),
                 };
                 store.claim(address, &claim).await.expect("claimed");
                 let output = Completion::Output(b"{\"ok\":true}".to_vec());
                 store
-                    .complete(address, &claim.token, &output, NOW, ttl)
+                    .complete(address, &token, &output, NOW, ttl)
                     .await
                     .expect("completed");
             }

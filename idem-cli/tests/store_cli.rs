@@ -44,9 +44,10 @@ async fn put(
     completion: Option<(Completion, Duration)>,
 ) {
     let address = RecordKey { tool, key };
+    let (token, fingerprint) = (format!("t-{key}"), format!("fp-{key}"));
     let claim = Claim {
-        token: format!("t-{key}"),
-        fingerprint: format!("fp-{key}"),
+        token: &token,
+        fingerprint: &fingerprint,
         now,
         lease,
     };
@@ -54,7 +55,7 @@ async fn put(
     assert_eq!(claimed, ClaimOutcome::Claimed);
     if let Some((completion, ttl)) = completion {
         store
-            .complete(address, &claim.token, &completion, now, ttl)
+            .complete(address, claim.token, &completion, now, ttl)
             .await
             .expect("the completion");
     }

@@ -46,16 +46,17 @@ async fn fill(store: &dyn Store) {
             tool: "payment-processor-v1",
             key,
         };
+        let token = format!("t-{key}");
         let claim = Claim {
-            token: format!("t-{key}"),
-            fingerprint: "fp".into(),
+            token: &token,
+            fingerprint: "fp",
             now: at,
             lease: Duration::from_secs(60),
         };
         store.claim(address, &claim).await.unwrap();
         let output = Completion::Output(br#"{"charge_id":"ch_1"}"#.to_vec());
         store
-            .complete(address, &claim.token, &output, at, hour)
+            .complete(address, &token, &output, at, hour)
             .await
             .unwrap();
     }
