@@ -39,81 +39,151 @@ impl fmt::Display for ArgsOrigin {
 }
 
 /// Why a command failed.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub(crate) enum CliError {
     /// `--strategy` named no built-in strategy.
+    #[error("unknown strategy `{name}`; expected one of: default, fields, hash")]
     UnknownStrategy { name: String },
     /// `--algorithm` named no supported digest.
-    UnknownAlgorithm(UnknownAlgorithm),
+    #[error("--algorithm: {0}")]
+    UnknownAlgorithm(#[source] UnknownAlgorithm),
     /// An option that only the `hash` strategy reads was given with another strategy.
+    #[error(
+        "{option} only applies to --strategy hash, not to --strategy {strategy} \
+         (default uses sha256 with user and session; fields uses sha256 with neither)"
+    )]
     HashOnlyOption {
         option: &'static str,
         strategy: &'static str,
     },
     /// A `true|false` option got something else.
+    #[error("{option} takes `true` or `false`, got `{value}`")]
     InvalidBool { option: &'static str, value: String },
     /// A numeric option got something that is not a whole number of seconds.
+    #[error("{option} takes a whole number of seconds (digits only), got `{value}`")]
     InvalidSeconds { option: &'static str, value: String },
     /// `--now` beyond what a clock can represent (nanoseconds since 1970 in a `u64`).
+    #[error("--now {value} is too far in the future; the largest is {max}")]
     NowOutOfRange { value: u64, max: u64 },
     /// `--window 0`.
+    #[error("--window must be at least 1 second, got 0")]
     ZeroWindow,
     /// `--now` without `--window`.
+    #[error(
+        "--now needs --window: the time only takes part in a key with a window \
+         (e.g. --window 60 --now 1700000000)"
+    )]
     NowWithoutWindow,
     /// `--strategy fields` without `--fields`.
+    #[error(
+        "--strategy fields needs the key fields: give them with --fields, \
+         e.g. --fields transaction_id or --fields order_id,region"
+    )]
     FieldsStrategyWithoutFields,
     /// `--fields` with an empty name in its list (`a,,b`, a trailing comma, `''`).
+    #[error(
+        "--fields has an empty field name; give comma-separated names such as \
+         --fields order_id,region"
+    )]
     EmptyFieldName,
     /// `--tool ''`.
+    #[error("--tool must not be empty")]
     EmptyToolId,
     /// No `--args` and nothing usable on standard input.
+    #[error("{}", no_arguments(*stdin_is_terminal))]
     NoArguments { stdin_is_terminal: bool },
     /// The arguments are not valid JSON.
+    #[error("the arguments on {origin} are not valid JSON: {source}")]
     InvalidJson {
         origin: ArgsOrigin,
         source: serde_json::Error,
     },
     /// The key could not be computed from these arguments (not an object, a missing or empty
     /// key field, ...).
-    Key(KeyError),
+    #[error("{}", CommandLineKeyError(.0))]
+    Key(#[source] KeyError),
     /// A strategy that hashes no envelope was asked for its canonical bytes (cannot happen with
     /// the built-in strategies; kept so that no `unwrap` is needed).
+    #[error("this strategy does not hash an envelope, so it has no canonical bytes")]
     NoCanonicalForm,
     /// The system clock reads a time before the Unix epoch (only without `--now`).
+    #[error("the system clock reads a time before 1970; give the time with --now UNIX_SECONDS")]
     ClockBeforeEpoch,
     /// Standard input could not be read.
-    ReadStdin(io::Error),
+    #[error("cannot read the arguments from stdin: {0}")]
+    ReadStdin(#[source] io::Error),
     /// Standard output could not be written.
-    WriteStdout(io::Error),
+    #[error("cannot write to stdout: {0}")]
+    WriteStdout(#[source] io::Error),
     /// `idem store` without a store flag (clap requires one; kept so that no `unwrap` is needed).
+    #[error("give the store with --redb PATH, --redis URL or --postgres URL")]
     NoStoreGiven,
     /// The store path names nothing: a store is never created by `idem store`.
+    #[error(
+        "no store at {}: give the file the service opens (idem store never creates one)",
+        path.display()
+    )]
     NoStore { path: PathBuf },
     /// The store path names something that is not a store of that kind.
+    #[error("{} is not a redb store: {reason}", path.display())]
     NotAStore { path: PathBuf, reason: &'static str },
     /// The store file exists but could not be read to check it.
+    #[error("cannot read {}: {source}", path.display())]
     ReadStoreFile { path: PathBuf, source: io::Error },
     /// The store could not be opened (locked by a running service, damaged, ...).
+    #[error("cannot open the store at {}: {source}", path.display())]
     OpenStore { path: PathBuf, source: StoreError },
     /// A store operation failed.
-    Store(StoreError),
+    #[error("{0}")]
+    Store(#[source] StoreError),
     /// The async runtime the stores run on could not be started.
-    Runtime(io::Error),
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(#[source] io::Error),
     /// `idem store get`: no record has this key.
+    #[error(
+        "no record `{query}` in the store, as TOOL/KEY or as the key of any tool \
+         (`list` shows every record)"
+    )]
     RecordNotFound { query: String },
     /// `idem store get`: a bare key that several records match.
+    #[error(
+        "`{query}` matches {} records: {}; give it as TOOL/KEY, or with --tool TOOL",
+        matches.len(),
+        matches.join(", ")
+    )]
     AmbiguousKey { query: String, matches: Vec<String> },
     /// `idem store purge` without `--expired` or `--all`.
+    #[error(
+        "purge removes nothing without a scope: give --expired (the completed and failed \
+         records past their expiry) or --all (every record, live claims included)"
+    )]
     PurgeWithoutScope,
     /// A network store could not be reached or refused the connection.
+    #[error("cannot reach the {store} store: {source}")]
     ConnectStore {
         store: &'static str,
         source: StoreError,
     },
     /// `--redis-prefix` or `--postgres-table` is not valid.
+    #[error("{0}")]
     InvalidStoreOption(String),
     /// `idem store schema` with a store that has no schema.
+    #[error(
+        "`schema` prints the PostgreSQL migration: use it with --postgres URL (a redb \
+         file and Redis need no schema)"
+    )]
     SchemaNotApplicable,
+}
+
+/// What to say when no arguments were given, by whether standard input is a terminal.
+fn no_arguments(stdin_is_terminal: bool) -> &'static str {
+    if stdin_is_terminal {
+        "no arguments: give them with --args '{...}' or pipe the JSON object on stdin \
+         (use --args '{}' for a tool without arguments)"
+    } else {
+        "no arguments: stdin is empty; pipe a JSON object on stdin or give --args '{...}' \
+         (use --args '{}' for a tool without arguments)"
+    }
 }
 
 impl CliError {
@@ -146,134 +216,30 @@ impl CliError {
     }
 }
 
-impl fmt::Display for CliError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            CliError::UnknownStrategy { name } => write!(
-                f,
-                "unknown strategy `{name}`; expected one of: default, fields, hash"
-            ),
-            CliError::UnknownAlgorithm(err) => write!(f, "--algorithm: {err}"),
-            CliError::HashOnlyOption { option, strategy } => write!(
-                f,
-                "{option} only applies to --strategy hash, not to --strategy {strategy} \
-                 (default uses sha256 with user and session; fields uses sha256 with neither)"
-            ),
-            CliError::InvalidBool { option, value } => {
-                write!(f, "{option} takes `true` or `false`, got `{value}`")
-            }
-            CliError::InvalidSeconds { option, value } => write!(
-                f,
-                "{option} takes a whole number of seconds (digits only), got `{value}`"
-            ),
-            CliError::NowOutOfRange { value, max } => {
-                write!(
-                    f,
-                    "--now {value} is too far in the future; the largest is {max}"
-                )
-            }
-            CliError::ZeroWindow => f.write_str("--window must be at least 1 second, got 0"),
-            CliError::NowWithoutWindow => f.write_str(
-                "--now needs --window: the time only takes part in a key with a window \
-                 (e.g. --window 60 --now 1700000000)",
-            ),
-            CliError::FieldsStrategyWithoutFields => f.write_str(
-                "--strategy fields needs the key fields: give them with --fields, \
-                 e.g. --fields transaction_id or --fields order_id,region",
-            ),
-            CliError::EmptyFieldName => f.write_str(
-                "--fields has an empty field name; give comma-separated names such as \
-                 --fields order_id,region",
-            ),
-            CliError::EmptyToolId => f.write_str("--tool must not be empty"),
-            CliError::NoArguments {
-                stdin_is_terminal: true,
-            } => f.write_str(
-                "no arguments: give them with --args '{...}' or pipe the JSON object on stdin \
-                 (use --args '{}' for a tool without arguments)",
-            ),
-            CliError::NoArguments {
-                stdin_is_terminal: false,
-            } => f.write_str(
-                "no arguments: stdin is empty; pipe a JSON object on stdin or give --args '{...}' \
-                 (use --args '{}' for a tool without arguments)",
-            ),
-            CliError::InvalidJson { origin, source } => {
-                write!(f, "the arguments on {origin} are not valid JSON: {source}")
-            }
-            CliError::Key(err) => write_key_error(f, err),
-            CliError::NoCanonicalForm => {
-                f.write_str("this strategy does not hash an envelope, so it has no canonical bytes")
-            }
-            CliError::ClockBeforeEpoch => f.write_str(
-                "the system clock reads a time before 1970; give the time with --now UNIX_SECONDS",
-            ),
-            CliError::ReadStdin(err) => write!(f, "cannot read the arguments from stdin: {err}"),
-            CliError::WriteStdout(err) => write!(f, "cannot write to stdout: {err}"),
-            CliError::NoStoreGiven => {
-                f.write_str("give the store with --redb PATH, --redis URL or --postgres URL")
-            }
-            CliError::ConnectStore { store, source } => {
-                write!(f, "cannot reach the {store} store: {source}")
-            }
-            CliError::InvalidStoreOption(reason) => f.write_str(reason),
-            CliError::SchemaNotApplicable => f.write_str(
-                "`schema` prints the PostgreSQL migration: use it with --postgres URL (a redb \
-                 file and Redis need no schema)",
-            ),
-            CliError::NoStore { path } => write!(
-                f,
-                "no store at {}: give the file the service opens (idem store never creates one)",
-                path.display()
-            ),
-            CliError::NotAStore { path, reason } => {
-                write!(f, "{} is not a redb store: {reason}", path.display())
-            }
-            CliError::ReadStoreFile { path, source } => {
-                write!(f, "cannot read {}: {source}", path.display())
-            }
-            CliError::OpenStore { path, source } => {
-                write!(f, "cannot open the store at {}: {source}", path.display())
-            }
-            CliError::Store(err) => write!(f, "{err}"),
-            CliError::Runtime(err) => write!(f, "cannot start the async runtime: {err}"),
-            CliError::RecordNotFound { query } => write!(
-                f,
-                "no record `{query}` in the store, as TOOL/KEY or as the key of any tool \
-                 (`list` shows every record)"
-            ),
-            CliError::AmbiguousKey { query, matches } => write!(
-                f,
-                "`{query}` matches {} records: {}; give it as TOOL/KEY, or with --tool TOOL",
-                matches.len(),
-                matches.join(", ")
-            ),
-            CliError::PurgeWithoutScope => f.write_str(
-                "purge removes nothing without a scope: give --expired (the completed and failed \
-                 records past their expiry) or --all (every record, live claims included)",
-            ),
-        }
-    }
-}
-
 /// A [`KeyError`] in the words of the command line: the library's hints about Rust attributes
 /// are replaced by the flag to use.
-fn write_key_error(f: &mut fmt::Formatter<'_>, err: &KeyError) -> fmt::Result {
-    match err {
-        KeyError::EmptyKeyField { tool, field, found } => write!(
-            f,
-            "key field `{field}` of tool `{tool}` is {found}; a key field needs a value"
-        ),
-        KeyError::NoKeyFields { tool } => write!(
-            f,
-            "tool `{tool}` uses the `fields` strategy but has no key field; give them with --fields"
-        ),
-        KeyError::ArgumentsNotObject { found } => write!(
-            f,
-            "the arguments must be a JSON object such as {{\"order_id\":\"o-1\"}}, found {found}"
-        ),
-        KeyError::EmptyToolId => f.write_str("--tool must not be empty"),
-        other => write!(f, "{other}"),
+struct CommandLineKeyError<'a>(&'a KeyError);
+
+impl fmt::Display for CommandLineKeyError<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            KeyError::EmptyKeyField { tool, field, found } => write!(
+                f,
+                "key field `{field}` of tool `{tool}` is {found}; a key field needs a value"
+            ),
+            KeyError::NoKeyFields { tool } => write!(
+                f,
+                "tool `{tool}` uses the `fields` strategy but has no key field; give them with \
+                 --fields"
+            ),
+            KeyError::ArgumentsNotObject { found } => write!(
+                f,
+                "the arguments must be a JSON object such as {{\"order_id\":\"o-1\"}}, found \
+                 {found}"
+            ),
+            KeyError::EmptyToolId => f.write_str("--tool must not be empty"),
+            other => write!(f, "{other}"),
+        }
     }
 }
 
