@@ -571,9 +571,7 @@ impl IdemSide {
                     format!("a store claim: {claimed:?}")
                 })?;
                 let now = UnixMillis::now(&SystemClock);
-                store
-                    .complete(key, claim.token, &values.1, now, TTL)
-                    .await?;
+                store.complete(key, &claim, &values.1, now, TTL).await?;
                 Ok(())
             }
         })

@@ -461,14 +461,14 @@ impl Store for DownStore {
     fn claim<'a>(
         &'a self,
         _: RecordKey<'a>,
-        _: &'a Claim,
+        _: &'a Claim<'a>,
     ) -> BoxFuture<'a, Result<ClaimOutcome, StoreError>> {
         down()
     }
     fn complete<'a>(
         &'a self,
         _: RecordKey<'a>,
-        _: &'a str,
+        _: &'a Claim<'a>,
         _: &'a Completion,
         _: UnixMillis,
         _: Duration,
@@ -478,7 +478,7 @@ impl Store for DownStore {
     fn release<'a>(
         &'a self,
         _: RecordKey<'a>,
-        _: &'a str,
+        _: &'a Claim<'a>,
     ) -> BoxFuture<'a, Result<bool, StoreError>> {
         down()
     }
@@ -635,19 +635,19 @@ impl Store for LostAnswer {
     fn complete<'a>(
         &'a self,
         key: RecordKey<'a>,
-        token: &'a str,
+        claim: &'a Claim<'a>,
         completion: &'a Completion,
         now: UnixMillis,
         ttl: Duration,
     ) -> BoxFuture<'a, Result<(), StoreError>> {
-        self.inner.complete(key, token, completion, now, ttl)
+        self.inner.complete(key, claim, completion, now, ttl)
     }
     fn release<'a>(
         &'a self,
         key: RecordKey<'a>,
-        token: &'a str,
+        claim: &'a Claim<'a>,
     ) -> BoxFuture<'a, Result<bool, StoreError>> {
-        self.inner.release(key, token)
+        self.inner.release(key, claim)
     }
     fn get<'a>(
         &'a self,

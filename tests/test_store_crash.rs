@@ -84,7 +84,7 @@ fn crash_child() {
                 assert_eq!(outcome.unwrap(), ClaimOutcome::Claimed);
                 let done = Completion::Output(OUTPUT.to_vec());
                 store
-                    .complete(key("k"), CHILD_TOKEN, &done, T0, TTL)
+                    .complete(key("k"), &claim_by(CHILD_TOKEN, T0), &done, T0, TTL)
                     .await
                     .unwrap();
                 say("completed");
@@ -99,7 +99,7 @@ fn crash_child() {
                     assert_eq!(outcome.unwrap(), ClaimOutcome::Claimed);
                     let done = Completion::Output(format!("{{\"i\":{i}}}").into_bytes());
                     store
-                        .complete(key(&k), CHILD_TOKEN, &done, now, TTL)
+                        .complete(key(&k), &claim_by(CHILD_TOKEN, now), &done, now, TTL)
                         .await
                         .unwrap();
                     say(&format!("completed {i}"));
@@ -233,7 +233,7 @@ fn killed_while_running_the_claim_is_taken_over_after_its_lease() {
         let late = store
             .complete(
                 key("k"),
-                CHILD_TOKEN,
+                &claim_by(CHILD_TOKEN, T0),
                 &Completion::Marker,
                 T0.plus(LEASE),
                 TTL,

@@ -32,7 +32,13 @@ async fn claim(
 async fn finish(store: &MemoryStore, k: &str, now: idem::store::UnixMillis, ttl: Duration) {
     assert_eq!(claim(store, k, now).await.unwrap(), ClaimOutcome::Claimed);
     store
-        .complete(key(k), k, &Completion::Marker, now, ttl)
+        .complete(
+            key(k),
+            &claim_by(k, now).claim(),
+            &Completion::Marker,
+            now,
+            ttl,
+        )
         .await
         .unwrap();
 }
@@ -190,7 +196,7 @@ async fn output_is_kept_as_the_record_format_keeps_it() {
     assert_eq!(claim(&store, "k", T0).await.unwrap(), ClaimOutcome::Claimed);
     let output = Completion::Output(b" \n{\"a\": 1}\t ".to_vec());
     store
-        .complete(key("k"), "k", &output, T0, TTL)
+        .complete(key("k"), &claim_by("k", T0).claim(), &output, T0, TTL)
         .await
         .unwrap();
     let record = store.get(key("k"), T0).await.unwrap().unwrap();

@@ -342,10 +342,16 @@ async fn garbage_rows() {
         assert!(is_corrupt(&r), "{name}: claim: {r:?}");
         // The row's own token ("t"), which a sloppy condition would accept.
         let r = store
-            .complete(key, "t", &Completion::Marker, later, TTL)
+            .complete(
+                key,
+                &claim_by("t", T0).claim(),
+                &Completion::Marker,
+                later,
+                TTL,
+            )
             .await;
         assert!(is_corrupt(&r), "{name}: complete: {r:?}");
-        let r = store.release(key, "t").await;
+        let r = store.release(key, &claim_by("t", T0).claim()).await;
         assert!(is_corrupt(&r), "{name}: release: {r:?}");
         if let Err(StoreError::Corrupt { key: address, .. }) = store.get(key, later).await {
             assert!(address.contains(name), "{name}: the error names the key");
@@ -412,12 +418,25 @@ async fn other_format_rows() {
         &r,
         matches!(r, Err(StoreError::UnsupportedFormat { found: 2, .. })),
     );
-    let r = store.complete(key, "t", &Completion::Marker, T0, TTL).await;
+    let r = store
+        .complete(
+            key,
+            &claim_by("t", T0).claim(),
+            &Completion::Marker,
+            T0,
+            TTL,
+        )
+        .await;
     unsupported(
         &r,
         matches!(r, Err(StoreError::UnsupportedFormat { found: 2, .. })),
     );
-    assert!(store.release(key, "t").await.is_err());
+    assert!(
+        store
+            .release(key, &claim_by("t", T0).claim())
+            .await
+            .is_err()
+    );
     assert_eq!(store.purge(T0, false).await.unwrap(), 0);
     let listed = store.list().await.unwrap();
     assert_eq!(listed.len(), 1);
@@ -478,7 +497,9 @@ async fn too_large() {
         out
     };
     let too_big = Completion::Output(json_of(limit + 1));
-    let r = store.complete(key, "a", &too_big, T0, TTL).await;
+    let r = store
+        .complete(key, &claim_by("a", T0).claim(), &too_big, T0, TTL)
+        .await;
     assert!(
         matches!(r, Err(StoreError::TooLarge { size, limit: l, .. }) if size == limit + 1 && l == limit),
         "{r:?}"
@@ -486,7 +507,7 @@ async fn too_large() {
     let r = store
         .complete(
             key,
-            "a",
+            &claim_by("a", T0).claim(),
             &Completion::Failed("e".repeat(limit + 1)),
             T0,
             TTL,
@@ -499,7 +520,10 @@ async fn too_large() {
         "the claim stays"
     );
     let fits = Completion::Output(json_of(limit));
-    store.complete(key, "a", &fits, T0, TTL).await.unwrap();
+    store
+        .complete(key, &claim_by("a", T0).claim(), &fits, T0, TTL)
+        .await
+        .unwrap();
     assert_eq!(
         store.get(key, T0).await.unwrap(),
         Some(completed_record("a", T0, &fits, T0))
@@ -552,7 +576,10 @@ async fn odd_tool_ids_and_keys() {
             "{key:?}"
         );
         let done = Completion::Output(format!("{{\"i\":{i},\"s\":\"\\u0000\"}}").into_bytes());
-        store.complete(key, &token, &done, T0, TTL).await.unwrap();
+        store
+            .complete(key, &claim_by(&token, T0).claim(), &done, T0, TTL)
+            .await
+            .unwrap();
         assert_eq!(
             store.get(key, T0).await.unwrap(),
             Some(completed_record(&token, T0, &done, T0)),
@@ -590,10 +617,21 @@ async fn odd_tool_ids_and_keys() {
         "{r:?}"
     );
     assert_eq!(store.get(long, T0).await.unwrap(), None);
-    assert!(!store.release(long, "a").await.unwrap());
+    assert!(
+        !store
+            .release(long, &claim_by("a", T0).claim())
+            .await
+            .unwrap()
+    );
     assert!(!store.delete(long).await.unwrap());
     let r = store
-        .complete(long, "a", &Completion::Marker, T0, TTL)
+        .complete(
+            long,
+            &claim_by("a", T0).claim(),
+            &Completion::Marker,
+            T0,
+            TTL,
+        )
         .await;
     assert!(matches!(r, Err(StoreError::ClaimLost { .. })), "{r:?}");
 
@@ -614,14 +652,31 @@ async fn odd_tool_ids_and_keys() {
         ClaimOutcome::Claimed
     );
     let r = store
-        .complete(key, "a", &Completion::Failed("bad\0error".into()), T0, TTL)
+        .complete(
+            key,
+            &claim_by("a", T0).claim(),
+            &Completion::Failed("bad\0error".into()),
+            T0,
+            TTL,
+        )
         .await;
     assert!(is_corrupt(&r), "error message: {r:?}");
     let r = store
-        .complete(key, "a\0", &Completion::Marker, T0, TTL)
+        .complete(
+            key,
+            &claim_by("a\0", T0).claim(),
+            &Completion::Marker,
+            T0,
+            TTL,
+        )
         .await;
     assert!(matches!(r, Err(StoreError::ClaimLost { .. })), "{r:?}");
-    assert!(!store.release(key, "a\0").await.unwrap());
+    assert!(
+        !store
+            .release(key, &claim_by("a\0", T0).claim())
+            .await
+            .unwrap()
+    );
     assert_eq!(
         store.get(key, T0).await.unwrap(),
         Some(claimed_record("a", T0)),
@@ -712,7 +767,10 @@ async fn schema() {
         migrated.claim(key, &claim_by(k, T0).claim()).await.unwrap();
         if i < 2 {
             let ttl = if i == 0 { Duration::ZERO } else { TTL };
-            migrated.complete(key, k, &output, T0, ttl).await.unwrap();
+            migrated
+                .complete(key, &claim_by(k, T0).claim(), &output, T0, ttl)
+                .await
+                .unwrap();
         }
     }
     let client = store.pool().get().await.unwrap();
@@ -796,7 +854,10 @@ async fn a_fleet_shares_one_table() {
     };
     let holder = first.get(key, T0).await.unwrap().unwrap().token;
     let done = Completion::Output(b"[1]".to_vec());
-    second.complete(key, &holder, &done, T0, TTL).await.unwrap();
+    second
+        .complete(key, &claim_by(&holder, T0).claim(), &done, T0, TTL)
+        .await
+        .unwrap();
     let seen = stores[2].get(key, T0).await.unwrap().unwrap();
     assert!(matches!(seen.state, RecordState::Completed { .. }));
     drop_table(&first).await;

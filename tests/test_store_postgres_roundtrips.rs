@@ -108,7 +108,7 @@ async fn round_trips_per_operation() {
     };
     let done = Completion::Output(b"{\"ok\":true}".to_vec());
     // The statements the executor did not prepare.
-    s.release(key, "x").await.unwrap();
+    s.release(key, &claim_by("x", T0).claim()).await.unwrap();
     s.get(key, T0).await.unwrap();
     s.delete(key).await.unwrap();
     s.list().await.unwrap();
@@ -124,7 +124,11 @@ async fn round_trips_per_operation() {
     let (r, counts) = counted(&wire, s.claim(key, &claim_by("c", end).claim())).await;
     assert!(matches!(r.unwrap(), ClaimOutcome::TookOver { .. }));
     check("claim: lease ended (TookOver)", counts, (1, 0));
-    let (r, counts) = counted(&wire, s.complete(key, "c", &done, end, TTL)).await;
+    let (r, counts) = counted(
+        &wire,
+        s.complete(key, &claim_by("c", T0).claim(), &done, end, TTL),
+    )
+    .await;
     r.unwrap();
     check("complete", counts, (1, 0));
     let (r, counts) = counted(&wire, s.claim(key, &claim_by("d", at(end, 1)).claim())).await;
@@ -141,13 +145,17 @@ async fn round_trips_per_operation() {
     let (r, counts) = counted(&wire, s.get(key, expired)).await;
     assert!(r.unwrap().is_some());
     check("get", counts, (1, 0));
-    let (r, counts) = counted(&wire, s.release(key, "e")).await;
+    let (r, counts) = counted(&wire, s.release(key, &claim_by("e", T0).claim())).await;
     assert!(r.unwrap());
     check("release", counts, (1, 0));
-    let (r, counts) = counted(&wire, s.release(key, "e")).await;
+    let (r, counts) = counted(&wire, s.release(key, &claim_by("e", T0).claim())).await;
     assert!(!r.unwrap());
     check("release of nothing (then reads the record)", counts, (2, 0));
-    let (r, counts) = counted(&wire, s.complete(key, "e", &done, expired, TTL)).await;
+    let (r, counts) = counted(
+        &wire,
+        s.complete(key, &claim_by("e", T0).claim(), &done, expired, TTL),
+    )
+    .await;
     assert!(matches!(r, Err(StoreError::ClaimLost { .. })));
     check(
         "complete of a lost claim (then reads the record)",

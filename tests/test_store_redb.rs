@@ -48,7 +48,10 @@ async fn records_survive_a_reopen() {
                 store.claim(done, &claim_by("a", T0).claim()).await.unwrap(),
                 ClaimOutcome::Claimed
             );
-            store.complete(done, "a", &output, T0, TTL).await.unwrap();
+            store
+                .complete(done, &claim_by("a", T0).claim(), &output, T0, TTL)
+                .await
+                .unwrap();
             let running = RecordKey {
                 tool,
                 key: "running",

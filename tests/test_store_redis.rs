@@ -315,7 +315,10 @@ async fn key_layout_and_redis_ttls() {
     );
 
     let done = Completion::Output(br#"{"ok":true}"#.to_vec());
-    store.complete(k, "a", &done, T0, TTL).await.unwrap();
+    store
+        .complete(k, &claim_by("a", T0).claim(), &done, T0, TTL)
+        .await
+        .unwrap();
     assert_eq!(
         raw.get(&address).unwrap(),
         completed_record("a", T0, &done, T0).encode("x").unwrap(),
@@ -334,7 +337,7 @@ async fn key_layout_and_redis_ttls() {
         store.claim(k, &claim_by("b", T0).claim()).await.unwrap(),
         ClaimOutcome::Claimed
     );
-    assert!(store.release(k, "b").await.unwrap());
+    assert!(store.release(k, &claim_by("b", T0).claim()).await.unwrap());
     assert_eq!(raw.int(&[b"EXISTS", &address]), 0, "released");
     clean(&store).await;
 }
@@ -357,7 +360,13 @@ async fn redis_expiry_in_real_time() {
         ClaimOutcome::Claimed
     );
     store
-        .complete(k, "a", &Completion::Marker, t, Duration::from_millis(100))
+        .complete(
+            k,
+            &claim_by("a", T0).claim(),
+            &Completion::Marker,
+            t,
+            Duration::from_millis(100),
+        )
         .await
         .unwrap();
     assert!(store.get(k, t).await.unwrap().is_some());
@@ -412,7 +421,13 @@ async fn redis_expiry_in_real_time() {
         ClaimOutcome::Claimed
     );
     let late = no_grace
-        .complete(k, "a", &Completion::Marker, now_ms(), TTL)
+        .complete(
+            k,
+            &claim_by("a", T0).claim(),
+            &Completion::Marker,
+            now_ms(),
+            TTL,
+        )
         .await;
     assert!(
         matches!(late, Err(StoreError::ClaimLost { .. })),
@@ -484,9 +499,11 @@ async fn values_that_are_not_records() {
             .claim(k, &claim_by("b", at(T0, 86_400_000)).claim())
             .await;
         corrupt(&r, matches!(r, Err(StoreError::Corrupt { .. })), "claim");
-        let r = store.complete(k, "a", &Completion::Marker, T0, TTL).await;
+        let r = store
+            .complete(k, &claim_by("a", T0).claim(), &Completion::Marker, T0, TTL)
+            .await;
         corrupt(&r, matches!(r, Err(StoreError::Corrupt { .. })), "complete");
-        let r = store.release(k, "a").await;
+        let r = store.release(k, &claim_by("a", T0).claim()).await;
         corrupt(&r, matches!(r, Err(StoreError::Corrupt { .. })), "release");
         assert_eq!(
             &raw.get(&store.redis_key(k)).unwrap(),
@@ -510,12 +527,14 @@ async fn values_that_are_not_records() {
         &r,
         matches!(r, Err(StoreError::UnsupportedFormat { found: 2, .. })),
     );
-    let r = store.complete(k, "a", &Completion::Marker, T0, TTL).await;
+    let r = store
+        .complete(k, &claim_by("a", T0).claim(), &Completion::Marker, T0, TTL)
+        .await;
     unsupported(
         &r,
         matches!(r, Err(StoreError::UnsupportedFormat { found: 2, .. })),
     );
-    let r = store.release(k, "a").await;
+    let r = store.release(k, &claim_by("a", T0).claim()).await;
     unsupported(
         &r,
         matches!(r, Err(StoreError::UnsupportedFormat { found: 2, .. })),
@@ -545,9 +564,11 @@ async fn values_that_are_not_records() {
         );
         let r = store.claim(k, &claim_by("b", T0).claim()).await;
         wrong(&r, matches!(r, Err(StoreError::Corrupt { .. })), "claim");
-        let r = store.complete(k, "a", &Completion::Marker, T0, TTL).await;
+        let r = store
+            .complete(k, &claim_by("a", T0).claim(), &Completion::Marker, T0, TTL)
+            .await;
         wrong(&r, matches!(r, Err(StoreError::Corrupt { .. })), "complete");
-        let r = store.release(k, "a").await;
+        let r = store.release(k, &claim_by("a", T0).claim()).await;
         wrong(&r, matches!(r, Err(StoreError::Corrupt { .. })), "release");
         let kind = raw.cmd(&[b"TYPE", &address]);
         assert_eq!(kind, Resp::Simple(name.into()), "{name}: not overwritten");
@@ -594,11 +615,16 @@ async fn records_in_another_layout() {
         panic!("expected Existing")
     };
     assert_eq!(found, claimed_record("a", T0));
-    let r = store.complete(k, "b", &Completion::Marker, T0, TTL).await;
+    let r = store
+        .complete(k, &claim_by("b", T0).claim(), &Completion::Marker, T0, TTL)
+        .await;
     assert!(matches!(r, Err(StoreError::ClaimLost { .. })), "{r:?}");
-    assert!(!store.release(k, "b").await.unwrap());
+    assert!(!store.release(k, &claim_by("b", T0).claim()).await.unwrap());
     let done = Completion::Output(b"[1]".to_vec());
-    store.complete(k, "a", &done, at(T0, 5), TTL).await.unwrap();
+    store
+        .complete(k, &claim_by("a", T0).claim(), &done, at(T0, 5), TTL)
+        .await
+        .unwrap();
     let expected = completed_record("a", T0, &done, at(T0, 5));
     assert_eq!(
         store.get(k, at(T0, 6)).await.unwrap(),
@@ -611,7 +637,7 @@ async fn records_in_another_layout() {
 
     let k = key("tool", "release");
     raw.cmd(&[b"SET", &store.redis_key(k), foreign("a").as_bytes()]);
-    assert!(store.release(k, "a").await.unwrap());
+    assert!(store.release(k, &claim_by("a", T0).claim()).await.unwrap());
     assert_eq!(store.get(k, T0).await.unwrap(), None);
 
     let k = key("tool", "takeover");
@@ -650,20 +676,27 @@ async fn records_too_large() {
         ClaimOutcome::Claimed
     );
     let big = Completion::Output(store_conformance::large_json(2048));
-    let r = small.complete(k, "a", &big, T0, TTL).await;
+    let r = small
+        .complete(k, &claim_by("a", T0).claim(), &big, T0, TTL)
+        .await;
     assert!(
         matches!(r, Err(StoreError::TooLarge { size, limit: 1024, .. }) if size > 2048),
         "{r:?}"
     );
     let failed = Completion::Failed("x".repeat(2048));
-    let r = small.complete(k, "a", &failed, T0, TTL).await;
+    let r = small
+        .complete(k, &claim_by("a", T0).claim(), &failed, T0, TTL)
+        .await;
     assert!(matches!(r, Err(StoreError::TooLarge { .. })), "{r:?}");
     assert_eq!(
         small.get(k, T0).await.unwrap(),
         Some(claimed_record("a", T0))
     );
     let done = Completion::Output(b"{}".to_vec());
-    small.complete(k, "a", &done, T0, TTL).await.unwrap();
+    small
+        .complete(k, &claim_by("a", T0).claim(), &done, T0, TTL)
+        .await
+        .unwrap();
 
     // A claim with a huge fingerprint, a huge tool id: refused, nothing written.
     let k = key("tool", "fingerprint");
@@ -687,7 +720,9 @@ async fn records_too_large() {
         ClaimOutcome::Claimed
     );
     let huge = Completion::Output(store_conformance::large_json(16 << 20));
-    let r = store.complete(k, "a", &huge, T0, TTL).await;
+    let r = store
+        .complete(k, &claim_by("a", T0).claim(), &huge, T0, TTL)
+        .await;
     assert!(
         matches!(r, Err(StoreError::TooLarge { limit, .. }) if limit == 16 << 20),
         "{r:?}"
@@ -695,7 +730,13 @@ async fn records_too_large() {
     // Below it, 4 MiB round-trip.
     let four = store_conformance::large_json(4 << 20);
     store
-        .complete(k, "a", &Completion::Output(four.clone()), T0, TTL)
+        .complete(
+            k,
+            &claim_by("a", T0).claim(),
+            &Completion::Output(four.clone()),
+            T0,
+            TTL,
+        )
         .await
         .unwrap();
     let found = store.get(k, T0).await.unwrap().unwrap();
@@ -744,7 +785,10 @@ async fn odd_tool_ids_and_keys() {
             ClaimOutcome::Claimed
         );
         let done = Completion::Output(format!("{{\"i\":{i}}}").into_bytes());
-        store.complete(rk, &token, &done, T0, TTL).await.unwrap();
+        store
+            .complete(rk, &claim_by(&token, T0).claim(), &done, T0, TTL)
+            .await
+            .unwrap();
     }
     for (i, (tool, k)) in pairs.iter().enumerate() {
         let done = Completion::Output(format!("{{\"i\":{i}}}").into_bytes());
@@ -1012,7 +1056,13 @@ async fn connection_cut_and_restored() {
             let token = format!("t{i}");
             store.claim(k, &claim_by(&token, T0).claim()).await?;
             store
-                .complete(k, &token, &Completion::Marker, T0, TTL)
+                .complete(
+                    k,
+                    &claim_by(&token, T0).claim(),
+                    &Completion::Marker,
+                    T0,
+                    TTL,
+                )
                 .await?;
             store.get(k, T0).await.map(|_| ())
         }
@@ -1206,7 +1256,7 @@ async fn round_trips_of(url: &str, store: Arc<RedisStore>) {
     assert_eq!(monitor.commands(url), ["GET"], "get");
     let k2 = key_of(&spec, "release");
     store.claim(k2, &claim_by("r", T0).claim()).await.unwrap();
-    assert!(store.release(k2, "r").await.unwrap());
+    assert!(store.release(k2, &claim_by("r", T0).claim()).await.unwrap());
     assert!(store.delete(k).await.unwrap());
     assert_eq!(
         monitor.commands(url),

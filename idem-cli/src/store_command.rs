@@ -304,7 +304,7 @@ mod tests {
                 store.claim(address, &claim).await.expect("claimed");
                 let output = Completion::Output(b"{\"ok\":true}".to_vec());
                 store
-                    .complete(address, &token, &output, NOW, ttl)
+                    .complete(address, &claim, &output, NOW, ttl)
                     .await
                     .expect("completed");
             }

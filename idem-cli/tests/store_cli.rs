@@ -55,7 +55,7 @@ async fn put(
     assert_eq!(claimed, ClaimOutcome::Claimed);
     if let Some((completion, ttl)) = completion {
         store
-            .complete(address, claim.token, &completion, now, ttl)
+            .complete(address, &claim, &completion, now, ttl)
             .await
             .expect("the completion");
     }

@@ -56,7 +56,7 @@ async fn fill(store: &dyn Store) {
         store.claim(address, &claim).await.unwrap();
         let output = Completion::Output(br#"{"charge_id":"ch_1"}"#.to_vec());
         store
-            .complete(address, &token, &output, at, hour)
+            .complete(address, &claim, &output, at, hour)
             .await
             .unwrap();
     }

@@ -60,6 +60,7 @@ pub async fn run_all(store: Arc<dyn Store>, corruptor: Option<&dyn Corruptor>) {
     complete_marker(s, &tool("complete-marker")).await;
     complete_failed(s, &tool("complete-failed")).await;
     complete_without_claim(s, &tool("complete-without-claim")).await;
+    token_decides(s, &tool("token-decides")).await;
     output_not_json(s, &tool("output-not-json")).await;
     ttl_expiry(s, &tool("ttl-expiry")).await;
     release(s, &tool("release")).await;
@@ -174,6 +175,9 @@ async fn claim(
         .unwrap_or_else(|e| panic!("claim of {key} by {token} at {now:?}: {e}"))
 }
 
+/// Completes the claim of `token` as `claim_by(token, T0)` makes it. Only the token decides
+/// whose claim a record is: a claim made at another time completes all the same (through a
+/// slower path in some stores).
 async fn complete(
     store: &dyn Store,
     key: RecordKey<'_>,
@@ -181,7 +185,9 @@ async fn complete(
     completion: &Completion,
     now: UnixMillis,
 ) -> Result<(), StoreError> {
-    store.complete(key, token, completion, now, TTL).await
+    store
+        .complete(key, &claim_by(token, T0).claim(), completion, now, TTL)
+        .await
 }
 
 async fn get(store: &dyn Store, key: RecordKey<'_>, now: UnixMillis) -> Option<Record> {
@@ -479,7 +485,10 @@ pub async fn stale_completion(store: &dyn Store, tool: &str) {
         );
     }
     assert!(
-        !store.release(key, "a").await.expect("release"),
+        !store
+            .release(key, &claim_by("a", T0).claim())
+            .await
+            .expect("release"),
         "stale release"
     );
     assert_eq!(
@@ -496,7 +505,12 @@ pub async fn stale_completion(store: &dyn Store, tool: &str) {
         let result = complete(store, key, "a", completion, at(end, 3)).await;
         assert_claim_lost(result, "the former holder completes after the holder");
     }
-    assert!(!store.release(key, "a").await.expect("release"));
+    assert!(
+        !store
+            .release(key, &claim_by("a", T0).claim())
+            .await
+            .expect("release")
+    );
     assert_eq!(get(store, key, at(end, 3)).await, Some(b_done));
 }
 
@@ -587,6 +601,40 @@ pub async fn complete_without_claim(store: &dyn Store, tool: &str) {
     assert_eq!(get(store, key, T0).await, None, "nothing written");
 }
 
+/// `complete` and `release` go by the claim's token alone: given the claim with other fields
+/// (another fingerprint, time or lease), they still complete or release the record of that
+/// token, and the record keeps the fingerprint and creation time it was claimed with.
+pub async fn token_decides(store: &dyn Store, tool: &str) {
+    let key = RecordKey {
+        tool,
+        key: "complete",
+    };
+    assert_eq!(claim(store, key, "a", T0).await, ClaimOutcome::Claimed);
+    let other = Claim {
+        token: "a",
+        fingerprint: "fp-other",
+        now: at(T0, 3),
+        lease: LEASE * 2,
+    };
+    let done = Completion::Output(br#"{"by":"token"}"#.to_vec());
+    store
+        .complete(key, &other, &done, at(T0, 4), TTL)
+        .await
+        .expect("complete by token");
+    assert_eq!(
+        get(store, key, at(T0, 4)).await,
+        Some(completed_record("a", T0, &done, at(T0, 4)))
+    );
+
+    let key = RecordKey {
+        tool,
+        key: "release",
+    };
+    assert_eq!(claim(store, key, "a", T0).await, ClaimOutcome::Claimed);
+    assert!(store.release(key, &other).await.expect("release by token"));
+    assert_eq!(get(store, key, T0).await, None, "released");
+}
+
 /// An output that is not JSON is refused (`Corrupt`) and the claim stays as it was, to be
 /// completed properly.
 pub async fn output_not_json(store: &dyn Store, tool: &str) {
@@ -646,19 +694,37 @@ pub async fn ttl_expiry(store: &dyn Store, tool: &str) {
 /// Release: only by the holding token and only of an in-progress record; then the key is free.
 pub async fn release(store: &dyn Store, tool: &str) {
     let key = RecordKey { tool, key: "k" };
-    assert!(!store.release(key, "a").await.expect("release"), "absent");
+    assert!(
+        !store
+            .release(key, &claim_by("a", T0).claim())
+            .await
+            .expect("release"),
+        "absent"
+    );
     assert_eq!(claim(store, key, "a", T0).await, ClaimOutcome::Claimed);
     assert!(
-        !store.release(key, "b").await.expect("release"),
+        !store
+            .release(key, &claim_by("b", T0).claim())
+            .await
+            .expect("release"),
         "another token"
     );
     assert_eq!(get(store, key, T0).await, Some(claimed_record("a", T0)));
     assert!(
-        store.release(key, "a").await.expect("release"),
+        store
+            .release(key, &claim_by("a", T0).claim())
+            .await
+            .expect("release"),
         "the holder"
     );
     assert_eq!(get(store, key, T0).await, None, "released");
-    assert!(!store.release(key, "a").await.expect("release"), "twice");
+    assert!(
+        !store
+            .release(key, &claim_by("a", T0).claim())
+            .await
+            .expect("release"),
+        "twice"
+    );
     let result = complete(store, key, "a", &Completion::Marker, T0).await;
     assert_claim_lost(result, "completion after release");
     assert_eq!(get(store, key, T0).await, None, "nothing written");
@@ -672,7 +738,10 @@ pub async fn release(store: &dyn Store, tool: &str) {
         .await
         .expect("complete");
     assert!(
-        !store.release(key, "b").await.expect("release"),
+        !store
+            .release(key, &claim_by("b", T0).claim())
+            .await
+            .expect("release"),
         "completed"
     );
     let record = completed_record("b", at(T0, 1), &Completion::Marker, at(T0, 2));
@@ -882,9 +951,17 @@ pub async fn corrupt_records(store: &dyn Store, corruptor: &dyn Corruptor, tool:
             "late claim",
             matches!(r, Err(StoreError::Corrupt { .. })),
         );
-        let r = store.complete(key, "t", &Completion::Marker, T0, TTL).await;
+        let r = store
+            .complete(
+                key,
+                &claim_by("t", T0).claim(),
+                &Completion::Marker,
+                T0,
+                TTL,
+            )
+            .await;
         corrupt(&r, "complete", matches!(r, Err(StoreError::Corrupt { .. })));
-        let r = store.release(key, "t").await;
+        let r = store.release(key, &claim_by("t", T0).claim()).await;
         assert!(r.is_err(), "{name}: release: expected an error, got {r:?}");
         let r = store.get(key, T0).await;
         corrupt(

@@ -162,7 +162,7 @@ impl Call<'_> {
                         spawn_release(
                             Arc::clone(&self.executor.store),
                             self.record_key(),
-                            token.as_str(),
+                            &claim,
                             6,
                         );
                     }
@@ -198,7 +198,7 @@ impl Call<'_> {
                     return self.replay(record);
                 }
             };
-            return self.run_tool(token, took_over, on_failure, tool).await;
+            return self.run_tool(claim, took_over, on_failure, tool).await;
         }
     }
 
@@ -250,7 +250,7 @@ impl Call<'_> {
     /// Runs the tool under a won claim and records how it ended.
     async fn run_tool<T, E, F, Fut, P>(
         &self,
-        token: ClaimToken,
+        claim: Claim<'_>,
         took_over: bool,
         on_failure: &P,
         tool: F,
@@ -263,12 +263,11 @@ impl Call<'_> {
         P: Fn(&E) -> OnFailure,
     {
         let config = self.spec.idempotency();
-        let mut claim = ClaimGuard {
+        let mut guard = ClaimGuard {
             store: &self.executor.store,
             key: self.record_key(),
-            token: Some(token),
+            claim: Some(claim),
         };
-        let token = token.as_str();
         self.executor.metrics.add(Counter::Execution);
         let result = tool().await;
         match result {
@@ -277,7 +276,7 @@ impl Call<'_> {
                     match serde_json::to_vec(&output) {
                         Ok(bytes) => Completion::Output(bytes),
                         Err(source) => {
-                            claim.release().await;
+                            guard.release().await;
                             let err = ExecuteError::Output {
                                 key: self.key_string(),
                                 action: "serialized",
@@ -289,8 +288,8 @@ impl Call<'_> {
                 } else {
                     Completion::Marker
                 };
-                let completed = self.complete(token, &completion).await;
-                claim.disarm();
+                let completed = self.complete(&claim, &completion).await;
+                guard.disarm();
                 match completed {
                     Ok(()) => {
                         let shared = match completion {
@@ -319,14 +318,14 @@ impl Call<'_> {
             }
             Err(err) => match on_failure(&err) {
                 OnFailure::Release => {
-                    claim.release().await;
+                    guard.release().await;
                     (Err(ExecuteError::Tool(err)), Shared::Retry)
                 }
                 OnFailure::Remember => {
                     let message = err.to_string();
                     let completion = Completion::Failed(message.clone());
-                    let completed = self.complete(token, &completion).await;
-                    claim.disarm();
+                    let completed = self.complete(&claim, &completion).await;
+                    guard.disarm();
                     if let Err(store_err) = completed {
                         tracing::warn!(tool = self.spec.id(), key = self.key.as_str(), error = %store_err, "idem could not remember a failure");
                     }
@@ -336,14 +335,14 @@ impl Call<'_> {
         }
     }
 
-    /// Records how the claimed call ended, while still holding claim `token`.
-    async fn complete(&self, token: &str, completion: &Completion) -> Result<(), StoreError> {
+    /// Records how the claimed call ended, while still holding `claim`.
+    async fn complete(&self, claim: &Claim<'_>, completion: &Completion) -> Result<(), StoreError> {
         let ttl = self.spec.idempotency().result_ttl();
         self.executor
             .store
             .complete(
                 self.record_key(),
-                token,
+                claim,
                 completion,
                 self.executor.now(),
                 ttl,

@@ -49,7 +49,7 @@ use super::{
 /// };
 /// assert_eq!(store.claim(key, &claim).await?, ClaimOutcome::Claimed);
 /// let output = Completion::Output(br#"{"charged":true}"#.to_vec());
-/// store.complete(key, "t-1", &output, now, Duration::from_secs(3600)).await?;
+/// store.complete(key, &claim, &output, now, Duration::from_secs(3600)).await?;
 ///
 /// // A duplicate finds the completed record and replays its output.
 /// let duplicate = Claim { token: "t-2".into(), ..claim };
@@ -431,20 +431,20 @@ impl Store for MemoryStore {
     fn complete<'a>(
         &'a self,
         key: RecordKey<'a>,
-        token: &'a str,
+        claim: &'a Claim<'a>,
         completion: &'a Completion,
         now: UnixMillis,
         ttl: Duration,
     ) -> BoxFuture<'a, Result<(), StoreError>> {
-        Box::pin(async move { self.complete_now(key, token, completion, now, ttl) })
+        Box::pin(async move { self.complete_now(key, claim.token, completion, now, ttl) })
     }
 
     fn release<'a>(
         &'a self,
         key: RecordKey<'a>,
-        token: &'a str,
+        claim: &'a Claim<'a>,
     ) -> BoxFuture<'a, Result<bool, StoreError>> {
-        Box::pin(async move { Ok(self.release_now(key, token)) })
+        Box::pin(async move { Ok(self.release_now(key, claim.token)) })
     }
 
     fn get<'a>(

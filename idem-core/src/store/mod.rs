@@ -153,34 +153,37 @@ pub trait Store: Send + Sync + fmt::Debug {
         claim: &'a Claim<'a>,
     ) -> BoxFuture<'a, Result<ClaimOutcome, StoreError>>;
 
-    /// Completes the claim `token` on `key`: the record becomes completed, expiring `ttl` after
-    /// `now`.
+    /// Completes `claim`, the claim this caller made on `key`: the record becomes completed,
+    /// expiring `ttl` after `now`.
     ///
-    /// The record keeps its token, fingerprint and `created_at`. A claim whose lease has run out
-    /// can still complete as long as nobody took it over: the lease only lets another caller
-    /// take the key.
+    /// Only `claim.token` decides whether the record is this claim's. The record keeps its
+    /// token, fingerprint and `created_at`; a store may use the claim's other fields to know the
+    /// stored record without reading it first (the Redis store compares the bytes). A claim whose
+    /// lease has run out can still complete as long as nobody took it over: the lease only lets
+    /// another caller take the key.
     ///
     /// # Errors
-    /// [`StoreError::ClaimLost`] when the record is not an in-progress record of `token` (its
-    /// lease ran out and another caller took it over, it was deleted or released, or it is
+    /// [`StoreError::ClaimLost`] when the record is not an in-progress record of `claim.token`
+    /// (its lease ran out and another caller took it over, it was deleted or released, or it is
     /// already completed): nothing is written. [`StoreError::Corrupt`] when the output is not
     /// JSON, or the stored record cannot be decoded.
     fn complete<'a>(
         &'a self,
         key: RecordKey<'a>,
-        token: &'a str,
+        claim: &'a Claim<'a>,
         completion: &'a Completion,
         now: UnixMillis,
         ttl: Duration,
     ) -> BoxFuture<'a, Result<(), StoreError>>;
 
-    /// Releases the claim `token` on `key` (the tool failed and may be retried). Returns whether
-    /// a record was removed. Only an in-progress record of `token` is removed: a record of
-    /// another token, or a completed or failed one (of any token), is left alone.
+    /// Releases `claim`, the claim this caller made on `key` (the tool failed and may be
+    /// retried). Returns whether a record was removed. Only an in-progress record of
+    /// `claim.token` is removed: a record of another token, or a completed or failed one (of any
+    /// token), is left alone.
     fn release<'a>(
         &'a self,
         key: RecordKey<'a>,
-        token: &'a str,
+        claim: &'a Claim<'a>,
     ) -> BoxFuture<'a, Result<bool, StoreError>>;
 
     /// The record of `key`, or `None` when there is none or it has expired at `now`. An

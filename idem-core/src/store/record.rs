@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 use super::error::StoreError;
+use super::{Claim, Completion};
 
 /// Milliseconds since the Unix epoch.
 #[derive(
@@ -127,51 +128,26 @@ impl Record {
     /// [`StoreError::Corrupt`] when the output is not JSON; `key` names the record (it is
     /// written out only for an error).
     pub fn encode(&self, key: impl fmt::Display) -> Result<Vec<u8>, StoreError> {
-        let (state, lease_until, expires_at, output, error) = match &self.state {
-            RecordState::InProgress { lease_until } => {
-                ("in_progress", Some(*lease_until), None, None, None)
-            }
-            RecordState::Completed { output, expires_at } => {
-                let output = match output {
-                    Some(bytes) => Some(raw_json(bytes).ok_or_else(|| StoreError::Corrupt {
-                        key: key.to_string(),
-                        reason: "the output to store is not JSON".to_owned(),
-                    })?),
-                    None => None,
-                };
-                ("completed", None, Some(*expires_at), output, None)
-            }
-            RecordState::Failed { error, expires_at } => (
-                "failed",
-                None,
-                Some(*expires_at),
-                None,
-                Some(error.as_str()),
-            ),
+        let state = match &self.state {
+            RecordState::InProgress { lease_until } => StateRef::InProgress {
+                lease_until: *lease_until,
+            },
+            RecordState::Completed { output, expires_at } => StateRef::Completed {
+                output: output.as_deref(),
+                expires_at: *expires_at,
+            },
+            RecordState::Failed { error, expires_at } => StateRef::Failed {
+                error,
+                expires_at: *expires_at,
+            },
         };
-        let wire = WireOut {
-            idem_record: RECORD_FORMAT,
-            state,
+        RecordRef {
             token: &self.token,
             fingerprint: &self.fingerprint,
             created_at: self.created_at,
-            lease_until,
-            expires_at,
-            output,
-            error,
-        };
-        // Room for the strings and the field names: one allocation.
-        let room = self.token.len()
-            + self.fingerprint.len()
-            + output.map_or(0, |o| o.get().len())
-            + error.map_or(0, str::len)
-            + 160;
-        let mut bytes = Vec::with_capacity(room);
-        serde_json::to_writer(&mut bytes, &wire).map_err(|e| StoreError::Corrupt {
-            key: key.to_string(),
-            reason: format!("cannot encode the record: {e}"),
-        })?;
-        Ok(bytes)
+            state,
+        }
+        .encode(key)
     }
 
     /// Reads a record written by [`Record::encode`].
@@ -215,6 +191,121 @@ impl Record {
             created_at: wire.created_at,
             state,
         })
+    }
+}
+
+/// A record's fields, borrowed: what a store encodes without owning a [`Record`] (a claim's
+/// record, or the record a claim completes into).
+pub(crate) struct RecordRef<'a> {
+    pub(crate) token: &'a str,
+    pub(crate) fingerprint: &'a str,
+    pub(crate) created_at: UnixMillis,
+    pub(crate) state: StateRef<'a>,
+}
+
+/// A [`RecordState`], borrowed.
+pub(crate) enum StateRef<'a> {
+    InProgress {
+        lease_until: UnixMillis,
+    },
+    Completed {
+        output: Option<&'a [u8]>,
+        expires_at: UnixMillis,
+    },
+    Failed {
+        error: &'a str,
+        expires_at: UnixMillis,
+    },
+}
+
+impl<'a> RecordRef<'a> {
+    /// The in-progress record `claim` creates.
+    pub(crate) fn claimed(claim: &Claim<'a>) -> Self {
+        RecordRef {
+            token: claim.token,
+            fingerprint: claim.fingerprint,
+            created_at: claim.now,
+            state: StateRef::InProgress {
+                lease_until: claim.now.plus(claim.lease),
+            },
+        }
+    }
+
+    /// The record `claim` becomes when it completes with `completion`, expiring at
+    /// `expires_at`.
+    pub(crate) fn completed(
+        claim: &Claim<'a>,
+        completion: &'a Completion,
+        expires_at: UnixMillis,
+    ) -> Self {
+        RecordRef {
+            token: claim.token,
+            fingerprint: claim.fingerprint,
+            created_at: claim.now,
+            state: StateRef::of(completion, expires_at),
+        }
+    }
+
+    /// The bytes [`Record::encode`] writes for these fields.
+    pub(crate) fn encode(&self, key: impl fmt::Display) -> Result<Vec<u8>, StoreError> {
+        let (state, lease_until, expires_at, output, error) = match self.state {
+            StateRef::InProgress { lease_until } => {
+                ("in_progress", Some(lease_until), None, None, None)
+            }
+            StateRef::Completed { output, expires_at } => {
+                let output = match output {
+                    Some(bytes) => Some(raw_json(bytes).ok_or_else(|| StoreError::Corrupt {
+                        key: key.to_string(),
+                        reason: "the output to store is not JSON".to_owned(),
+                    })?),
+                    None => None,
+                };
+                ("completed", None, Some(expires_at), output, None)
+            }
+            StateRef::Failed { error, expires_at } => {
+                ("failed", None, Some(expires_at), None, Some(error))
+            }
+        };
+        let wire = WireOut {
+            idem_record: RECORD_FORMAT,
+            state,
+            token: self.token,
+            fingerprint: self.fingerprint,
+            created_at: self.created_at,
+            lease_until,
+            expires_at,
+            output,
+            error,
+        };
+        // Room for the strings and the field names: one allocation.
+        let room = self.token.len()
+            + self.fingerprint.len()
+            + output.map_or(0, |o| o.get().len())
+            + error.map_or(0, str::len)
+            + 160;
+        let mut bytes = Vec::with_capacity(room);
+        serde_json::to_writer(&mut bytes, &wire).map_err(|e| StoreError::Corrupt {
+            key: key.to_string(),
+            reason: format!("cannot encode the record: {e}"),
+        })?;
+        Ok(bytes)
+    }
+}
+
+impl<'a> StateRef<'a> {
+    /// The state a record takes when a claim completes with `completion`.
+    pub(crate) fn of(completion: &'a Completion, expires_at: UnixMillis) -> Self {
+        match completion {
+            Completion::Output(bytes) => StateRef::Completed {
+                output: Some(bytes),
+                expires_at,
+            },
+            Completion::Marker => StateRef::Completed {
+                output: None,
+                expires_at,
+            },
+            Completion::Failed(error) => StateRef::Failed { error, expires_at },
+        }
     }
 }
 

@@ -70,7 +70,7 @@ const TABLE: TableDefinition<'static, &'static str, &'static [u8]> =
 ///     let store = RedbStore::open(&path)?;
 ///     assert_eq!(store.claim(key, &claim).await?, ClaimOutcome::Claimed);
 ///     let output = Completion::Output(br#"{"charged":true}"#.to_vec());
-///     store.complete(key, "t-1", &output, now, Duration::from_secs(3600)).await?;
+///     store.complete(key, &claim, &output, now, Duration::from_secs(3600)).await?;
 /// }
 /// // After a restart, the result is still there.
 /// let store = RedbStore::open(&path)?;
@@ -218,14 +218,14 @@ impl Store for RedbStore {
     fn complete<'a>(
         &'a self,
         key: RecordKey<'a>,
-        token: &'a str,
+        claim: &'a Claim<'a>,
         completion: &'a Completion,
         now: UnixMillis,
         ttl: Duration,
     ) -> BoxFuture<'a, Result<(), StoreError>> {
         let address = encode_address(key);
         let name = key.to_string();
-        let token = token.to_owned();
+        let token = claim.token.to_owned();
         let expires_at = now.plus(ttl);
         let state = completion.to_state(expires_at);
         Box::pin(self.run(move |db| {
@@ -254,11 +254,11 @@ impl Store for RedbStore {
     fn release<'a>(
         &'a self,
         key: RecordKey<'a>,
-        token: &'a str,
+        claim: &'a Claim<'a>,
     ) -> BoxFuture<'a, Result<bool, StoreError>> {
         let address = encode_address(key);
         let name = key.to_string();
-        let token = token.to_owned();
+        let token = claim.token.to_owned();
         Box::pin(self.run(move |db| {
             let txn = db.begin_write().map_err(unavailable)?;
             {

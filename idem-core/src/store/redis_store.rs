@@ -10,6 +10,7 @@ use std::time::Duration;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{Client, RedisError, RedisResult, Script, Value};
 
+use super::record::{RecordRef, StateRef};
 use super::{
     BoxFuture, Claim, ClaimOutcome, Completion, Record, RecordKey, Store, StoreError, StoredRecord,
     UnixMillis,
@@ -78,14 +79,14 @@ use super::{
 ///   has expired by `now`, is replaced by a second script only if the value is still the one
 ///   read (compare and set), which makes a takeover cost two round trips and lets exactly one of
 ///   racing claimers win it.
-/// - **complete** and **release** compare the claim token: the script checks that the value
-///   starts with the in-progress record of the token as [`Record::encode`] writes it, then
-///   writes the completed record (keeping the claim's fingerprint and creation time, copied as
-///   bytes) or deletes the key. Any other value goes back to Rust to be decoded: another token or
-///   state is [`ClaimLost`](StoreError::ClaimLost) (or `false`), and an in-progress record of
-///   the token that the script does not read (written by another client in another layout, or
-///   with a fingerprint that is not printable ASCII, which the executor's hex digests always
-///   are) is completed or released by compare and set, in a second round trip.
+/// - **complete** and **release** are compare-and-set scripts: the store encodes the claim's
+///   in-progress record, byte for byte as the claim wrote it (the claim is passed to
+///   [`complete`](Store::complete) and [`release`](Store::release)), and the script writes the
+///   completed record (or deletes the key) only if the key still holds exactly those bytes. Any
+///   other value goes back to Rust to be decoded: another token or state is
+///   [`ClaimLost`](StoreError::ClaimLost) (or `false`), and an in-progress record of the same
+///   token in other bytes (written by another client, or by a claim of other fields) is
+///   completed or released by compare and set on the bytes found, in a second round trip.
 ///
 /// The scripts only compare bytes and never parse JSON, so no value can make a script fail:
 /// a value that is not a record surfaces from Rust as [`StoreError::Corrupt`] (or
@@ -135,7 +136,7 @@ use super::{
 /// };
 /// assert_eq!(store.claim(key, &claim).await?, ClaimOutcome::Claimed);
 /// let output = Completion::Output(br#"{"charged":true}"#.to_vec());
-/// store.complete(key, "t-1", &output, now, Duration::from_secs(3600)).await?;
+/// store.complete(key, &claim, &output, now, Duration::from_secs(3600)).await?;
 /// // Any worker connected to the same server now replays the result.
 /// let record = store.get(key, now).await?.unwrap();
 /// assert_eq!(record.token, "t-1");
@@ -350,9 +351,8 @@ impl RedisStore {
         })
     }
 
-    /// Refuses records larger than `bytes` ([`StoreError::TooLarge`], nothing sent). The size
-    /// checked is that of the encoded record as sent (a completion sends it without the
-    /// fingerprint, which the server copies from the claim), and of the Redis key.
+    /// Refuses records larger than `bytes` ([`StoreError::TooLarge`], nothing sent). The sizes
+    /// checked are those of the encoded record as sent and of the Redis key.
     #[must_use]
     pub fn with_max_record_bytes(mut self, bytes: usize) -> Self {
         self.max_record_bytes = bytes;
@@ -463,15 +463,7 @@ impl RedisStore {
         px: &[u8],
     ) -> Result<bool, StoreError> {
         let reply = self
-            .run(&self.scripts.replace_if, address, &[expected, new, px])
-            .await?;
-        Ok(matches!(reply, Reply::Done))
-    }
-
-    /// Deletes the value at `address` if it is still `expected`.
-    async fn delete_if(&self, address: &[u8], expected: &[u8]) -> Result<bool, StoreError> {
-        let reply = self
-            .run(&self.scripts.delete_if, address, &[expected])
+            .run(&self.scripts.set_if, address, &[expected, new, px])
             .await?;
         Ok(matches!(reply, Reply::Done))
     }
@@ -566,77 +558,53 @@ impl RedisStore {
     async fn complete_now(
         &self,
         key: RecordKey<'_>,
-        token: &str,
+        claim: &Claim<'_>,
         completion: &Completion,
         now: UnixMillis,
         ttl: Duration,
     ) -> Result<(), StoreError> {
-        let name = key;
         let address = self.address(key)?;
         let expires_at = now.plus(ttl);
-        let state = completion.to_state(expires_at);
-        // The completed record without the claim's fingerprint and creation time, which the
-        // script copies from the stored claim.
-        let template = Record {
-            token: token.to_owned(),
-            fingerprint: String::new(),
-            created_at: UnixMillis(0),
-            state,
-        };
-        let encoded = template.encode(name)?;
-        self.check_size(key, encoded.len())?;
-        let (claimed, head, tail) = match (claim_head(token, name)?, split_completed(&encoded)) {
-            (Some(claimed), Some((head, tail))) => (claimed, head, tail),
-            // Not the layout the script knows (cannot happen with this Record::encode): every
-            // completion takes the compare-and-set path below.
-            _ => (Vec::new(), &[][..], &[][..]),
-        };
+        // The claim as `claim_now` wrote it, and the record it completes into.
+        let mut expected = RecordRef::claimed(claim).encode(key)?;
+        let mut done = RecordRef::completed(claim, completion, expires_at).encode(key)?;
+        self.check_size(key, done.len())?;
         let px = px(ttl);
         for _ in 0..MAX_ATTEMPTS {
             let found = match self
-                .run(
-                    &self.scripts.complete,
-                    &address,
-                    &[&claimed, head, tail, &px],
-                )
+                .run(&self.scripts.set_if, &address, &[&expected, &done, &px])
                 .await?
             {
                 Reply::Done => return Ok(()),
-                Reply::Absent => {
-                    return Err(StoreError::ClaimLost {
-                        key: name.to_string(),
-                    });
-                }
+                Reply::Absent => return Err(claim_lost(key)),
                 Reply::WrongType(error) => return Err(wrong_type(key, &error)),
                 Reply::Found(found) => found,
             };
-            let record = Record::decode(name, &found)?;
-            if !(record.is_in_progress() && record.token == token) {
-                return Err(StoreError::ClaimLost {
-                    key: name.to_string(),
-                });
+            let record = Record::decode(key, &found)?;
+            if !(record.is_in_progress() && record.token == claim.token) {
+                return Err(claim_lost(key));
             }
-            // The claim of `token`, in a layout the script does not read: complete it here.
-            let done = Record {
-                state: template.state.clone(),
-                ..record
+            // The claim of this token, in other bytes than the claim's (written by another
+            // client, or with other fields): complete the record that is there.
+            done = RecordRef {
+                token: &record.token,
+                fingerprint: &record.fingerprint,
+                created_at: record.created_at,
+                state: StateRef::of(completion, expires_at),
             }
-            .encode(name)?;
+            .encode(key)?;
             self.check_size(key, done.len())?;
-            if self.replace_if(&address, &found, &done, &px).await? {
-                return Ok(());
-            }
+            expected = found;
         }
         Err(contended(key))
     }
 
-    async fn release_now(&self, key: RecordKey<'_>, token: &str) -> Result<bool, StoreError> {
-        let name = key.to_string();
+    async fn release_now(&self, key: RecordKey<'_>, claim: &Claim<'_>) -> Result<bool, StoreError> {
         let address = self.address(key)?;
-        let claimed = claim_head(token, &name)?.unwrap_or_default();
+        let mut expected = RecordRef::claimed(claim).encode(key)?;
         for _ in 0..MAX_ATTEMPTS {
             let found = match self
-                .run(&self.scripts.release, &address, &[&claimed])
+                .run(&self.scripts.delete_if, &address, &[&expected])
                 .await?
             {
                 Reply::Done => return Ok(true),
@@ -644,13 +612,11 @@ impl RedisStore {
                 Reply::WrongType(error) => return Err(wrong_type(key, &error)),
                 Reply::Found(found) => found,
             };
-            let record = Record::decode(&name, &found)?;
-            if !(record.is_in_progress() && record.token == token) {
+            let record = Record::decode(key, &found)?;
+            if !(record.is_in_progress() && record.token == claim.token) {
                 return Ok(false);
             }
-            if self.delete_if(&address, &found).await? {
-                return Ok(true);
-            }
+            expected = found;
         }
         Err(contended(key))
     }
@@ -842,20 +808,20 @@ impl Store for RedisStore {
     fn complete<'a>(
         &'a self,
         key: RecordKey<'a>,
-        token: &'a str,
+        claim: &'a Claim<'a>,
         completion: &'a Completion,
         now: UnixMillis,
         ttl: Duration,
     ) -> BoxFuture<'a, Result<(), StoreError>> {
-        Box::pin(self.complete_now(key, token, completion, now, ttl))
+        Box::pin(self.complete_now(key, claim, completion, now, ttl))
     }
 
     fn release<'a>(
         &'a self,
         key: RecordKey<'a>,
-        token: &'a str,
+        claim: &'a Claim<'a>,
     ) -> BoxFuture<'a, Result<bool, StoreError>> {
-        Box::pin(self.release_now(key, token))
+        Box::pin(self.release_now(key, claim))
     }
 
     fn get<'a>(
@@ -912,9 +878,7 @@ impl LuaScript {
 
 struct Scripts {
     claim: LuaScript,
-    complete: LuaScript,
-    release: LuaScript,
-    replace_if: LuaScript,
+    set_if: LuaScript,
     delete_if: LuaScript,
 }
 
@@ -922,21 +886,13 @@ impl Scripts {
     fn new() -> Self {
         Scripts {
             claim: LuaScript::new(CLAIM),
-            complete: LuaScript::new(COMPLETE),
-            release: LuaScript::new(RELEASE),
-            replace_if: LuaScript::new(REPLACE_IF),
+            set_if: LuaScript::new(SET_IF),
             delete_if: LuaScript::new(DELETE_IF),
         }
     }
 
-    fn all(&self) -> [&LuaScript; 5] {
-        [
-            &self.claim,
-            &self.complete,
-            &self.release,
-            &self.replace_if,
-            &self.delete_if,
-        ]
+    fn all(&self) -> [&LuaScript; 3] {
+        [&self.claim, &self.set_if, &self.delete_if]
     }
 }
 
@@ -959,42 +915,9 @@ end
 return {0, found}
 "#;
 
-/// ARGV[1]: the value expected; ARGV[2]: the new value; ARGV[3]: its Redis TTL (ms).
-const REPLACE_IF: &str = r#"
-if redis.pcall('GET', KEYS[1]) ~= ARGV[1] then
-  return {0}
-end
-redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
-return {1}
-"#;
-
-/// ARGV[1]: the value expected.
-const DELETE_IF: &str = r#"
-if redis.pcall('GET', KEYS[1]) ~= ARGV[1] then
-  return {0}
-end
-redis.call('DEL', KEYS[1])
-return {1}
-"#;
-
-/// Lua: `held(found, from)`, the fingerprint and creation time (`"f...","created_at":123`) of an
-/// in-progress record laid out as `Record::encode` writes it, read from just after its
-/// `"fingerprint":`, or nil for anything else. Digits as serde_json writes a u64; a fingerprint
-/// of printable ASCII without quote or backslash (a hex digest).
-macro_rules! held_lua {
-    () => {
-        r#"
-local function u64(digits)
-  return digits == '0' or (#digits <= 19 and string.byte(digits, 1) ~= 48)
-end
-local function held(found, from)
-  local middle, created, lease = string.match(found,
-    '^("[^"\\%c\128-\255]*","created_at":(%d+)),"lease_until":(%d+)}$', from)
-  if middle and u64(created) and u64(lease) then
-    return middle
-  end
-  return nil
-end
+/// ARGV[1]: the value expected; ARGV[2]: the new value; ARGV[3]: its Redis TTL (ms). Sets the
+/// key to the new value only if it holds the expected one, byte for byte.
+const SET_IF: &str = r#"
 local found = redis.pcall('GET', KEYS[1])
 if type(found) == 'table' then
   return {-1, tostring(found.err)}
@@ -1002,40 +925,29 @@ end
 if not found then
   return {0}
 end
-local claimed = ARGV[1]
-local middle = nil
-if #claimed > 0 and string.sub(found, 1, #claimed) == claimed then
-  middle = held(found, #claimed + 1)
+if found ~= ARGV[1] then
+  return {0, found}
 end
-"#
-    };
-}
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+return {1}
+"#;
 
-/// ARGV[1]: how an in-progress record of the token starts, up to its `"fingerprint":` (empty:
-/// always answer with the value); ARGV[2]: the completed record up to its `"fingerprint":`;
-/// ARGV[3]: the completed record from `,"expires_at":` on; ARGV[4]: its Redis TTL (ms).
-const COMPLETE: &str = concat!(
-    held_lua!(),
-    r#"
-if middle then
-  redis.call('SET', KEYS[1], ARGV[2] .. middle .. ARGV[3], 'PX', ARGV[4])
-  return {1}
+/// ARGV[1]: the value expected. Deletes the key only if it holds the expected value, byte for
+/// byte.
+const DELETE_IF: &str = r#"
+local found = redis.pcall('GET', KEYS[1])
+if type(found) == 'table' then
+  return {-1, tostring(found.err)}
 end
-return {0, found}
-"#
-);
-
-/// ARGV[1]: as for COMPLETE.
-const RELEASE: &str = concat!(
-    held_lua!(),
-    r#"
-if middle then
-  redis.call('DEL', KEYS[1])
-  return {1}
+if not found then
+  return {0}
 end
-return {0, found}
-"#
-);
+if found ~= ARGV[1] then
+  return {0, found}
+end
+redis.call('DEL', KEYS[1])
+return {1}
+"#;
 
 /// A script's answer.
 #[derive(Debug, PartialEq, Eq)]
@@ -1067,43 +979,6 @@ impl Reply {
             other => Err(unexpected(&other)),
         }
     }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Record layout pieces for the scripts
-
-/// How every in-progress record of `token` starts, as [`Record::encode`] writes it, up to and
-/// including `"fingerprint":`; `None` if the encoding is not laid out as expected.
-fn claim_head(token: &str, name: impl fmt::Display) -> Result<Option<Vec<u8>>, StoreError> {
-    let probe = Record::in_progress(
-        token.to_owned(),
-        String::new(),
-        UnixMillis(0),
-        UnixMillis(0),
-    )
-    .encode(name)?;
-    Ok(probe
-        .strip_suffix(br#""","created_at":0,"lease_until":0}"#.as_slice())
-        .filter(|head| head.ends_with(br#","fingerprint":"#))
-        .map(<[u8]>::to_vec))
-}
-
-/// `encoded`, a completed or failed record with an empty fingerprint and a creation time of 0,
-/// split around those two: (up to and including `"fingerprint":`, from `,"expires_at":` on).
-fn split_completed(encoded: &[u8]) -> Option<(&[u8], &[u8])> {
-    // A JSON string cannot contain `,"` (a quote inside is escaped), so the first match follows
-    // the token.
-    const HOLE: &[u8] = br#","fingerprint":"","created_at":0,"expires_at":"#;
-    let at = find(encoded, HOLE)?;
-    let head = &encoded[..at + br#","fingerprint":"#.len()];
-    let tail = &encoded[at + br#","fingerprint":"","created_at":0"#.len()..];
-    Some((head, tail))
-}
-
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack
-        .windows(needle.len())
-        .position(|window| window == needle)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1217,6 +1092,12 @@ fn wrong_type(key: RecordKey<'_>, error: &str) -> StoreError {
     }
 }
 
+fn claim_lost(key: RecordKey<'_>) -> StoreError {
+    StoreError::ClaimLost {
+        key: key.to_string(),
+    }
+}
+
 fn contended(key: RecordKey<'_>) -> StoreError {
     StoreError::Unavailable {
         store: "redis",
@@ -1230,7 +1111,6 @@ fn contended(key: RecordKey<'_>) -> StoreError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::RecordState;
 
     #[test]
     fn keys_are_unambiguous() {
@@ -1285,58 +1165,6 @@ mod tests {
         }
         assert_eq!(scan_pattern("idem"), b"idem:[0-9]*");
         assert_eq!(scan_pattern(r"a*b?[c]\"), br"a\*b\?\[c\]\\:[0-9]*");
-    }
-
-    #[test]
-    fn record_layout_of_the_scripts() {
-        let token = "tok \"quoted\" ,\"fingerprint\": \u{e9}";
-        let claimed = Record::in_progress(
-            token.to_owned(),
-            "f00d".to_owned(),
-            UnixMillis(1_700_000_000_000),
-            UnixMillis(1_700_000_030_000),
-        )
-        .encode("n")
-        .unwrap();
-        let head = claim_head(token, "n").unwrap().unwrap();
-        assert!(claimed.starts_with(&head));
-        assert_eq!(
-            &claimed[head.len()..],
-            br#""f00d","created_at":1700000000000,"lease_until":1700000030000}"#
-        );
-        let states = [
-            RecordState::Completed {
-                output: Some(br#"{"fingerprint":"","created_at":0,"expires_at":1}"#.to_vec()),
-                expires_at: UnixMillis(5),
-            },
-            RecordState::Completed {
-                output: None,
-                expires_at: UnixMillis(5),
-            },
-            RecordState::Failed {
-                error: "no".into(),
-                expires_at: UnixMillis(5),
-            },
-        ];
-        for state in states {
-            let template = Record {
-                token: token.to_owned(),
-                fingerprint: String::new(),
-                created_at: UnixMillis(0),
-                state: state.clone(),
-            };
-            let encoded = template.encode("n").unwrap();
-            let (head, tail) = split_completed(&encoded).unwrap();
-            // What the script writes: head, the claim's fingerprint and creation time, tail.
-            let middle = br#""f00d","created_at":1700000000000"#;
-            let written = [head, middle, tail].concat();
-            let expected = Record {
-                fingerprint: "f00d".into(),
-                created_at: UnixMillis(1_700_000_000_000),
-                ..template
-            };
-            assert_eq!(written, expected.encode("n").unwrap());
-        }
     }
 
     #[test]

@@ -559,12 +559,13 @@ impl Store for PostgresStore {
     fn complete<'a>(
         &'a self,
         key: RecordKey<'a>,
-        token: &'a str,
+        claim: &'a Claim<'a>,
         completion: &'a Completion,
         now: UnixMillis,
         ttl: Duration,
     ) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(async move {
+            let token = claim.token;
             let name = key.to_string();
             let (state, output, error) = match completion {
                 Completion::Output(bytes) => {
@@ -607,9 +608,10 @@ impl Store for PostgresStore {
     fn release<'a>(
         &'a self,
         key: RecordKey<'a>,
-        token: &'a str,
+        claim: &'a Claim<'a>,
     ) -> BoxFuture<'a, Result<bool, StoreError>> {
         Box::pin(async move {
+            let token = claim.token;
             let name = key.to_string();
             if !token.contains('\0') {
                 let params: [&(dyn ToSql + Sync); 3] =
