@@ -1,7 +1,9 @@
 //! `RedisStore`: the conformance suite (with corrupt values planted by a raw `SET`), then what is
 //! particular to it: the key layout and Redis TTLs, values that are not records, records too
 //! large, odd tool ids and keys, prefixes that stay apart, a server that is unreachable, silent
-//! or cut mid-way, and the round trips of an executor call (counted with `MONITOR`).
+//! or cut mid-way, the round trips of an executor call (counted with `MONITOR`), claims by the
+//! Lua script (forced, and on a server that refuses `SET` with `NX` and `GET` as Redis 6.2 does,
+//! impersonated by a proxy of the test's own).
 //!
 //! The tests need a server: set `IDEM_REDIS_URL` (`redis://127.0.0.1:6379`); without it each test
 //! says it skipped. The server may be shared: every test works under a fresh random prefix and
@@ -197,6 +199,12 @@ impl Raw {
     fn cmd(&mut self, args: &[&[u8]]) -> Resp {
         self.send(args);
         self.read()
+    }
+
+    /// The next value, or `None` when the peer has closed the connection.
+    fn read_or_end(&mut self) -> Option<Resp> {
+        let at_end = self.reader.fill_buf().map_or(true, <[u8]>::is_empty);
+        (!at_end).then(|| self.read())
     }
 
     fn get(&mut self, key: &[u8]) -> Option<Vec<u8>> {
@@ -940,6 +948,133 @@ async fn silent_server() {
         "{:?}",
         started.elapsed()
     );
+}
+
+/// `resp` as the server writes it.
+fn encode(resp: &Resp) -> Vec<u8> {
+    match resp {
+        Resp::Simple(text) => format!("+{text}\r\n").into_bytes(),
+        Resp::Error(text) => format!("-{text}\r\n").into_bytes(),
+        Resp::Int(n) => format!(":{n}\r\n").into_bytes(),
+        Resp::Bulk(None) => b"$-1\r\n".to_vec(),
+        Resp::Bulk(Some(data)) => {
+            let mut out = format!("${}\r\n", data.len()).into_bytes();
+            out.extend_from_slice(data);
+            out.extend_from_slice(b"\r\n");
+            out
+        }
+        Resp::Array(items) => {
+            let mut out = format!("*{}\r\n", items.len()).into_bytes();
+            for item in items {
+                out.extend(encode(item));
+            }
+            out
+        }
+    }
+}
+
+/// A proxy that answers as Redis 6.2 does to a `SET` with both `NX` and `GET` (`ERR syntax
+/// error`, nothing set) and hands every other command to the server, one at a time. Returns its
+/// port.
+fn impersonate_redis_6_2(upstream: String) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for client in listener.incoming() {
+            let Ok(client) = client else { continue };
+            let Ok(server) = TcpStream::connect(&upstream) else {
+                continue;
+            };
+            std::thread::spawn(move || {
+                let mut writer = client.try_clone().unwrap();
+                let mut from_client = Raw {
+                    reader: BufReader::new(client),
+                };
+                let mut to_server = Raw {
+                    reader: BufReader::new(server),
+                };
+                while let Some(Resp::Array(command)) = from_client.read_or_end() {
+                    let args: Vec<Vec<u8>> = command
+                        .into_iter()
+                        .map(|arg| match arg {
+                            Resp::Bulk(Some(bytes)) => bytes,
+                            other => panic!("a command argument: {other:?}"),
+                        })
+                        .collect();
+                    let upper: Vec<Vec<u8>> = args.iter().map(|a| a.to_ascii_uppercase()).collect();
+                    let has = |word: &[u8]| upper[1..].iter().any(|a| a == word);
+                    let reply = if upper[0] == b"SET" && has(b"NX") && has(b"GET") {
+                        Resp::Error("ERR syntax error".into())
+                    } else {
+                        let args: Vec<&[u8]> = args.iter().map(Vec::as_slice).collect();
+                        to_server.cmd(&args)
+                    };
+                    if writer.write_all(&encode(&reply)).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    port
+}
+
+/// Against a server that refuses `SET` with `NX` and `GET`, as Redis 6.2 does, the store switches
+/// to its claim script on the first claim by itself (that claim included), and claims work: the
+/// claim checks of the shared suite pass through the impersonating proxy (which hands commands
+/// over one at a time, so the long checks are left to the test of the script itself).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn falls_back_to_the_claim_script_on_redis_6_2() {
+    let Some(url) = url("falls_back_to_the_claim_script_on_redis_6_2") else {
+        return;
+    };
+    let Some(upstream) = url
+        .strip_prefix("redis://")
+        .filter(|rest| !rest.contains('@') && !rest.contains('/'))
+    else {
+        println!(
+            "falls_back_to_the_claim_script_on_redis_6_2: skipped: the proxy needs a plain \
+             redis://host:port URL"
+        );
+        return;
+    };
+    let port = impersonate_redis_6_2(upstream.to_owned());
+    let store = RedisStore::connect(&format!("redis://127.0.0.1:{port}"))
+        .await
+        .unwrap()
+        .with_prefix(&fresh_prefix("redis-6-2"))
+        .unwrap()
+        .with_claim_grace(Duration::from_secs(600));
+    let store = Arc::new(store);
+    assert!(!store.claims_by_script(), "the command is tried first");
+    let k = key("tool", "first");
+    assert_eq!(
+        store.claim(k, &claim_by("a", T0).claim()).await.unwrap(),
+        ClaimOutcome::Claimed
+    );
+    assert!(store.claims_by_script(), "switched: {store:?}");
+    assert_eq!(
+        existing_record(store.claim(k, &claim_by("b", T0).claim()).await.unwrap()),
+        claimed_record("a", T0)
+    );
+    store.delete(k).await.unwrap();
+    let tool = |name: &str| format!("redis-6-2/{name}");
+    let s = &*store;
+    store_conformance::claim_absent(s, &tool("claim-absent")).await;
+    store_conformance::claim_race(store.clone(), &tool("claim-race"), 16, 4).await;
+    store_conformance::lease_takeover(s, &tool("lease-takeover")).await;
+    store_conformance::stale_completion(s, &tool("stale-completion")).await;
+    store_conformance::complete_output(s, &tool("complete-output")).await;
+    store_conformance::token_decides(s, &tool("token-decides")).await;
+    store_conformance::release(s, &tool("release")).await;
+    clean(&store).await;
+}
+
+fn existing_record(outcome: ClaimOutcome) -> idem::store::Record {
+    match outcome {
+        ClaimOutcome::Existing(record) => record,
+        other => panic!("expected Existing, got {other:?}"),
+    }
 }
 
 /// A TCP proxy to the server, which the test can cut (connections reset, new ones dropped) or
