@@ -950,6 +950,18 @@ async fn silent_server() {
     );
 }
 
+/// The `host:port` of a plain `redis://host:port` URL, which a proxy of the test's own can
+/// stand in front of; `None` (the test says it skipped) for a URL with credentials or a database.
+fn plain_upstream(url: &str, test: &str) -> Option<String> {
+    let upstream = url
+        .strip_prefix("redis://")
+        .filter(|rest| !rest.contains('@') && !rest.contains('/'));
+    if upstream.is_none() {
+        println!("{test}: skipped: the proxy needs a plain redis://host:port URL");
+    }
+    upstream.map(str::to_owned)
+}
+
 /// `resp` as the server writes it.
 fn encode(resp: &Resp) -> Vec<u8> {
     match resp {
@@ -1028,17 +1040,10 @@ async fn falls_back_to_the_claim_script_on_redis_6_2() {
     let Some(url) = url("falls_back_to_the_claim_script_on_redis_6_2") else {
         return;
     };
-    let Some(upstream) = url
-        .strip_prefix("redis://")
-        .filter(|rest| !rest.contains('@') && !rest.contains('/'))
-    else {
-        println!(
-            "falls_back_to_the_claim_script_on_redis_6_2: skipped: the proxy needs a plain \
-             redis://host:port URL"
-        );
+    let Some(upstream) = plain_upstream(&url, "falls_back_to_the_claim_script_on_redis_6_2") else {
         return;
     };
-    let port = impersonate_redis_6_2(upstream.to_owned());
+    let port = impersonate_redis_6_2(upstream);
     let store = RedisStore::connect(&format!("redis://127.0.0.1:{port}"))
         .await
         .unwrap()
@@ -1160,16 +1165,10 @@ async fn connection_cut_and_restored() {
     let Some(url) = url("connection_cut_and_restored") else {
         return;
     };
-    let Some(upstream) = url
-        .strip_prefix("redis://")
-        .filter(|rest| !rest.contains('@') && !rest.contains('/'))
-    else {
-        println!(
-            "connection_cut_and_restored: skipped: the proxy needs a plain redis://host:port URL"
-        );
+    let Some(upstream) = plain_upstream(&url, "connection_cut_and_restored") else {
         return;
     };
-    let proxy = Proxy::start(upstream.to_owned());
+    let proxy = Proxy::start(upstream);
     let options = RedisOptions::new()
         .connection_timeout(Duration::from_millis(300))
         .response_timeout(Duration::from_millis(300));
