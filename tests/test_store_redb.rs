@@ -159,6 +159,47 @@ fn works_outside_a_runtime() {
     assert_eq!(found, Some(claimed_record("a", T0)));
 }
 
+/// On a current-thread runtime each operation goes to the blocking pool; on a multi-thread
+/// runtime it runs in place, from a task or from `block_on`; and with a multi-thread runtime's
+/// handle entered inside a current-thread runtime, where Tokio forbids blocking in place, it
+/// still works (on the blocking pool), without a panic.
+#[test]
+fn works_on_every_kind_of_runtime() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(RedbStore::open(dir.path().join("idem.redb")).unwrap());
+    let round = |store: Arc<RedbStore>, k: &'static str| async move {
+        let key = RecordKey { tool: "t", key: k };
+        let claim = claim_by("a", T0);
+        assert_eq!(
+            store.claim(key, &claim.claim()).await.unwrap(),
+            ClaimOutcome::Claimed
+        );
+        store
+            .complete(key, &claim.claim(), &Completion::Marker, T0, TTL)
+            .await
+            .unwrap();
+        let found = store.get(key, T0).await.unwrap().unwrap();
+        assert!(matches!(found.state, RecordState::Completed { .. }));
+    };
+    let current = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let multi = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    current.block_on(round(Arc::clone(&store), "current-thread"));
+    multi.block_on(round(Arc::clone(&store), "multi-thread block_on"));
+    let task = round(Arc::clone(&store), "multi-thread task");
+    multi.block_on(async { tokio::spawn(task).await.unwrap() });
+    current.block_on(async {
+        let _entered = multi.handle().enter();
+        round(Arc::clone(&store), "multi-thread handle in current-thread").await;
+    });
+}
+
 /// A minimal executor: polls a future on this thread until it is ready.
 fn futures_lite_block_on<F: std::future::Future>(future: F) -> F::Output {
     use std::task::{Context, Poll, Wake, Waker};

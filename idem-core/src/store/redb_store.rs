@@ -1,6 +1,8 @@
 //! [`RedbStore`]: records in one file, on [redb](https://docs.rs/redb).
 
+use std::cell::Cell;
 use std::fmt;
+use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -31,7 +33,10 @@ const TABLE: TableDefinition<'static, &'static str, &'static [u8]> =
 ///   thread, so they keep running, and the call does not pay two hops between threads per
 ///   transaction. Futures polled by the *same task* (`join!`, `select!`, a `FuturesUnordered`)
 ///   do wait while an operation runs: spawn concurrent calls as tasks of their own;
-/// - on a current-thread runtime, it runs on the blocking thread pool (`spawn_blocking`);
+/// - on a current-thread runtime, it runs on the blocking thread pool (`spawn_blocking`), and so
+///   it does on a thread where Tokio refuses to block in place (a multi-thread runtime's handle
+///   entered within a current-thread runtime: Tokio's refusal is a panic, which the store catches
+///   once per thread before it turns to the pool);
 /// - outside a runtime, it runs on the calling thread.
 ///
 /// Reads do not write: an expired record stays in the file until a claim of its key replaces it
@@ -137,11 +142,30 @@ impl RedbStore {
         let Ok(handle) = Handle::try_current() else {
             return op(&self.db);
         };
-        if handle.runtime_flavor() == RuntimeFlavor::MultiThread {
+        let mut op = Some(op);
+        if handle.runtime_flavor() == RuntimeFlavor::MultiThread && !IN_PLACE_REFUSED.get() {
             // The worker hands its other tasks to a new thread, and this thread waits for the
             // disk: no round trip to another thread before and after each transaction.
-            return tokio::task::block_in_place(|| op(&self.db));
+            let db = &self.db;
+            let in_place = panic::catch_unwind(AssertUnwindSafe(|| {
+                tokio::task::block_in_place(|| op.take().map(|op| op(db)))
+            }));
+            match in_place {
+                Ok(Some(result)) => return result,
+                // The operation itself panicked: let the panic go on.
+                Err(panic) if op.is_none() => panic::resume_unwind(panic),
+                // `block_in_place` refused before running it (this thread may not block: a
+                // multi-thread runtime's handle entered within a current-thread runtime): run it
+                // on the blocking pool instead, from now on on this thread.
+                Ok(None) | Err(_) => IN_PLACE_REFUSED.set(true),
+            }
         }
+        let Some(op) = op else {
+            return Err(StoreError::Unavailable {
+                store: "redb",
+                source: "the operation did not run".into(),
+            });
+        };
         let db = Arc::clone(&self.db);
         handle
             .spawn_blocking(move || op(&db))
@@ -151,6 +175,12 @@ impl RedbStore {
                 source: Box::new(e),
             })?
     }
+}
+
+thread_local! {
+    /// Set on a thread where `block_in_place` refused to run (it panics there): operations on
+    /// this thread go to the blocking pool instead.
+    static IN_PLACE_REFUSED: Cell<bool> = const { Cell::new(false) };
 }
 
 impl fmt::Debug for RedbStore {
