@@ -900,54 +900,60 @@ impl Scripts {
 // type is an answer ({-1, error}), not a script error. Replies: {1} done, {0} absent,
 // {0, value} the value found (for Rust to decode), {-1, error} a key of another type.
 
+/// Lua: reads the key into `found`, and answers for the script when there is nothing to compare:
+/// {-1, error} for a key of another type, {0} for no key.
+macro_rules! read_found_lua {
+    () => {
+        r#"
+local found = redis.pcall('GET', KEYS[1])
+if type(found) == 'table' then
+  return {-1, tostring(found.err)}
+end
+if not found then
+  return {0}
+end
+"#
+    };
+}
+
 /// ARGV[1]: the in-progress record; ARGV[2]: its Redis TTL (ms).
-const CLAIM: &str = r#"
+const CLAIM: &str = concat!(
+    r#"
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
   return {1}
 end
-local found = redis.pcall('GET', KEYS[1])
-if type(found) == 'table' then
-  return {-1, tostring(found.err)}
-end
-if not found then
-  return {0}
-end
+"#,
+    read_found_lua!(),
+    r#"
 return {0, found}
-"#;
+"#
+);
 
 /// ARGV[1]: the value expected; ARGV[2]: the new value; ARGV[3]: its Redis TTL (ms). Sets the
 /// key to the new value only if it holds the expected one, byte for byte.
-const SET_IF: &str = r#"
-local found = redis.pcall('GET', KEYS[1])
-if type(found) == 'table' then
-  return {-1, tostring(found.err)}
-end
-if not found then
-  return {0}
-end
+const SET_IF: &str = concat!(
+    read_found_lua!(),
+    r#"
 if found ~= ARGV[1] then
   return {0, found}
 end
 redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
 return {1}
-"#;
+"#
+);
 
 /// ARGV[1]: the value expected. Deletes the key only if it holds the expected value, byte for
 /// byte.
-const DELETE_IF: &str = r#"
-local found = redis.pcall('GET', KEYS[1])
-if type(found) == 'table' then
-  return {-1, tostring(found.err)}
-end
-if not found then
-  return {0}
-end
+const DELETE_IF: &str = concat!(
+    read_found_lua!(),
+    r#"
 if found ~= ARGV[1] then
   return {0, found}
 end
 redis.call('DEL', KEYS[1])
 return {1}
-"#;
+"#
+);
 
 /// A script's answer.
 #[derive(Debug, PartialEq, Eq)]
