@@ -109,6 +109,53 @@ where
     Arc::new(move |n| Box::pin(f(n)))
 }
 
+/// An operation of `side`, shared by every run: `f(side, n)`.
+fn op_of<S, F, Fut>(side: &Arc<S>, f: F) -> Op
+where
+    S: Send + Sync + 'static,
+    F: Fn(Arc<S>, u64) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), BoxError>> + Send + 'static,
+{
+    let side = Arc::clone(side);
+    op(move |n| f(Arc::clone(&side), n))
+}
+
+/// The pairs every store is measured on: the executor's fresh call and replay against the raw
+/// ones (the targets), and the store alone against the same raw operations.
+fn standard_pairs(
+    idem: &Arc<IdemSide>,
+    values: &Values,
+    raw_fresh: Op,
+    raw_replay: Op,
+) -> Result<Vec<Pair>, BoxError> {
+    Ok(vec![
+        Pair {
+            what: "fresh call",
+            idem: idem.fresh(),
+            raw: Arc::clone(&raw_fresh),
+            target: true,
+        },
+        Pair {
+            what: "replay",
+            idem: idem.replay(),
+            raw: Arc::clone(&raw_replay),
+            target: true,
+        },
+        Pair {
+            what: "store claim + complete, no executor",
+            idem: idem.store_fresh(values.fingerprint.clone(), values.output.clone()),
+            raw: raw_fresh,
+            target: false,
+        },
+        Pair {
+            what: "store claim of a completed key, no executor",
+            idem: idem.store_replay(values.fingerprint.clone())?,
+            raw: raw_replay,
+            target: false,
+        },
+    ])
+}
+
 /// The ids handed out by a side that writes new keys, and how far their keys were removed.
 struct Ids {
     next: AtomicU64,
@@ -509,39 +556,31 @@ impl IdemSide {
     }
 
     fn fresh(self: &Arc<Self>) -> Op {
-        let side = Arc::clone(self);
-        op(move |_| {
-            let side = Arc::clone(&side);
-            async move {
-                let args = payment(side.fresh_ids.take());
-                let done = side
-                    .executor
-                    .execute(&side.spec, &Context::new(), &args, || charge(&args))
-                    .await?;
-                ensure(
-                    done.outcome == Outcome::Executed { took_over: false },
-                    || format!("a fresh call: {:?}", done.outcome),
-                )
-            }
+        op_of(self, |side, _| async move {
+            let args = payment(side.fresh_ids.take());
+            let done = side
+                .executor
+                .execute(&side.spec, &Context::new(), &args, || charge(&args))
+                .await?;
+            ensure(
+                done.outcome == Outcome::Executed { took_over: false },
+                || format!("a fresh call: {:?}", done.outcome),
+            )
         })
     }
 
     fn replay(self: &Arc<Self>) -> Op {
-        let side = Arc::clone(self);
-        op(move |n| {
-            let side = Arc::clone(&side);
-            async move {
-                let args = &side.primed[(n % PRIMED) as usize];
-                let done = side
-                    .executor
-                    .execute(&side.spec, &Context::new(), args, || charge(args))
-                    .await?;
-                ensure(
-                    done.outcome == Outcome::Replayed { args_differ: false },
-                    || format!("a replay: {:?}", done.outcome),
-                )?;
-                ensure(done.output == receipt(args), || "a replayed output".into())
-            }
+        op_of(self, |side, n| async move {
+            let args = &side.primed[(n % PRIMED) as usize];
+            let done = side
+                .executor
+                .execute(&side.spec, &Context::new(), args, || charge(args))
+                .await?;
+            ensure(
+                done.outcome == Outcome::Replayed { args_differ: false },
+                || format!("a replay: {:?}", done.outcome),
+            )?;
+            ensure(done.output == receipt(args), || "a replayed output".into())
         })
     }
 
@@ -862,59 +901,15 @@ async fn redis_measure(
         || "raw and idem completed records differ in length".into(),
     )?;
 
-    let raw_fresh = {
-        let raw = Arc::clone(&raw);
-        op(move |_| {
-            let raw = Arc::clone(&raw);
-            async move { raw.fresh_call().await }
-        })
-    };
-    let raw_replay = {
-        let raw = Arc::clone(&raw);
-        op(move |n| {
-            let raw = Arc::clone(&raw);
-            async move { raw.replay(n).await }
-        })
-    };
-    let raw_set_nx_get = {
-        let raw = Arc::clone(&raw);
-        op(move |n| {
-            let raw = Arc::clone(&raw);
-            async move { raw.replay_set_nx_get(n).await }
-        })
-    };
-    let pairs = [
-        Pair {
-            what: "fresh call",
-            idem: idem.fresh(),
-            raw: Arc::clone(&raw_fresh),
-            target: true,
-        },
-        Pair {
-            what: "replay",
-            idem: idem.replay(),
-            raw: Arc::clone(&raw_replay),
-            target: true,
-        },
-        Pair {
-            what: "store claim + complete, no executor",
-            idem: idem.store_fresh(values.fingerprint.clone(), values.output.clone()),
-            raw: raw_fresh,
-            target: false,
-        },
-        Pair {
-            what: "store claim of a completed key, no executor",
-            idem: idem.store_replay(values.fingerprint.clone())?,
-            raw: raw_replay,
-            target: false,
-        },
-        Pair {
-            what: "replay, against a raw `SET NX PX GET` (idem's claim command)",
-            idem: idem.replay(),
-            raw: raw_set_nx_get,
-            target: false,
-        },
-    ];
+    let raw_fresh = op_of(&raw, |raw, _| async move { raw.fresh_call().await });
+    let raw_replay = op_of(&raw, |raw, n| async move { raw.replay(n).await });
+    let mut pairs = standard_pairs(&idem, &values, raw_fresh, raw_replay)?;
+    pairs.push(Pair {
+        what: "replay, against a raw `SET NX PX GET` (idem's claim command)",
+        idem: idem.replay(),
+        raw: op_of(&raw, |raw, n| async move { raw.replay_set_nx_get(n).await }),
+        target: false,
+    });
     // The keys of fresh calls are removed after each run, so that the database does not grow
     // (for the other users of a shared server too: a SCAN walks every key).
     let tidy: Tidy = {
@@ -1156,46 +1151,9 @@ async fn postgres_measure(
         })?;
     }
 
-    let raw_fresh = {
-        let raw = Arc::clone(&raw);
-        op(move |_| {
-            let raw = Arc::clone(&raw);
-            async move { raw.fresh_call().await }
-        })
-    };
-    let raw_replay = {
-        let raw = Arc::clone(&raw);
-        op(move |n| {
-            let raw = Arc::clone(&raw);
-            async move { raw.replay(n).await }
-        })
-    };
-    let pairs = [
-        Pair {
-            what: "fresh call",
-            idem: idem.fresh(),
-            raw: Arc::clone(&raw_fresh),
-            target: true,
-        },
-        Pair {
-            what: "replay",
-            idem: idem.replay(),
-            raw: Arc::clone(&raw_replay),
-            target: true,
-        },
-        Pair {
-            what: "store claim + complete, no executor",
-            idem: idem.store_fresh(values.fingerprint.clone(), values.output.clone()),
-            raw: raw_fresh,
-            target: false,
-        },
-        Pair {
-            what: "store claim of a completed key, no executor",
-            idem: idem.store_replay(values.fingerprint.clone())?,
-            raw: raw_replay,
-            target: false,
-        },
-    ];
+    let raw_fresh = op_of(&raw, |raw, _| async move { raw.fresh_call().await });
+    let raw_replay = op_of(&raw, |raw, n| async move { raw.replay(n).await });
+    let pairs = standard_pairs(&idem, &values, raw_fresh, raw_replay)?;
     let probe: Probe = Arc::new(move || {
         let raw = Arc::clone(&raw);
         Box::pin(async move { raw.counters().await })
