@@ -8,6 +8,7 @@
 //! never stopped.
 #![cfg(feature = "postgres")]
 
+mod postgres_url;
 mod store_conformance;
 
 use std::net::SocketAddr;
@@ -19,6 +20,7 @@ use idem::store::{
     BoxFuture, ClaimOutcome, Completion, PostgresOptions, PostgresStore, PostgresTable, RecordKey,
     RecordState, Store, StoreError,
 };
+use postgres_url::split_url;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use store_conformance::{Corruptor, T0, TTL, at, claim_by, claimed_record, completed_record};
@@ -1004,28 +1006,6 @@ async fn connections_cut_mid_load() {
         );
     }
     drop_table(&store).await;
-}
-
-/// The server's address in a `postgres://` URL, and a function that rewrites the URL to another
-/// address; `None` for a URL of another form.
-async fn split_url(url: &str) -> Option<(SocketAddr, impl Fn(SocketAddr) -> String)> {
-    let (scheme, rest) = url.split_once("://")?;
-    let end = rest.find(['/', '?']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(end);
-    let (user, host) = match authority.rsplit_once('@') {
-        Some((user, host)) => (format!("{user}@"), host),
-        None => (String::new(), authority),
-    };
-    let host = if host.ends_with(']') || !host.contains(':') {
-        format!("{host}:5432")
-    } else {
-        host.to_owned()
-    };
-    let upstream = tokio::net::lookup_host(host).await.ok()?.next()?;
-    let (scheme, tail) = (scheme.to_owned(), tail.to_owned());
-    Some((upstream, move |addr: SocketAddr| {
-        format!("{scheme}://{user}{addr}{tail}")
-    }))
 }
 
 /// A TCP proxy to the server that can hold every byte (as a network that drops packets) or close

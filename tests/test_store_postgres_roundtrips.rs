@@ -6,6 +6,7 @@
 //! Needs `IDEM_POSTGRES_URL` (a `postgres://` URL); skips, saying so, without it.
 #![cfg(feature = "postgres")]
 
+mod postgres_url;
 mod store_conformance;
 
 use std::net::SocketAddr;
@@ -19,6 +20,7 @@ use idem::store::{
     ClaimOutcome, Completion, PostgresOptions, PostgresStore, PostgresTable, RecordKey, Store,
     StoreError,
 };
+use postgres_url::split_url;
 use serde_json::json;
 use store_conformance::{LEASE, T0, TTL, at, claim_by};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -296,26 +298,4 @@ async fn start_proxy(upstream: SocketAddr, wire: Arc<Wire>) -> SocketAddr {
         }
     });
     addr
-}
-
-/// The server's address in a `postgres://` URL, and a function that rewrites the URL to another
-/// address; `None` for a URL of another form.
-async fn split_url(url: &str) -> Option<(SocketAddr, impl Fn(SocketAddr) -> String)> {
-    let (scheme, rest) = url.split_once("://")?;
-    let end = rest.find(['/', '?']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(end);
-    let (user, host) = match authority.rsplit_once('@') {
-        Some((user, host)) => (format!("{user}@"), host),
-        None => (String::new(), authority),
-    };
-    let host = if host.ends_with(']') || !host.contains(':') {
-        format!("{host}:5432")
-    } else {
-        host.to_owned()
-    };
-    let upstream = tokio::net::lookup_host(host).await.ok()?.next()?;
-    let (scheme, tail) = (scheme.to_owned(), tail.to_owned());
-    Some((upstream, move |addr: SocketAddr| {
-        format!("{scheme}://{user}{addr}{tail}")
-    }))
 }
