@@ -9,6 +9,7 @@ use syn::LitStr;
 use crate::ast::{Container, Data, Field, Style};
 use crate::ctxt::Ctxt;
 use crate::symbol::*;
+use crate::unordered;
 
 /// The strategy of an `Idempotent` type, checked.
 pub(crate) enum Strategy {
@@ -353,6 +354,17 @@ fn check_fields(cx: &Ctxt, fields: &[Field<'_>], idempotent: bool) {
                 flatten,
                 "idem cannot reproduce `#[serde(flatten)]`: list the fields here, or mark the \
                  field `#[idem(skip)]`",
+            );
+        }
+        if let (Some(_), true) = (&a.with_serde, field.is_included())
+            && let Some(set) = unordered::hash_set_in(&field.original.ty)
+        {
+            cx.error_spanned_by(
+                set,
+                "`#[idem(serde)]` would write this `HashSet` in iteration order, which changes \
+                 from one process to the next: the key would not be stable. Use a `BTreeSet`, \
+                 or remove `#[idem(serde)]` (idem sorts a `HashSet`'s elements; they then need \
+                 `Canonical`)",
             );
         }
         if !field.is_included() || field.original.ident.is_none() {

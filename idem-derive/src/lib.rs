@@ -17,6 +17,7 @@ mod ctxt;
 mod expand;
 mod fallback;
 mod symbol;
+mod unordered;
 
 use proc_macro::TokenStream;
 use syn::{DeriveInput, parse_macro_input};
