@@ -1,5 +1,6 @@
 //! [`Record`]: what a store keeps per key, and its versioned encoding.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -171,7 +172,7 @@ impl Record {
             });
         }
         let missing = |field: &str| corrupt(format!("a `{}` record has no `{field}`", wire.state));
-        let state = match wire.state.as_str() {
+        let state = match &*wire.state {
             "in_progress" => RecordState::InProgress {
                 lease_until: wire.lease_until.ok_or_else(|| missing("lease_until"))?,
             },
@@ -334,7 +335,8 @@ struct WireOut<'a> {
 #[derive(Deserialize)]
 struct WireIn<'a> {
     idem_record: u64,
-    state: String,
+    #[serde(borrow)]
+    state: Cow<'a, str>,
     token: String,
     fingerprint: String,
     created_at: UnixMillis,

@@ -516,20 +516,16 @@ impl RedisStore {
         key: RecordKey<'_>,
         claim: &Claim<'_>,
     ) -> Result<ClaimOutcome, StoreError> {
-        let name = key;
         let address = self.address(key)?;
         let now = claim.now;
-        let fresh = Record::in_progress(
-            claim.token.to_owned(),
-            claim.fingerprint.to_owned(),
-            now,
-            now.plus(claim.lease),
-        )
-        .encode(name)?;
+        let fresh = RecordRef::claimed(claim).encode(key)?;
         self.check_size(key, fresh.len())?;
-        let px = px(claim.lease.saturating_add(self.claim_grace));
+        let mut px = itoa::Buffer::new();
+        let px = px
+            .format(px_ms(claim.lease.saturating_add(self.claim_grace)))
+            .as_bytes();
         for _ in 0..MAX_ATTEMPTS {
-            let found = match self.claim_command(&address, &fresh, &px).await? {
+            let found = match self.claim_command(&address, &fresh, px).await? {
                 Reply::Done => return Ok(ClaimOutcome::Claimed),
                 Reply::WrongType(error) => return Err(wrong_type(key, &error)),
                 // Removed between the script's two steps: cannot happen (scripts are atomic),
@@ -537,7 +533,7 @@ impl RedisStore {
                 Reply::Absent => continue,
                 Reply::Found(found) => found,
             };
-            let record = Record::decode(name, &found)?;
+            let record = Record::decode(key, &found)?;
             let outcome = if record.lease_expired(now) {
                 ClaimOutcome::TookOver {
                     previous_token: record.token,
@@ -547,7 +543,7 @@ impl RedisStore {
             } else {
                 return Ok(ClaimOutcome::Existing(record));
             };
-            if self.replace_if(&address, &found, &fresh, &px).await? {
+            if self.replace_if(&address, &found, &fresh, px).await? {
                 return Ok(outcome);
             }
             // Another caller changed the record meanwhile: look again.
@@ -569,10 +565,11 @@ impl RedisStore {
         let mut expected = RecordRef::claimed(claim).encode(key)?;
         let mut done = RecordRef::completed(claim, completion, expires_at).encode(key)?;
         self.check_size(key, done.len())?;
-        let px = px(ttl);
+        let mut px = itoa::Buffer::new();
+        let px = px.format(px_ms(ttl)).as_bytes();
         for _ in 0..MAX_ATTEMPTS {
             let found = match self
-                .run(&self.scripts.set_if, &address, &[&expected, &done, &px])
+                .run(&self.scripts.set_if, &address, &[&expected, &done, px])
                 .await?
             {
                 Reply::Done => return Ok(()),
@@ -1042,11 +1039,10 @@ fn parse_redis_key<'k>(prefix: &str, raw: &'k [u8]) -> Option<(&'k str, &'k str)
 // Errors and time
 
 /// A Redis TTL in ms: at least 1 (Redis refuses 0), at most [`MAX_PX`].
-fn px(duration: Duration) -> Vec<u8> {
-    let ms = u64::try_from(duration.as_millis())
+fn px_ms(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis())
         .unwrap_or(u64::MAX)
-        .clamp(1, MAX_PX);
-    itoa::Buffer::new().format(ms).as_bytes().to_vec()
+        .clamp(1, MAX_PX)
 }
 
 async fn bounded_raw<T>(
@@ -1175,9 +1171,9 @@ mod tests {
 
     #[test]
     fn ttls() {
-        assert_eq!(px(Duration::ZERO), b"1");
-        assert_eq!(px(Duration::from_millis(1500)), b"1500");
-        assert_eq!(px(Duration::MAX), MAX_PX.to_string().as_bytes());
+        assert_eq!(px_ms(Duration::ZERO), 1);
+        assert_eq!(px_ms(Duration::from_millis(1500)), 1500);
+        assert_eq!(px_ms(Duration::MAX), MAX_PX);
     }
 
     #[test]
