@@ -19,6 +19,15 @@ struct Nested {
     tags: Vec<HashSet<Tag>>,
 }
 
+#[derive(Canonical)]
+enum Labels {
+    Some {
+        #[idem(serde)]
+        labels: (u8, HashSet<Tag>),
+    },
+    None,
+}
+
 #[derive(Serialize, PartialEq, Eq, Hash)]
 struct Tag(String);
 
