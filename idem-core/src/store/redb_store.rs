@@ -262,14 +262,7 @@ impl Store for RedbStore {
             let txn = db.begin_write().map_err(unavailable)?;
             {
                 let mut table = txn.open_table(TABLE).map_err(unavailable)?;
-                let found = table
-                    .get(address.as_str())
-                    .map_err(unavailable)?
-                    .map(|bytes| Record::decode(&name, bytes.value()))
-                    .transpose()?;
-                let Some(claimed) =
-                    found.filter(|record| record.is_in_progress() && record.token == token)
-                else {
+                let Some(claimed) = claim_of(&table, &address, &name, &token)? else {
                     return Err(StoreError::ClaimLost { key: name });
                 };
                 let done = Record { state, ..claimed }.encode(&name)?;
@@ -293,12 +286,7 @@ impl Store for RedbStore {
             let txn = db.begin_write().map_err(unavailable)?;
             {
                 let mut table = txn.open_table(TABLE).map_err(unavailable)?;
-                let found = table
-                    .get(address.as_str())
-                    .map_err(unavailable)?
-                    .map(|bytes| Record::decode(&name, bytes.value()))
-                    .transpose()?;
-                if !found.is_some_and(|record| record.is_in_progress() && record.token == token) {
+                if claim_of(&table, &address, &name, &token)?.is_none() {
                     return Ok(false);
                 }
                 table.remove(address.as_str()).map_err(unavailable)?;
@@ -403,6 +391,22 @@ fn read(db: &Database, address: &str, name: &str) -> Result<Option<Record>, Stor
 }
 
 /// `"{n}:{tool}:{key}"`, `n` the length of `tool` in bytes.
+/// The record at `address` in `table` if it is a claim of `token` still in progress; `name`
+/// names the record in errors.
+fn claim_of(
+    table: &impl ReadableTable<&'static str, &'static [u8]>,
+    address: &str,
+    name: &str,
+    token: &str,
+) -> Result<Option<Record>, StoreError> {
+    let found = table
+        .get(address)
+        .map_err(unavailable)?
+        .map(|bytes| Record::decode(name, bytes.value()))
+        .transpose()?;
+    Ok(found.filter(|record| record.is_in_progress() && record.token == token))
+}
+
 fn encode_address(key: RecordKey<'_>) -> String {
     format!("{}:{}:{}", key.tool.len(), key.tool, key.key)
 }
