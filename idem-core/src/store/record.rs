@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 use super::error::StoreError;
+#[cfg(feature = "redis")]
 use super::{Claim, Completion};
 
 /// Milliseconds since the Unix epoch.
@@ -220,6 +221,8 @@ pub(crate) enum StateRef<'a> {
 }
 
 impl<'a> RecordRef<'a> {
+    // Only RedisStore encodes a claim it does not hold as a Record.
+    #[cfg(feature = "redis")]
     /// The in-progress record `claim` creates.
     pub(crate) fn claimed(claim: &Claim<'a>) -> Self {
         RecordRef {
@@ -232,6 +235,8 @@ impl<'a> RecordRef<'a> {
         }
     }
 
+    // Only RedisStore encodes a claim it does not hold as a Record.
+    #[cfg(feature = "redis")]
     /// The record `claim` becomes when it completes with `completion`, expiring at
     /// `expires_at`.
     pub(crate) fn completed(
@@ -294,6 +299,8 @@ impl<'a> RecordRef<'a> {
 }
 
 impl<'a> StateRef<'a> {
+    // Only RedisStore encodes a claim it does not hold as a Record.
+    #[cfg(feature = "redis")]
     /// The state a record takes when a claim completes with `completion`.
     pub(crate) fn of(completion: &'a Completion, expires_at: UnixMillis) -> Self {
         match completion {
