@@ -29,7 +29,9 @@ const START: u64 = 1_795_775_465;
 
 /// The one clock of this program. A `key_with` function is a plain `fn` and is given no clock,
 /// so the custom form reads this one; the executor is given it too (for the built-in window
-/// and for TTLs). In production both would simply read the system clock.
+/// and for TTLs). In production both would simply read the system clock. (A run-time
+/// `CustomStrategy`, registered as a `generator`, is given the executor's clock instead:
+/// `KeyInput::now`.)
 static CLOCK: LazyLock<Arc<ManualClock>> =
     LazyLock::new(|| Arc::new(ManualClock::at_unix_seconds(START)));
 

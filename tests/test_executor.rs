@@ -3,7 +3,7 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, UNIX_EPOCH};
 
 use idem::executor::{ExecuteError, Executor, OnFailure, Outcome};
 use idem::spec::{IdempotencyConfig, InProgressPolicy, MismatchPolicy, ParameterType, ToolSpec};
@@ -11,7 +11,9 @@ use idem::store::{
     BoxFuture, Claim, ClaimOutcome, Completion, MemoryStore, Record, RecordKey, Store, StoreError,
     StoredRecord, UnixMillis,
 };
-use idem::{Context, FieldsStrategy, Idempotent, ManualClock};
+use idem::{
+    Context, CustomStrategy, FieldsStrategy, HashStrategy, Idempotent, ManualClock, Window,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -605,6 +607,51 @@ async fn generators_are_looked_up_in_the_executors_registry() {
             .contains("no key strategy named `executor_local_tenant`"),
         "{err}"
     );
+}
+
+#[tokio::test]
+async fn every_strategy_reads_the_executors_clock() {
+    let (executor, clock, _) = setup();
+    // A runtime strategy with a window, and a custom one that puts the minute in its key: both
+    // read the executor's manual clock, not the wall clock.
+    let windowed = ToolSpec::function("report-v1", "report")
+        .generator(HashStrategy::new().with_window(Window::parse("1m").unwrap()))
+        .build()
+        .unwrap();
+    let stamped = ToolSpec::function("stamp-v1", "stamp")
+        .generator(CustomStrategy::new(|input| {
+            let minute = input.now().duration_since(UNIX_EPOCH)?.as_secs() / 60;
+            Ok(format!("{}:{minute}", input.tool()))
+        }))
+        .build()
+        .unwrap();
+    let ctx = Context::new().with_user("alice");
+    let args = json!({"report": "daily"});
+    for spec in [&windowed, &stamped] {
+        clock.set_unix_seconds(T0);
+        let runs = AtomicUsize::new(0);
+        let run = || async { Ok::<_, PaymentError>(runs.fetch_add(1, Ordering::SeqCst)) };
+        let first = executor.execute(spec, &ctx, &args, run).await.unwrap();
+        assert_eq!(first.outcome, Outcome::Executed { took_over: false });
+        clock.advance(Duration::from_secs(59));
+        let same_minute = executor.execute(spec, &ctx, &args, run).await.unwrap();
+        assert_eq!(
+            same_minute.outcome,
+            Outcome::Replayed { args_differ: false }
+        );
+        assert_eq!(same_minute.key, first.key);
+        clock.advance(Duration::from_secs(1));
+        let next_minute = executor.execute(spec, &ctx, &args, run).await.unwrap();
+        assert_eq!(next_minute.outcome, Outcome::Executed { took_over: false });
+        assert_ne!(next_minute.key, first.key);
+        assert_eq!(runs.load(Ordering::SeqCst), 2, "{}", spec.id());
+        if spec.id() == "stamp-v1" {
+            let minute = T0 / 60;
+            assert_eq!(first.key.unwrap().as_str(), format!("stamp-v1:{minute}"));
+            let next = next_minute.key.unwrap();
+            assert_eq!(next.as_str(), format!("stamp-v1:{}", minute + 1));
+        }
+    }
 }
 
 /// A store whose first claim lands but whose answer is lost (the connection drops on the way

@@ -134,7 +134,7 @@ impl<T: Arguments> KeyDeclaration<T> {
             }
             DeclaredStrategy::Generator(name) => {
                 let strategy = options.registry.get(name)?;
-                let mut input = KeyInput::new(tool, args, context);
+                let mut input = KeyInput::new(tool, args, context).with_clock(options.clock);
                 if let Some(fields) = key_fields {
                     input = input.with_key_fields(fields);
                 }
@@ -221,11 +221,16 @@ impl<'a> KeyOptions<'a> {
         self
     }
 
-    /// Reads windows from `clock`.
+    /// Reads time (windows, and [`KeyInput::now`] for generators) from `clock`.
     #[must_use]
     pub fn clock(mut self, clock: &'a dyn Clock) -> Self {
         self.clock = clock;
         self
+    }
+
+    /// The clock these options read.
+    pub fn get_clock(&self) -> &'a dyn Clock {
+        self.clock
     }
 
     /// Uses these key fields instead of the declared ones.

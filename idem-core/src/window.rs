@@ -24,7 +24,8 @@ use crate::error::KeyError;
 #[derive(Clone)]
 pub struct Window {
     seconds: NonZeroU64,
-    clock: Arc<dyn Clock>,
+    /// Set by [`Window::with_clock`]; otherwise the clock of the call.
+    clock: Option<Arc<dyn Clock>>,
 }
 
 impl Window {
@@ -38,7 +39,7 @@ impl Window {
         })?;
         Ok(Self {
             seconds,
-            clock: Arc::new(SystemClock),
+            clock: None,
         })
     }
 
@@ -65,10 +66,12 @@ impl Window {
         Self::new(length)
     }
 
-    /// Reads the time from `clock` instead of the system clock.
+    /// Reads the time from `clock` whatever the clock of the call (a strategy's window
+    /// otherwise reads the clock its [`KeyInput`](crate::KeyInput) carries: the system clock, or
+    /// the executor's).
     #[must_use]
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
-        self.clock = clock;
+        self.clock = Some(clock);
         self
     }
 
@@ -77,12 +80,35 @@ impl Window {
         self.seconds.get()
     }
 
-    /// The start of the current window, in seconds since the Unix epoch.
+    /// The start of the current window, in seconds since the Unix epoch, on the window's own
+    /// clock or the system clock.
     ///
     /// # Errors
     /// [`KeyError::ClockBeforeEpoch`] when the clock reads a time before 1970.
     pub fn start(&self) -> Result<u64, KeyError> {
-        window_start(self.seconds.get(), &*self.clock)
+        self.start_on(&SystemClock)
+    }
+
+    /// The start of the current window on the window's own clock, or on `clock` when it has
+    /// none.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use idem_core::{ManualClock, Window};
+    ///
+    /// let call = ManualClock::at_unix_seconds(1_700_000_100);
+    /// let window = Window::parse("1m").unwrap();
+    /// assert_eq!(window.start_on(&call).unwrap(), 1_700_000_100);
+    /// // A clock of its own wins over the call's.
+    /// let own = window.with_clock(Arc::new(ManualClock::at_unix_seconds(1_700_000_059)));
+    /// assert_eq!(own.start_on(&call).unwrap(), 1_700_000_040);
+    /// ```
+    ///
+    /// # Errors
+    /// [`KeyError::ClockBeforeEpoch`] when the clock reads a time before 1970.
+    pub fn start_on(&self, clock: &dyn Clock) -> Result<u64, KeyError> {
+        let clock = self.clock.as_deref().unwrap_or(clock);
+        window_start(self.seconds.get(), clock)
     }
 }
 

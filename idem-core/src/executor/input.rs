@@ -15,8 +15,8 @@ use crate::strategy::{DefaultStrategy, KeyInput, KeyStrategy};
 /// type.
 pub trait ToolInput {
     /// The call's key under `spec`: the spec's strategy when it has one; otherwise the type's
-    /// declared strategy (its windows read `options`' clock, its generators `options`'
-    /// registry), or the default strategy for JSON.
+    /// declared strategy (its generators from `options`' registry), or the default strategy for
+    /// JSON. Every strategy reads time (windows, [`KeyInput::now`]) from `options`' clock.
     ///
     /// # Errors
     /// When no key can be computed.
@@ -44,7 +44,7 @@ impl<T: Idempotent> ToolInput for T {
     ) -> Result<IdempotencyKey, KeyError> {
         let key_fields = spec.key_fields();
         if let Some(strategy) = spec.generator() {
-            let mut input = KeyInput::new(spec.id(), self, context);
+            let mut input = KeyInput::new(spec.id(), self, context).with_clock(options.get_clock());
             if let Some(fields) = key_fields {
                 input = input.with_key_fields(fields.as_slice());
             }
@@ -67,10 +67,10 @@ impl ToolInput for Value {
         &self,
         spec: &ToolSpec,
         context: &Context,
-        _options: &KeyOptions<'_>,
+        options: &KeyOptions<'_>,
     ) -> Result<IdempotencyKey, KeyError> {
         let args = JsonArgs::new(self)?;
-        let mut input = KeyInput::new(spec.id(), &args, context);
+        let mut input = KeyInput::new(spec.id(), &args, context).with_clock(options.get_clock());
         if let Some(fields) = spec.key_fields() {
             input = input.with_key_fields(fields.as_slice());
         }

@@ -12,6 +12,10 @@ type KeyFn = dyn Fn(&KeyInput<'_>) -> Result<String, BoxError> + Send + Sync;
 /// A strategy whose key is the string your function returns, used as it is once it passes the
 /// rules of key format v1 (1 to 255 bytes, no control characters).
 ///
+/// A function that puts time in its keys reads [`KeyInput::now`]: the clock of the call, which
+/// is the executor's ([`Executor::with_clock`](crate::executor::Executor::with_clock)), so that a
+/// test clock governs it as it governs the built-in windows.
+///
 /// ```
 /// use idem_core::{Context, CustomStrategy, JsonArgs, KeyInput, KeyStrategy};
 /// use serde_json::json;

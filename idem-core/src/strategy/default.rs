@@ -65,7 +65,7 @@ pub(super) fn envelope_key(
     window: Option<&Window>,
     layout: &Layout,
 ) -> Result<IdempotencyKey, KeyError> {
-    let start = window.map(Window::start).transpose()?;
+    let start = window.map(|w| w.start_on(input.clock())).transpose()?;
     input.envelope(start).key(layout)
 }
 
@@ -75,6 +75,6 @@ pub(super) fn envelope_bytes(
     window: Option<&Window>,
     layout: &Layout,
 ) -> Result<Vec<u8>, KeyError> {
-    let start = window.map(Window::start).transpose()?;
+    let start = window.map(|w| w.start_on(input.clock())).transpose()?;
     input.envelope(start).canonical_bytes(layout)
 }
