@@ -7,7 +7,8 @@
 //!   off, over `request_id`). The window start comes from the executor's clock, so a
 //!   `ManualClock` passed with `Executor::with_clock` makes it deterministic;
 //! - the design document's custom string `{spec.id}:{user or anonymous}:{request_id}:{YYYY-MM-DD-HH-MM}`,
-//!   with a `key_with` function.
+//!   with a `key_with` function that takes the call (`fn(&Self, &KeyInput)`) and reads the time
+//!   from it (`KeyInput::now`): the executor's clock again.
 //!
 //! Both run the same scenario: 10:31:05, 10:31:50 (same minute: a duplicate) and 10:32:00
 //! (next minute: runs again).
@@ -21,17 +22,15 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use idem::executor::{Executor, Outcome};
 use idem::spec::ToolSpec;
 use idem::store::MemoryStore;
-use idem::{Clock, Context, Idempotent, ManualClock};
+use idem::{Clock, Context, Idempotent, KeyInput, KeyOptions, ManualClock};
 use serde::{Deserialize, Serialize};
 
 /// 2026-11-27 10:31:05 UTC.
 const START: u64 = 1_795_775_465;
 
-/// The one clock of this program. A `key_with` function is a plain `fn` and is given no clock,
-/// so the custom form reads this one; the executor is given it too (for the built-in window
-/// and for TTLs). In production both would simply read the system clock. (A run-time
-/// `CustomStrategy`, registered as a `generator`, is given the executor's clock instead:
-/// `KeyInput::now`.)
+/// The one clock of this program, given to the executor: the built-in window, the custom key
+/// function (through `KeyInput::now`) and TTLs all read it. In production the executor would
+/// simply read the system clock.
 static CLOCK: LazyLock<Arc<ManualClock>> =
     LazyLock::new(|| Arc::new(ManualClock::at_unix_seconds(START)));
 
@@ -58,13 +57,15 @@ struct TimedOperationCustom {
 }
 
 /// `f"{spec.id}:{user_id}:{request_id}:{timestamp}"` with minute precision. The design document
-/// uses the local time of `datetime.now()`; UTC is used here so that every server agrees.
-fn time_based_key(args: &TimedOperationCustom, ctx: &Context, tool: &str) -> String {
-    let user = ctx.user_id().unwrap_or("anonymous");
+/// uses the local time of `datetime.now()`; here it is the time of the call on the executor's
+/// clock (`KeyInput::now`), in UTC so that every server agrees.
+fn time_based_key(args: &TimedOperationCustom, input: &KeyInput<'_>) -> String {
+    let user = input.context().user_id().unwrap_or("anonymous");
     format!(
-        "{tool}:{user}:{}:{}",
+        "{}:{user}:{}:{}",
+        input.tool(),
         args.request_id,
-        minute_stamp(CLOCK.now())
+        minute_stamp(input.now())
     )
 }
 
@@ -182,15 +183,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let runs = scenario("custom: key_with = time_based_key", &custom).await?;
     assert_eq!(runs, 2);
 
-    // The custom string, exactly as the design document builds it.
+    // The custom string, exactly as the design document builds it, at 10:31:05.
     CLOCK.set_unix_seconds(START);
-    let key = custom.idempotency_key(&Context::new().with_user("alice"))?;
+    let options = KeyOptions::new().clock(&**CLOCK);
+    let key = custom.idempotency_key_with(&Context::new().with_user("alice"), &options)?;
     println!("custom key: {key}");
     assert_eq!(
         key.as_str(),
         "timed-operation-v1:alice:req-1:2026-11-27-10-31"
     );
-    let anonymous = custom.idempotency_key(&Context::new())?;
+    let anonymous = custom.idempotency_key_with(&Context::new(), &options)?;
     println!("custom key without a user: {anonymous}");
     assert_eq!(
         anonymous.as_str(),

@@ -62,7 +62,7 @@
 //! | `include_session = true \| false` | `hash` only: the session id takes part (default `false`) |
 //! | `window = "1m"` | built-in strategies: calls in the same window (`"30s"`, `"1m"`, `"1h"`) share a key |
 //! | `generator = "name"` | use the strategy registered under `name` in [`Registry::global`] at run time |
-//! | `key_with = path::to::fn` | the custom strategy's function: `fn(&Self, &Context, &str) -> String` (or `Result<String, E>`); the `&str` is the tool id |
+//! | `key_with = path::to::fn` | the custom strategy's function: `fn(&Self, &Context, &str) -> String`, the `&str` being the tool id, or `fn(&Self, &KeyInput) -> String`, whose [`KeyInput`] also gives the key fields and the time of the call on the executor's clock ([`KeyInput::now`]); either may return `Result<String, E>` |
 //! | `crate = "::path"` | where the runtime is, when `idem` is renamed or re-exported |
 //! | `name = "process_payment"` | the tool's name in its [`spec::ToolSpec`] (default: the struct's name in snake case) |
 //! | `ttl = "24h"` | how long a result is kept for replays (default 24 h) |

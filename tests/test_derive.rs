@@ -405,6 +405,55 @@ fn custom_key_functions_are_used_as_they_are() {
     );
 }
 
+/// The design document's time-based key, on the call's clock: `fn(&Self, &KeyInput)`.
+#[derive(Idempotent)]
+#[idem(tool = "timed-operation-v1", key_with = minute_key)]
+struct TimedCustom {
+    request_id: String,
+}
+
+fn minute_key(args: &TimedCustom, input: &KeyInput<'_>) -> Result<String, KeyError> {
+    let seconds = input
+        .now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_err(|_| KeyError::ClockBeforeEpoch)?
+        .as_secs();
+    let user = input.context().user_id().unwrap_or("anonymous");
+    Ok(format!(
+        "{}:{user}:{}:{}",
+        input.tool(),
+        args.request_id,
+        seconds - seconds % 60
+    ))
+}
+
+#[test]
+fn a_key_function_may_take_the_call_and_read_its_clock() {
+    let op = TimedCustom {
+        request_id: "r-1".into(),
+    };
+    let ctx = Context::new().with_user("alice");
+    let clock = ManualClock::at_unix_seconds(1_700_000_059);
+    let at = |clock: &ManualClock| {
+        op.idempotency_key_with(&ctx, &KeyOptions::new().clock(clock))
+            .unwrap()
+    };
+    let first = at(&clock);
+    assert_eq!(first.as_str(), "timed-operation-v1:alice:r-1:1700000040");
+    clock.set_unix_seconds(1_700_000_099);
+    assert_eq!(at(&clock), first);
+    clock.set_unix_seconds(1_700_000_100);
+    assert_eq!(
+        at(&clock).as_str(),
+        "timed-operation-v1:alice:r-1:1700000100"
+    );
+    // The tool id a spec gives is the one the function sees.
+    let renamed = op
+        .idempotency_key_with(&ctx, &KeyOptions::new().clock(&clock).tool("timed-v2"))
+        .unwrap();
+    assert_eq!(renamed.as_str(), "timed-v2:alice:r-1:1700000100");
+}
+
 #[derive(Debug)]
 struct ServiceDown;
 impl std::fmt::Display for ServiceDown {

@@ -14,13 +14,15 @@ pub use crate::declared::{
 pub use crate::error::{BoxError, EncodeError};
 pub use crate::key::Algorithm;
 pub use crate::spec::ParameterType;
+pub use crate::strategy::KeyInput;
 
 /// What a `key_with` function may return: the key, or the key or an error.
 #[diagnostic::on_unimplemented(
     message = "a `key_with` function must return `String` or `Result<String, E>`, not `{Self}`",
     label = "this function returns `{Self}`",
-    note = "the signature idem calls is `fn(&Args, &idem::Context, &str) -> String`, where the \
-            `&str` is the tool id; return `Result<String, E>` when computing the key can fail"
+    note = "idem calls `fn(&Args, &idem::Context, &str) -> String`, where the `&str` is the tool \
+            id, or `fn(&Args, &idem::KeyInput) -> String`; return `Result<String, E>` when \
+            computing the key can fail"
 )]
 pub trait IntoCustomKey {
     /// The key, or the error of the function.
@@ -43,6 +45,54 @@ impl<E: Into<BoxError>> IntoCustomKey for Result<String, E> {
 #[inline]
 pub fn custom_key<R: IntoCustomKey>(key: R) -> Result<String, BoxError> {
     key.into_custom_key()
+}
+
+/// A function `key_with` accepts for arguments `A`: one of two signatures, told apart by `M`
+/// ([`WithContext`] or [`WithInput`]).
+#[diagnostic::on_unimplemented(
+    message = "`key_with` takes a function `fn(&{A}, &idem::Context, &str) -> String` or \
+               `fn(&{A}, &idem::KeyInput) -> String`",
+    label = "a function of neither signature",
+    note = "the `&str` is the tool id; `KeyInput` gives the tool id, the context, the key fields \
+            and the time of the call on the executor's clock (`KeyInput::now`)"
+)]
+pub trait KeyWith<A, M> {
+    /// What the function returns.
+    type Output;
+    /// Calls the function for `args` and `input`.
+    fn call_key(&self, args: &A, input: &KeyInput<'_>) -> Self::Output;
+}
+
+/// `fn(&Args, &Context, &str) -> R`: the context and the tool id.
+pub struct WithContext;
+
+/// `fn(&Args, &KeyInput) -> R`: everything the runtime strategies see.
+pub struct WithInput;
+
+impl<A, F, R> KeyWith<A, WithContext> for F
+where
+    F: Fn(&A, &Context, &str) -> R,
+{
+    type Output = R;
+    fn call_key(&self, args: &A, input: &KeyInput<'_>) -> R {
+        self(args, input.context(), input.tool())
+    }
+}
+
+impl<A, F, R> KeyWith<A, WithInput> for F
+where
+    F: Fn(&A, &KeyInput<'_>) -> R,
+{
+    type Output = R;
+    fn call_key(&self, args: &A, input: &KeyInput<'_>) -> R {
+        self(args, input)
+    }
+}
+
+/// Calls a `key_with` function of either signature.
+#[inline]
+pub fn key_with<A, M, F: KeyWith<A, M>>(f: F, args: &A, input: &KeyInput<'_>) -> F::Output {
+    f.call_key(args, input)
 }
 
 /// Writes an externally tagged enum variant that carries a value: `{"Variant":value}`.

@@ -62,8 +62,9 @@ pub enum DeclaredStrategy<T> {
         /// `include_session = ...`.
         include_session: bool,
     },
-    /// `strategy = "custom", key_with = path::to::fn`.
-    Custom(fn(&T, &Context, &str) -> Result<String, BoxError>),
+    /// `strategy = "custom", key_with = path::to::fn`: the function, called with the arguments
+    /// and the call (tool id, context, key fields, clock).
+    Custom(fn(&T, &KeyInput<'_>) -> Result<String, BoxError>),
     /// `generator = "name"`: looked up in the registry at run time.
     Generator(&'static str),
 }
@@ -126,7 +127,11 @@ impl<T: Arguments> KeyDeclaration<T> {
                 include_session,
             } => Layout::hash(*algorithm, *include_user, *include_session),
             DeclaredStrategy::Custom(f) => {
-                let key = f(args, context, tool).map_err(|source| KeyError::Custom {
+                let mut input = KeyInput::new(tool, args, context).with_clock(options.clock);
+                if let Some(fields) = key_fields {
+                    input = input.with_key_fields(fields);
+                }
+                let key = f(args, &input).map_err(|source| KeyError::Custom {
                     tool: tool.to_owned(),
                     source,
                 })?;

@@ -63,18 +63,15 @@ pub(crate) fn expand_idempotent(cont: &Container<'_>, model: &KeyModel) -> Token
             }
         }
         Strategy::Custom(path) => {
-            // The function is first coerced to the signature idem calls, spanned on the path:
-            // a function of another shape is reported there, with the expected signature.
-            let function = quote_spanned! {path.span()=>
-                let __function: fn(&Self, &#p::Context, &str) -> _ = #path;
+            // Spanned on the path: a function of neither signature, or one returning something
+            // else than a key, is reported there.
+            // (`__key` is bound first so that the return type's error points at the path too.)
+            let call = quote_spanned! {path.span()=>
+                let __key = #p::key_with::<Self, _, _>(#path, __args, __input);
+                #p::custom_key(__key)
             };
-            let call =
-                quote_spanned!(path.span()=> #p::custom_key(__function(__args, __context, __tool)));
             quote! {
-                #p::DeclaredStrategy::Custom(|__args, __context, __tool| {
-                    #function
-                    #call
-                })
+                #p::DeclaredStrategy::Custom(|__args, __input| { #call })
             }
         }
         Strategy::Generator(name) => quote!(#p::DeclaredStrategy::Generator(#name)),

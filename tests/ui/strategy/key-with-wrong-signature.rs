@@ -1,6 +1,6 @@
 use idem::Idempotent;
 
-// Missing the `&Context` and `&str` (tool id) parameters.
+// Neither `(&Args, &Context, &str)` nor `(&Args, &KeyInput)`.
 fn payment_key(args: &ProcessPayment) -> String {
     args.transaction_id.clone()
 }
