@@ -118,6 +118,14 @@ impl<T: Arguments> KeyDeclaration<T> {
     ) -> Result<IdempotencyKey, KeyError> {
         let key_fields = options.key_fields.map(KeyFields::as_slice);
         let tool = options.tool.unwrap_or(self.tool);
+        // The call as a run-time strategy or a `key_with` function sees it.
+        let input = || {
+            let input = KeyInput::new(tool, args, context).with_clock(options.clock);
+            match key_fields {
+                Some(fields) => input.with_key_fields(fields),
+                None => input,
+            }
+        };
         let layout = match &self.strategy {
             DeclaredStrategy::Default => Layout::DEFAULT,
             DeclaredStrategy::Fields => Layout::FIELDS,
@@ -127,11 +135,7 @@ impl<T: Arguments> KeyDeclaration<T> {
                 include_session,
             } => Layout::hash(*algorithm, *include_user, *include_session),
             DeclaredStrategy::Custom(f) => {
-                let mut input = KeyInput::new(tool, args, context).with_clock(options.clock);
-                if let Some(fields) = key_fields {
-                    input = input.with_key_fields(fields);
-                }
-                let key = f(args, &input).map_err(|source| KeyError::Custom {
+                let key = f(args, &input()).map_err(|source| KeyError::Custom {
                     tool: tool.to_owned(),
                     source,
                 })?;
@@ -139,11 +143,7 @@ impl<T: Arguments> KeyDeclaration<T> {
             }
             DeclaredStrategy::Generator(name) => {
                 let strategy = options.registry.get(name)?;
-                let mut input = KeyInput::new(tool, args, context).with_clock(options.clock);
-                if let Some(fields) = key_fields {
-                    input = input.with_key_fields(fields);
-                }
-                return strategy.key(&input);
+                return strategy.key(&input());
             }
         };
         let window = self
