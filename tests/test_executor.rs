@@ -446,65 +446,104 @@ async fn a_cancelled_call_releases_its_claim() {
     assert_eq!(run.outcome, Outcome::Executed { took_over: false });
 }
 
-/// A store that is down.
-#[derive(Debug)]
-struct DownStore;
-
-fn down<T>() -> BoxFuture<'static, Result<T, StoreError>> {
-    Box::pin(async {
-        Err(StoreError::Unavailable {
-            store: "test",
-            source: "connection refused".into(),
-        })
-    })
+/// What goes wrong in a [`Faulty`] store.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Fault {
+    /// Every operation fails: the store is down.
+    Down,
+    /// The first claim lands, but its answer is lost (the connection drops on the way back).
+    FirstClaimAnswerLost,
 }
 
-impl Store for DownStore {
+/// A real in-memory store with a fault.
+#[derive(Debug)]
+struct Faulty {
+    inner: MemoryStore,
+    fault: Fault,
+    claims: AtomicUsize,
+}
+
+impl Faulty {
+    fn new(fault: Fault) -> Self {
+        Faulty {
+            inner: MemoryStore::new(),
+            fault,
+            claims: AtomicUsize::new(0),
+        }
+    }
+
+    /// `op` on the inner store, or the outage.
+    fn run<'a, T: Send + 'a>(
+        &'a self,
+        op: BoxFuture<'a, Result<T, StoreError>>,
+    ) -> BoxFuture<'a, Result<T, StoreError>> {
+        if self.fault == Fault::Down {
+            return Box::pin(async { Err(unavailable("connection refused")) });
+        }
+        op
+    }
+}
+
+fn unavailable(why: &'static str) -> StoreError {
+    StoreError::Unavailable {
+        store: "test",
+        source: why.into(),
+    }
+}
+
+impl Store for Faulty {
     fn claim<'a>(
         &'a self,
-        _: RecordKey<'a>,
-        _: &'a Claim<'a>,
+        key: RecordKey<'a>,
+        claim: &'a Claim<'a>,
     ) -> BoxFuture<'a, Result<ClaimOutcome, StoreError>> {
-        down()
+        self.run(Box::pin(async move {
+            let outcome = self.inner.claim(key, claim).await;
+            let first = self.claims.fetch_add(1, Ordering::SeqCst) == 0;
+            if first && self.fault == Fault::FirstClaimAnswerLost {
+                return Err(unavailable("connection reset"));
+            }
+            outcome
+        }))
     }
     fn complete<'a>(
         &'a self,
-        _: RecordKey<'a>,
-        _: &'a Claim<'a>,
-        _: &'a Completion,
-        _: UnixMillis,
-        _: Duration,
+        key: RecordKey<'a>,
+        claim: &'a Claim<'a>,
+        completion: &'a Completion,
+        now: UnixMillis,
+        ttl: Duration,
     ) -> BoxFuture<'a, Result<(), StoreError>> {
-        down()
+        self.run(self.inner.complete(key, claim, completion, now, ttl))
     }
     fn release<'a>(
         &'a self,
-        _: RecordKey<'a>,
-        _: &'a Claim<'a>,
+        key: RecordKey<'a>,
+        claim: &'a Claim<'a>,
     ) -> BoxFuture<'a, Result<bool, StoreError>> {
-        down()
+        self.run(self.inner.release(key, claim))
     }
     fn get<'a>(
         &'a self,
-        _: RecordKey<'a>,
-        _: UnixMillis,
+        key: RecordKey<'a>,
+        now: UnixMillis,
     ) -> BoxFuture<'a, Result<Option<Record>, StoreError>> {
-        down()
+        self.run(self.inner.get(key, now))
     }
-    fn delete<'a>(&'a self, _: RecordKey<'a>) -> BoxFuture<'a, Result<bool, StoreError>> {
-        down()
+    fn delete<'a>(&'a self, key: RecordKey<'a>) -> BoxFuture<'a, Result<bool, StoreError>> {
+        self.run(self.inner.delete(key))
     }
     fn list(&self) -> BoxFuture<'_, Result<Vec<StoredRecord>, StoreError>> {
-        down()
+        self.run(self.inner.list())
     }
-    fn purge(&self, _: UnixMillis, _: bool) -> BoxFuture<'_, Result<u64, StoreError>> {
-        down()
+    fn purge(&self, now: UnixMillis, all: bool) -> BoxFuture<'_, Result<u64, StoreError>> {
+        self.run(self.inner.purge(now, all))
     }
 }
 
 #[tokio::test]
 async fn a_failing_store_fails_closed() {
-    let executor = Executor::new(DownStore);
+    let executor = Executor::new(Faulty::new(Fault::Down));
     let spec = ToolSpec::for_args::<ProcessPayment>().build().unwrap();
     let gateway = Gateway::default();
     let args = payment("txn-down", 1.0);
@@ -654,72 +693,9 @@ async fn every_strategy_reads_the_executors_clock() {
     }
 }
 
-/// A store whose first claim lands but whose answer is lost (the connection drops on the way
-/// back), over a real in-memory store.
-#[derive(Debug)]
-struct LostAnswer {
-    inner: MemoryStore,
-    lost: std::sync::atomic::AtomicBool,
-}
-
-impl Store for LostAnswer {
-    fn claim<'a>(
-        &'a self,
-        key: RecordKey<'a>,
-        claim: &'a Claim<'a>,
-    ) -> BoxFuture<'a, Result<ClaimOutcome, StoreError>> {
-        Box::pin(async move {
-            let outcome = self.inner.claim(key, claim).await;
-            if !self.lost.swap(true, Ordering::SeqCst) {
-                return Err(StoreError::Unavailable {
-                    store: "test",
-                    source: "connection reset".into(),
-                });
-            }
-            outcome
-        })
-    }
-    fn complete<'a>(
-        &'a self,
-        key: RecordKey<'a>,
-        claim: &'a Claim<'a>,
-        completion: &'a Completion,
-        now: UnixMillis,
-        ttl: Duration,
-    ) -> BoxFuture<'a, Result<(), StoreError>> {
-        self.inner.complete(key, claim, completion, now, ttl)
-    }
-    fn release<'a>(
-        &'a self,
-        key: RecordKey<'a>,
-        claim: &'a Claim<'a>,
-    ) -> BoxFuture<'a, Result<bool, StoreError>> {
-        self.inner.release(key, claim)
-    }
-    fn get<'a>(
-        &'a self,
-        key: RecordKey<'a>,
-        now: UnixMillis,
-    ) -> BoxFuture<'a, Result<Option<Record>, StoreError>> {
-        self.inner.get(key, now)
-    }
-    fn delete<'a>(&'a self, key: RecordKey<'a>) -> BoxFuture<'a, Result<bool, StoreError>> {
-        self.inner.delete(key)
-    }
-    fn list(&self) -> BoxFuture<'_, Result<Vec<StoredRecord>, StoreError>> {
-        self.inner.list()
-    }
-    fn purge(&self, now: UnixMillis, all: bool) -> BoxFuture<'_, Result<u64, StoreError>> {
-        self.inner.purge(now, all)
-    }
-}
-
 #[tokio::test]
 async fn a_claim_whose_answer_was_lost_is_given_back() {
-    let executor = Executor::new(LostAnswer {
-        inner: MemoryStore::new(),
-        lost: std::sync::atomic::AtomicBool::new(false),
-    });
+    let executor = Executor::new(Faulty::new(Fault::FirstClaimAnswerLost));
     let spec = ToolSpec::for_args::<ProcessPayment>()
         .configure(|c| c.on_in_progress(InProgressPolicy::Fail))
         .build()
