@@ -1,6 +1,7 @@
 //! [`Idempotent`]: the key function a type declares with `#[derive(Idempotent)]`.
 
 use std::fmt;
+use std::sync::Arc;
 
 use crate::arguments::Arguments;
 use crate::canonical::Canonical;
@@ -11,7 +12,7 @@ use crate::key::envelope::{Envelope, Layout};
 use crate::key::{Algorithm, IdempotencyKey};
 use crate::registry::Registry;
 use crate::spec::ParameterType;
-use crate::strategy::KeyInput;
+use crate::strategy::{KeyInput, KeyStrategy};
 use crate::window::window_start;
 
 /// A tool's argument type that knows its idempotency key.
@@ -116,6 +117,42 @@ impl<T: Arguments> KeyDeclaration<T> {
         context: &Context,
         options: &KeyOptions<'_>,
     ) -> Result<IdempotencyKey, KeyError> {
+        match self.plan(args, context, options)? {
+            Plan::Envelope(envelope, layout) => envelope.key(&layout),
+            Plan::Custom(f, input) => {
+                let key = f(args, &input).map_err(|source| KeyError::Custom {
+                    tool: input.tool().to_owned(),
+                    source,
+                })?;
+                IdempotencyKey::custom(key)
+            }
+            Plan::Strategy(strategy, input) => strategy.key(&input),
+        }
+    }
+
+    /// The canonical bytes [`key`](KeyDeclaration::key) is the digest of; `None` for a custom
+    /// key (and a generator's strategy that hashes no envelope), whose key is the string itself.
+    pub fn canonical_bytes(
+        &self,
+        args: &T,
+        context: &Context,
+        options: &KeyOptions<'_>,
+    ) -> Option<Result<Vec<u8>, KeyError>> {
+        match self.plan(args, context, options) {
+            Ok(Plan::Envelope(envelope, layout)) => Some(envelope.canonical_bytes(&layout)),
+            Ok(Plan::Custom(..)) => None,
+            Ok(Plan::Strategy(strategy, input)) => strategy.canonical_bytes(&input),
+            Err(err) => Some(Err(err)),
+        }
+    }
+
+    /// How the key of this call is made.
+    fn plan<'a>(
+        &self,
+        args: &'a T,
+        context: &'a Context,
+        options: &KeyOptions<'a>,
+    ) -> Result<Plan<'a, T>, KeyError> {
         let key_fields = options.key_fields.map(KeyFields::as_slice);
         let tool = options.tool.unwrap_or(self.tool);
         // The call as a run-time strategy or a `key_with` function sees it.
@@ -134,31 +171,37 @@ impl<T: Arguments> KeyDeclaration<T> {
                 include_user,
                 include_session,
             } => Layout::hash(*algorithm, *include_user, *include_session),
-            DeclaredStrategy::Custom(f) => {
-                let key = f(args, &input()).map_err(|source| KeyError::Custom {
-                    tool: tool.to_owned(),
-                    source,
-                })?;
-                return IdempotencyKey::custom(key);
-            }
+            DeclaredStrategy::Custom(f) => return Ok(Plan::Custom(*f, input())),
             DeclaredStrategy::Generator(name) => {
-                let strategy = options.registry.get(name)?;
-                return strategy.key(&input());
+                return Ok(Plan::Strategy(options.registry.get(name)?, input()));
             }
         };
         let window = self
             .window_seconds
             .map(|seconds| window_start(seconds, options.clock))
             .transpose()?;
-        Envelope {
+        let envelope = Envelope {
             tool,
             args,
             context,
             key_fields,
             window,
-        }
-        .key(&layout)
+        };
+        Ok(Plan::Envelope(envelope, layout))
     }
+}
+
+/// How a [`KeyDeclaration`] makes the key of one call.
+enum Plan<'a, T> {
+    /// A built-in strategy: the digest of this envelope.
+    Envelope(Envelope<'a, T>, Layout),
+    /// `key_with`: the function's string.
+    Custom(
+        fn(&T, &KeyInput<'_>) -> Result<String, BoxError>,
+        KeyInput<'a>,
+    ),
+    /// `generator`: the registered strategy.
+    Strategy(Arc<dyn KeyStrategy>, KeyInput<'a>),
 }
 
 /// What `#[derive(Idempotent)]` declares about the tool: what

@@ -48,7 +48,7 @@ pub use declared::{
     ToolDeclaration,
 };
 pub use error::{BoxError, EncodeError, KeyError, RegistryError, UnknownAlgorithm};
-pub use key::{Algorithm, IdempotencyKey, MAX_CUSTOM_KEY_LEN};
+pub use key::{Algorithm, IdempotencyKey, KeyExplanation, MAX_CUSTOM_KEY_LEN};
 pub use registry::Registry;
 pub use strategy::{
     CustomStrategy, DefaultStrategy, FieldsStrategy, HashStrategy, KeyInput, KeyStrategy,

@@ -2,12 +2,13 @@
 
 use serde_json::Value;
 
-use crate::arguments::JsonArgs;
+use crate::arguments::{Arguments, JsonArgs};
 use crate::canonical::{Canonical, CanonicalWriter};
 use crate::context::Context;
 use crate::declared::{Idempotent, KeyOptions};
 use crate::error::KeyError;
-use crate::key::{Algorithm, IdempotencyKey};
+use crate::key::explanation::Stopped;
+use crate::key::{Algorithm, IdempotencyKey, KeyExplanation};
 use crate::spec::ToolSpec;
 use crate::strategy::{DefaultStrategy, KeyInput, KeyStrategy};
 
@@ -33,6 +34,38 @@ pub trait ToolInput {
     /// # Errors
     /// When an argument has no canonical form.
     fn fingerprint(&self) -> Result<String, KeyError>;
+
+    /// The canonical bytes [`idempotency_key`](ToolInput::idempotency_key) is the digest of, or
+    /// `None` when the key is not a digest (a custom key). `None` by default.
+    fn canonical_envelope(
+        &self,
+        spec: &ToolSpec,
+        context: &Context,
+        options: &KeyOptions<'_>,
+    ) -> Option<Result<Vec<u8>, KeyError>> {
+        let _ = (spec, context, options);
+        None
+    }
+
+    /// The key and the canonical envelope it is the digest of, read at one instant of `options`'
+    /// clock (see [`KeyExplanation`]).
+    ///
+    /// # Errors
+    /// As [`idempotency_key`](ToolInput::idempotency_key).
+    fn explain_key(
+        &self,
+        spec: &ToolSpec,
+        context: &Context,
+        options: &KeyOptions<'_>,
+    ) -> Result<KeyExplanation, KeyError> {
+        let stopped = Stopped(options.get_clock().now());
+        let options = options.clock(&stopped);
+        let key = self.idempotency_key(spec, context, &options)?;
+        let canonical = self
+            .canonical_envelope(spec, context, &options)
+            .transpose()?;
+        Ok(KeyExplanation::new(key, canonical))
+    }
 }
 
 impl<T: Idempotent> ToolInput for T {
@@ -42,23 +75,26 @@ impl<T: Idempotent> ToolInput for T {
         context: &Context,
         options: &KeyOptions<'_>,
     ) -> Result<IdempotencyKey, KeyError> {
-        let key_fields = spec.key_fields();
-        if let Some(strategy) = spec.generator() {
-            let mut input = KeyInput::new(spec.id(), self, context).with_clock(options.get_clock());
-            if let Some(fields) = key_fields {
-                input = input.with_key_fields(fields.as_slice());
-            }
-            return strategy.key(&input);
+        match keying(self, spec, context, options) {
+            Keying::Strategy(strategy, input) => strategy.key(&input),
+            Keying::Declared(options) => T::KEY.key(self, context, &options),
         }
-        let mut options = options.tool(spec.id());
-        if let Some(fields) = key_fields {
-            options = options.key_fields(fields);
-        }
-        T::KEY.key(self, context, &options)
     }
 
     fn fingerprint(&self) -> Result<String, KeyError> {
         fingerprint_of(self)
+    }
+
+    fn canonical_envelope(
+        &self,
+        spec: &ToolSpec,
+        context: &Context,
+        options: &KeyOptions<'_>,
+    ) -> Option<Result<Vec<u8>, KeyError>> {
+        match keying(self, spec, context, options) {
+            Keying::Strategy(strategy, input) => strategy.canonical_bytes(&input),
+            Keying::Declared(options) => T::KEY.canonical_bytes(self, context, &options),
+        }
     }
 }
 
@@ -69,19 +105,79 @@ impl ToolInput for Value {
         context: &Context,
         options: &KeyOptions<'_>,
     ) -> Result<IdempotencyKey, KeyError> {
-        let args = JsonArgs::new(self)?;
-        let mut input = KeyInput::new(spec.id(), &args, context).with_clock(options.get_clock());
-        if let Some(fields) = spec.key_fields() {
-            input = input.with_key_fields(fields.as_slice());
-        }
-        match spec.generator() {
-            Some(strategy) => strategy.key(&input),
-            None => DefaultStrategy::new().key(&input),
-        }
+        json_keying(self, spec, context, options, |strategy, input| {
+            strategy.key(input)
+        })?
     }
 
     fn fingerprint(&self) -> Result<String, KeyError> {
         fingerprint_of(self)
+    }
+
+    fn canonical_envelope(
+        &self,
+        spec: &ToolSpec,
+        context: &Context,
+        options: &KeyOptions<'_>,
+    ) -> Option<Result<Vec<u8>, KeyError>> {
+        json_keying(self, spec, context, options, |strategy, input| {
+            strategy.canonical_bytes(input)
+        })
+        .unwrap_or_else(|err| Some(Err(err)))
+    }
+}
+
+/// How a spec keys a derived argument type's call.
+enum Keying<'a> {
+    /// The spec's own strategy, over this call.
+    Strategy(&'a dyn KeyStrategy, KeyInput<'a>),
+    /// The type's declared strategy, with these options (the spec's tool id and key fields).
+    Declared(KeyOptions<'a>),
+}
+
+fn keying<'a, T: Idempotent>(
+    args: &'a T,
+    spec: &'a ToolSpec,
+    context: &'a Context,
+    options: &KeyOptions<'a>,
+) -> Keying<'a> {
+    if let Some(strategy) = spec.generator() {
+        return Keying::Strategy(&**strategy, call_of(spec, args, context, options));
+    }
+    let mut options = options.tool(spec.id());
+    if let Some(fields) = spec.key_fields() {
+        options = options.key_fields(fields);
+    }
+    Keying::Declared(options)
+}
+
+/// `f` over the strategy that keys JSON arguments under `spec` (its own, or the default one)
+/// and the call.
+fn json_keying<R>(
+    args: &Value,
+    spec: &ToolSpec,
+    context: &Context,
+    options: &KeyOptions<'_>,
+    f: impl FnOnce(&dyn KeyStrategy, &KeyInput<'_>) -> R,
+) -> Result<R, KeyError> {
+    let args = JsonArgs::new(args)?;
+    let default = DefaultStrategy::new();
+    let strategy: &dyn KeyStrategy = spec.generator().map_or(&default, |s| &**s);
+    Ok(f(strategy, &call_of(spec, &args, context, options)))
+}
+
+/// The call of `spec` with `args` as a strategy sees it: the spec's tool id and key fields,
+/// `options`' clock.
+fn call_of<'a>(
+    spec: &'a ToolSpec,
+    args: &'a dyn Arguments,
+    context: &'a Context,
+    options: &KeyOptions<'a>,
+) -> KeyInput<'a> {
+    let input = KeyInput::new(spec.id(), args, context).with_clock(options.get_clock());
+    match spec.key_fields() {
+        Some(fields) => input.with_key_fields(fields.as_slice()),
+        None => input,
     }
 }
 

@@ -38,6 +38,8 @@ use tracing::Instrument;
 use crate::clock::{Clock, SystemClock};
 use crate::context::Context;
 use crate::declared::KeyOptions;
+use crate::error::KeyError;
+use crate::key::KeyExplanation;
 use crate::registry::Registry;
 use crate::spec::ToolSpec;
 use crate::store::{Store, UnixMillis};
@@ -193,12 +195,8 @@ impl Executor {
                 key: None,
             });
         }
-        let mut options = KeyOptions::new().clock(&*self.clock);
-        if let Some(registry) = &self.registry {
-            options = options.registry(registry);
-        }
         let key = args
-            .idempotency_key(spec, context, &options)
+            .idempotency_key(spec, context, &self.key_options())
             .and_then(|key| Ok((key, args.fingerprint()?)));
         let (key, fingerprint) = match key {
             Ok(pair) => pair,
@@ -233,6 +231,48 @@ impl Executor {
             outcome,
             key: Some(key),
         })
+    }
+
+    /// The key [`execute`](Executor::execute) would give this call, and the canonical envelope
+    /// it is the digest of (none for a custom key), on this executor's clock and registry. Runs
+    /// nothing and reads no store: for finding out why two calls share a key, or do not.
+    ///
+    /// ```
+    /// use idem_core::executor::Executor;
+    /// use idem_core::spec::ToolSpec;
+    /// use idem_core::store::MemoryStore;
+    /// use idem_core::Context;
+    /// use serde_json::json;
+    ///
+    /// let executor = Executor::new(MemoryStore::new());
+    /// let spec = ToolSpec::function("search-v1", "search").build()?;
+    /// let ctx = Context::new().with_user("alice");
+    /// let why = executor.explain(&spec, &ctx, &json!({"query": "weather"}))?;
+    /// assert_eq!(
+    ///     why.canonical(),
+    ///     Some(r#"{"args":{"query":"weather"},"session":null,"tool":"search-v1","user":"alice","v":1}"#)
+    /// );
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// The [`KeyError`] [`execute`](Executor::execute) would fail with.
+    pub fn explain<A: ToolInput + ?Sized>(
+        &self,
+        spec: &ToolSpec,
+        context: &Context,
+        args: &A,
+    ) -> Result<KeyExplanation, KeyError> {
+        args.explain_key(spec, context, &self.key_options())
+    }
+
+    /// How this executor computes keys: its clock, and its registry if it has one.
+    fn key_options(&self) -> KeyOptions<'_> {
+        let options = KeyOptions::new().clock(&*self.clock);
+        match &self.registry {
+            Some(registry) => options.registry(registry),
+            None => options,
+        }
     }
 
     fn count<T, E>(&self, result: &Result<T, E>, on_ok: Counter) {

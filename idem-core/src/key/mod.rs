@@ -2,8 +2,10 @@
 
 mod algorithm;
 pub(crate) mod envelope;
+pub(crate) mod explanation;
 
 pub use algorithm::Algorithm;
+pub use explanation::KeyExplanation;
 
 use std::fmt;
 use std::hash::{Hash, Hasher};
