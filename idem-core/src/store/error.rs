@@ -60,3 +60,23 @@ pub enum StoreError {
         capacity: usize,
     },
 }
+
+impl StoreError {
+    /// [`StoreError::TooLarge`] when `size` bytes are over `limit`; `key` names the record (it is
+    /// written out only for the error). The fleet stores bound what they send.
+    #[cfg(any(feature = "redis", feature = "postgres"))]
+    pub(crate) fn check_size(
+        key: impl std::fmt::Display,
+        size: usize,
+        limit: usize,
+    ) -> Result<(), StoreError> {
+        if size > limit {
+            return Err(StoreError::TooLarge {
+                key: key.to_string(),
+                size,
+                limit,
+            });
+        }
+        Ok(())
+    }
+}

@@ -408,14 +408,7 @@ impl RedisStore {
     }
 
     fn check_size(&self, key: RecordKey<'_>, size: usize) -> Result<(), StoreError> {
-        if size > self.max_record_bytes {
-            return Err(StoreError::TooLarge {
-                key: key.to_string(),
-                size,
-                limit: self.max_record_bytes,
-            });
-        }
-        Ok(())
+        StoreError::check_size(key, size, self.max_record_bytes)
     }
 
     fn conn(&self) -> ConnectionManager {

@@ -381,14 +381,7 @@ impl PostgresStore {
     }
 
     fn check_size(&self, name: &str, size: usize) -> Result<(), StoreError> {
-        if size > self.max_value_size {
-            return Err(StoreError::TooLarge {
-                key: name.to_owned(),
-                size,
-                limit: self.max_value_size,
-            });
-        }
-        Ok(())
+        StoreError::check_size(name, size, self.max_value_size)
     }
 }
 
@@ -497,13 +490,7 @@ impl Store for PostgresStore {
         Box::pin(async move {
             let name = key.to_string();
             let address = key.tool.len() + key.key.len();
-            if address > Self::MAX_ADDRESS_LEN {
-                return Err(StoreError::TooLarge {
-                    key: name,
-                    size: address,
-                    limit: Self::MAX_ADDRESS_LEN,
-                });
-            }
+            StoreError::check_size(&name, address, Self::MAX_ADDRESS_LEN)?;
             check_text(&name, "token", claim.token)?;
             check_text(&name, "fingerprint", claim.fingerprint)?;
             self.check_size(&name, claim.token.len() + claim.fingerprint.len())?;
