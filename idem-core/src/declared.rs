@@ -156,13 +156,7 @@ impl<T: Arguments> KeyDeclaration<T> {
         let key_fields = options.key_fields.map(KeyFields::as_slice);
         let tool = options.tool.unwrap_or(self.tool);
         // The call as a run-time strategy or a `key_with` function sees it.
-        let input = || {
-            let input = KeyInput::new(tool, args, context).with_clock(options.clock);
-            match key_fields {
-                Some(fields) => input.with_key_fields(fields),
-                None => input,
-            }
-        };
+        let input = || options.call(tool, args, context);
         let layout = match &self.strategy {
             DeclaredStrategy::Default => Layout::DEFAULT,
             DeclaredStrategy::Fields => Layout::FIELDS,
@@ -279,6 +273,24 @@ impl<'a> KeyOptions<'a> {
     /// The clock these options read.
     pub fn get_clock(&self) -> &'a dyn Clock {
         self.clock
+    }
+
+    /// The call of `tool` with `args` by `context` as a run-time strategy or a `key_with`
+    /// function sees it: these options' key fields and clock.
+    pub(crate) fn call<'b>(
+        &self,
+        tool: &'b str,
+        args: &'b dyn Arguments,
+        context: &'b Context,
+    ) -> KeyInput<'b>
+    where
+        'a: 'b,
+    {
+        let input = KeyInput::new(tool, args, context).with_clock(self.clock);
+        match self.key_fields {
+            Some(fields) => input.with_key_fields(fields.as_slice()),
+            None => input,
+        }
     }
 
     /// Uses these key fields instead of the declared ones.

@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use crate::arguments::{Arguments, JsonArgs};
+use crate::arguments::JsonArgs;
 use crate::canonical::{Canonical, CanonicalWriter};
 use crate::context::Context;
 use crate::declared::{Idempotent, KeyOptions};
@@ -141,14 +141,11 @@ fn keying<'a, T: Idempotent>(
     context: &'a Context,
     options: &KeyOptions<'a>,
 ) -> Keying<'a> {
-    if let Some(strategy) = spec.generator() {
-        return Keying::Strategy(&**strategy, call_of(spec, args, context, options));
+    let options = spec_options(spec, options);
+    match spec.generator() {
+        Some(strategy) => Keying::Strategy(&**strategy, options.call(spec.id(), args, context)),
+        None => Keying::Declared(options),
     }
-    let mut options = options.tool(spec.id());
-    if let Some(fields) = spec.key_fields() {
-        options = options.key_fields(fields);
-    }
-    Keying::Declared(options)
 }
 
 /// `f` over the strategy that keys JSON arguments under `spec` (its own, or the default one)
@@ -163,21 +160,16 @@ fn json_keying<R>(
     let args = JsonArgs::new(args)?;
     let default = DefaultStrategy::new();
     let strategy: &dyn KeyStrategy = spec.generator().map_or(&default, |s| &**s);
-    Ok(f(strategy, &call_of(spec, &args, context, options)))
+    let call = spec_options(spec, options).call(spec.id(), &args, context);
+    Ok(f(strategy, &call))
 }
 
-/// The call of `spec` with `args` as a strategy sees it: the spec's tool id and key fields,
-/// `options`' clock.
-fn call_of<'a>(
-    spec: &'a ToolSpec,
-    args: &'a dyn Arguments,
-    context: &'a Context,
-    options: &KeyOptions<'a>,
-) -> KeyInput<'a> {
-    let input = KeyInput::new(spec.id(), args, context).with_clock(options.get_clock());
+/// `options` with the spec's tool id and the key fields it configures at run time.
+fn spec_options<'a>(spec: &'a ToolSpec, options: &KeyOptions<'a>) -> KeyOptions<'a> {
+    let options = options.tool(spec.id());
     match spec.key_fields() {
-        Some(fields) => input.with_key_fields(fields.as_slice()),
-        None => input,
+        Some(fields) => options.key_fields(fields),
+        None => options,
     }
 }
 
