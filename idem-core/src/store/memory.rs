@@ -10,6 +10,8 @@ use hashbrown::hash_map::EntryRef;
 use hashbrown::{Equivalent, HashMap};
 use serde_json::value::RawValue;
 
+use crate::clock::{Clock, SystemClock};
+
 use super::{
     BoxFuture, Claim, ClaimOutcome, Completion, Record, RecordKey, RecordState, Store, StoreError,
     StoredRecord, UnixMillis,
@@ -30,6 +32,9 @@ use super::{
 ///   never evicted: when every record is one, the claim fails with [`StoreError::Full`]. Size the
 ///   capacity above the number of keys that are live within a TTL.
 ///
+/// - **On its own clock**: leases and TTLs are measured on the store's clock (the system clock,
+///   or the one given to [`with_clock`](MemoryStore::with_clock)), never on the callers'.
+///
 /// Outputs are checked to be JSON, and kept as [`Record::encode`] would keep them (without
 /// surrounding whitespace), so that a replay gives the same bytes as from any other store.
 ///
@@ -49,7 +54,7 @@ use super::{
 /// };
 /// assert_eq!(store.claim(key, &claim).await?, ClaimOutcome::Claimed);
 /// let output = Completion::Output(br#"{"charged":true}"#.to_vec());
-/// store.complete(key, &claim, &output, now, Duration::from_secs(3600)).await?;
+/// store.complete(key, &claim, &output, Duration::from_secs(3600)).await?;
 ///
 /// // A duplicate finds the completed record and replays its output.
 /// let duplicate = Claim { token: "t-2".into(), ..claim };
@@ -62,6 +67,7 @@ use super::{
 pub struct MemoryStore {
     inner: Mutex<Inner>,
     capacity: usize,
+    clock: Arc<dyn Clock>,
 }
 
 /// A record's address: (tool, key), allocated once per record and shared by the map and the
@@ -168,6 +174,28 @@ impl Inner {
         index(claims, finished, in_progress).insert(slot, address);
     }
 
+    /// Moves the lease of the in-progress record of `key` held by `token` to `lease_until`.
+    fn renew(&mut self, key: &Lookup<'_>, token: &str, lease_until: UnixMillis) -> bool {
+        let Inner {
+            records,
+            claims,
+            next_seq,
+            ..
+        } = self;
+        let Some((address, entry)) = records.get_key_value_mut(key) else {
+            return false;
+        };
+        if !(entry.record.is_in_progress() && entry.record.token == token) {
+            return false;
+        }
+        claims.remove(&entry.slot());
+        Arc::make_mut(&mut entry.record).state = RecordState::InProgress { lease_until };
+        entry.seq = *next_seq;
+        *next_seq += 1;
+        claims.insert(entry.slot(), Arc::clone(address));
+        true
+    }
+
     /// Completes the in-progress record of `key` held by `token` in place: the record keeps its
     /// token, fingerprint and creation time, and moves to the index of finished records.
     fn finish(&mut self, key: &Lookup<'_>, token: &str, state: RecordState) -> bool {
@@ -267,7 +295,33 @@ impl MemoryStore {
         MemoryStore {
             inner: Mutex::new(Inner::default()),
             capacity: capacity.max(1),
+            clock: Arc::new(SystemClock),
         }
+    }
+
+    /// Measures leases and TTLs on `clock` instead of the system clock: a
+    /// [`ManualClock`](crate::ManualClock) makes expiry testable without sleeping.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::time::Duration;
+    /// use idem_core::ManualClock;
+    /// use idem_core::store::MemoryStore;
+    ///
+    /// let clock = Arc::new(ManualClock::at_unix_seconds(1_700_000_000));
+    /// let store = MemoryStore::new().with_clock(clock.clone());
+    /// clock.advance(Duration::from_secs(3600)); // every lease and TTL of `store` moves on
+    /// # let _ = store;
+    /// ```
+    #[must_use]
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The time on the store's clock.
+    fn now(&self) -> UnixMillis {
+        UnixMillis::now(&*self.clock)
     }
 
     /// How many records the store holds at most.
@@ -293,30 +347,31 @@ impl MemoryStore {
 
     fn claim_now(&self, key: RecordKey<'_>, claim: &Claim<'_>) -> Result<ClaimOutcome, StoreError> {
         let key = Lookup(key);
+        let now = self.now();
         // Built only when the claim wins: a replay allocates nothing for it.
         let fresh = || {
             Arc::new(Record::in_progress(
                 claim.token.to_owned(),
                 claim.fingerprint.to_owned(),
-                claim.now,
-                claim.now.plus(claim.lease),
+                now,
+                now.plus(claim.lease),
             ))
         };
         let existing = {
             let mut inner = self.lock();
             match inner.get(&key) {
-                Some(record) if record.lease_expired(claim.now) => {
+                Some(record) if record.lease_expired(now) => {
                     let previous_token = record.token.clone();
                     inner.put(&key, fresh());
                     return Ok(ClaimOutcome::TookOver { previous_token });
                 }
-                Some(record) if record.is_expired(claim.now) => {
+                Some(record) if record.is_expired(now) => {
                     inner.put(&key, fresh());
                     return Ok(ClaimOutcome::Claimed);
                 }
                 Some(record) => Arc::clone(record),
                 None => {
-                    inner.make_room(claim.now, self.capacity)?;
+                    inner.make_room(now, self.capacity)?;
                     inner.put(&key, fresh());
                     return Ok(ClaimOutcome::Claimed);
                 }
@@ -331,10 +386,9 @@ impl MemoryStore {
         key: RecordKey<'_>,
         token: &str,
         completion: &Completion,
-        now: UnixMillis,
         ttl: Duration,
     ) -> Result<(), StoreError> {
-        let expires_at = now.plus(ttl);
+        let expires_at = self.now().plus(ttl);
         let state = match completion {
             // Kept as the file-backed stores keep it: checked JSON, white space trimmed.
             Completion::Output(bytes) => RecordState::Completed {
@@ -352,6 +406,17 @@ impl MemoryStore {
         }
     }
 
+    fn renew_now(&self, key: RecordKey<'_>, claim: &Claim<'_>) -> Result<(), StoreError> {
+        let lease_until = self.now().plus(claim.lease);
+        if self.lock().renew(&Lookup(key), claim.token, lease_until) {
+            Ok(())
+        } else {
+            Err(StoreError::ClaimLost {
+                key: key.to_string(),
+            })
+        }
+    }
+
     fn release_now(&self, key: RecordKey<'_>, token: &str) -> bool {
         let key = Lookup(key);
         let mut inner = self.lock();
@@ -361,8 +426,9 @@ impl MemoryStore {
         held && inner.remove(&key).is_some()
     }
 
-    fn get_now(&self, key: RecordKey<'_>, now: UnixMillis) -> Option<Record> {
+    fn get_now(&self, key: RecordKey<'_>) -> Option<Record> {
         let key = Lookup(key);
+        let now = self.now();
         let found = {
             let mut inner = self.lock();
             match inner.get(&key) {
@@ -392,7 +458,8 @@ impl MemoryStore {
             .collect()
     }
 
-    fn purge_now(&self, now: UnixMillis, all: bool) -> u64 {
+    fn purge_now(&self, all: bool) -> u64 {
+        let now = self.now();
         let mut inner = self.lock();
         let before = inner.records.len();
         if all {
@@ -415,6 +482,7 @@ impl fmt::Debug for MemoryStore {
         f.debug_struct("MemoryStore")
             .field("capacity", &self.capacity)
             .field("len", &self.len())
+            .field("clock", &self.clock)
             .finish()
     }
 }
@@ -428,15 +496,22 @@ impl Store for MemoryStore {
         Box::pin(async move { self.claim_now(key, claim) })
     }
 
+    fn renew<'a>(
+        &'a self,
+        key: RecordKey<'a>,
+        claim: &'a Claim<'a>,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move { self.renew_now(key, claim) })
+    }
+
     fn complete<'a>(
         &'a self,
         key: RecordKey<'a>,
         claim: &'a Claim<'a>,
         completion: &'a Completion,
-        now: UnixMillis,
         ttl: Duration,
     ) -> BoxFuture<'a, Result<(), StoreError>> {
-        Box::pin(async move { self.complete_now(key, claim.token, completion, now, ttl) })
+        Box::pin(async move { self.complete_now(key, claim.token, completion, ttl) })
     }
 
     fn release<'a>(
@@ -447,12 +522,8 @@ impl Store for MemoryStore {
         Box::pin(async move { Ok(self.release_now(key, claim.token)) })
     }
 
-    fn get<'a>(
-        &'a self,
-        key: RecordKey<'a>,
-        now: UnixMillis,
-    ) -> BoxFuture<'a, Result<Option<Record>, StoreError>> {
-        Box::pin(async move { Ok(self.get_now(key, now)) })
+    fn get<'a>(&'a self, key: RecordKey<'a>) -> BoxFuture<'a, Result<Option<Record>, StoreError>> {
+        Box::pin(async move { Ok(self.get_now(key)) })
     }
 
     fn delete<'a>(&'a self, key: RecordKey<'a>) -> BoxFuture<'a, Result<bool, StoreError>> {
@@ -463,8 +534,8 @@ impl Store for MemoryStore {
         Box::pin(async move { Ok(self.list_now()) })
     }
 
-    fn purge(&self, now: UnixMillis, all: bool) -> BoxFuture<'_, Result<u64, StoreError>> {
-        Box::pin(async move { Ok(self.purge_now(now, all)) })
+    fn purge(&self, all: bool) -> BoxFuture<'_, Result<u64, StoreError>> {
+        Box::pin(async move { Ok(self.purge_now(all)) })
     }
 }
 

@@ -1,9 +1,20 @@
 //! Where claims and results live: the [`Store`] trait and the stores idem ships.
 //!
-//! A store keeps one [`Record`] per (tool, key). The executor drives it through four atomic
-//! operations: [`claim`](Store::claim) a key with a lease, [`complete`](Store::complete) it with
-//! the result (only while holding the claim), [`release`](Store::release) it after a failure, and
-//! [`get`](Store::get) it to replay or wait. Expired records count as absent.
+//! A store keeps one [`Record`] per (tool, key). The executor drives it through five atomic
+//! operations: [`claim`](Store::claim) a key with a lease, [`renew`](Store::renew) the lease while
+//! the tool runs, [`complete`](Store::complete) it with the result (only while holding the
+//! claim), [`release`](Store::release) it after a failure, and [`get`](Store::get) it to replay or
+//! wait. Expired records count as absent.
+//!
+//! ## Time: the store's clock decides
+//!
+//! Whether a lease has ended or a result has expired is decided by **the store's clock**, never
+//! by the caller's: the server's time for [`RedisStore`] and [`PostgresStore`], and a clock of the
+//! store's own for [`MemoryStore`] and [`RedbStore`] (the host's wall clock unless one is given
+//! with `with_clock`, e.g. a [`ManualClock`](crate::ManualClock) in tests). Two workers whose
+//! clocks disagree by minutes therefore agree on every lease: a live claim is never taken over
+//! because a caller's clock runs ahead. Leases and TTLs are durations, measured from the moment
+//! the store applies them.
 //!
 //! | store | where | survives a restart | shared by processes |
 //! |---|---|---|---|
@@ -63,13 +74,16 @@ impl fmt::Display for RecordKey<'_> {
 /// (a replay) copies neither.
 #[derive(Debug, Clone, Copy)]
 pub struct Claim<'a> {
-    /// A token unique to this claim: only its holder may complete or release the record.
+    /// A token unique to this claim: only its holder may renew, complete or release the record.
     pub token: &'a str,
     /// SHA-256 (hex) of the canonical bytes of all the call's arguments.
     pub fingerprint: &'a str,
-    /// The current time.
+    /// When the claimer made the claim, by the claimer's clock. Informational only: a store may
+    /// write it as the record's [`created_at`](Record::created_at), but decides leases and
+    /// expiry on its own clock, never with this.
     pub now: UnixMillis,
-    /// How long the claim holds before another caller may take it over (crash recovery).
+    /// How long the claim holds, from the moment the store applies it (or last renews it), before
+    /// another caller may take it over: a crash detector, renewed while the tool runs.
     pub lease: Duration,
 }
 
@@ -96,6 +110,10 @@ pub enum Completion {
     Marker,
     /// The tool failed with an error the caller chose to remember (a permanent failure).
     Failed(String),
+    /// Whether the tool took effect is unknown (it panicked, or its caller stopped waiting while
+    /// it ran): the key stays taken until the TTL, and a retry is told so instead of running the
+    /// tool again. The string says why.
+    Unknown(String),
 }
 
 impl Completion {
@@ -112,6 +130,10 @@ impl Completion {
             },
             Completion::Failed(error) => RecordState::Failed {
                 error: error.clone(),
+                expires_at,
+            },
+            Completion::Unknown(reason) => RecordState::Unknown {
+                reason: reason.clone(),
                 expires_at,
             },
         }
@@ -134,12 +156,13 @@ pub struct StoredRecord {
 ///
 /// The conformance suite in `tests/store_conformance` is what a store must pass.
 pub trait Store: Send + Sync + fmt::Debug {
-    /// Claims `key`: creates an in-progress record holding `claim.token` until
-    /// `claim.now + claim.lease`, unless a live record exists.
+    /// Claims `key`: creates an in-progress record holding `claim.token` for `claim.lease` from
+    /// now on the store's clock, unless a live record exists.
     ///
-    /// - No record, or an expired completed record: [`ClaimOutcome::Claimed`].
-    /// - An in-progress record whose lease ended at or before `claim.now`:
-    ///   [`ClaimOutcome::TookOver`].
+    /// - No record, or an expired finished record: [`ClaimOutcome::Claimed`].
+    /// - An in-progress record whose lease has ended on the store's clock:
+    ///   [`ClaimOutcome::TookOver`] (a store whose expired claims vanish may answer
+    ///   [`Claimed`](ClaimOutcome::Claimed) instead).
     /// - Otherwise: [`ClaimOutcome::Existing`] with the record, untouched (a claim by the
     ///   token that holds the key included: claims are not re-entrant).
     ///
@@ -153,8 +176,21 @@ pub trait Store: Send + Sync + fmt::Debug {
         claim: &'a Claim<'a>,
     ) -> BoxFuture<'a, Result<ClaimOutcome, StoreError>>;
 
+    /// Renews `claim`, the claim this caller made on `key`: its lease now ends `claim.lease` from
+    /// now on the store's clock. The executor renews a claim while its tool runs, so that the
+    /// lease only detects a holder that died, not a tool that runs long.
+    ///
+    /// # Errors
+    /// [`StoreError::ClaimLost`] when the record is not an in-progress record of `claim.token`
+    /// (taken over, deleted, released or completed): nothing is written.
+    fn renew<'a>(
+        &'a self,
+        key: RecordKey<'a>,
+        claim: &'a Claim<'a>,
+    ) -> BoxFuture<'a, Result<(), StoreError>>;
+
     /// Completes `claim`, the claim this caller made on `key`: the record becomes completed,
-    /// expiring `ttl` after `now`.
+    /// expiring `ttl` from now on the store's clock.
     ///
     /// Only `claim.token` decides whether the record is this claim's. The record keeps its
     /// token, fingerprint and `created_at`; a store may use the claim's other fields to know the
@@ -172,7 +208,6 @@ pub trait Store: Send + Sync + fmt::Debug {
         key: RecordKey<'a>,
         claim: &'a Claim<'a>,
         completion: &'a Completion,
-        now: UnixMillis,
         ttl: Duration,
     ) -> BoxFuture<'a, Result<(), StoreError>>;
 
@@ -186,17 +221,14 @@ pub trait Store: Send + Sync + fmt::Debug {
         claim: &'a Claim<'a>,
     ) -> BoxFuture<'a, Result<bool, StoreError>>;
 
-    /// The record of `key`, or `None` when there is none or it has expired at `now`. An
-    /// in-progress record is returned whatever its lease.
+    /// The record of `key`, or `None` when there is none or it has expired on the store's clock.
+    /// An in-progress record is returned whatever its lease.
     ///
     /// # Errors
     /// [`StoreError::Corrupt`] or [`StoreError::UnsupportedFormat`] when the record cannot be
     /// decoded.
-    fn get<'a>(
-        &'a self,
-        key: RecordKey<'a>,
-        now: UnixMillis,
-    ) -> BoxFuture<'a, Result<Option<Record>, StoreError>>;
+    fn get<'a>(&'a self, key: RecordKey<'a>)
+    -> BoxFuture<'a, Result<Option<Record>, StoreError>>;
 
     /// Removes `key`'s record whatever its state (an operator's tool). Returns whether one was
     /// removed.
@@ -205,13 +237,13 @@ pub trait Store: Send + Sync + fmt::Debug {
     /// Every record, expired ones included, in no particular order (an operator's tool).
     fn list(&self) -> BoxFuture<'_, Result<Vec<StoredRecord>, StoreError>>;
 
-    /// Removes the records that have expired at `now` (with `all`, every record). Returns how
-    /// many were removed.
+    /// Removes the records that have expired on the store's clock (with `all`, every record).
+    /// Returns how many were removed.
     ///
-    /// "Expired" is [`Record::is_expired`]: completed and failed records past their expiry.
+    /// "Expired" is [`Record::is_expired`]: finished records past their expiry.
     /// In-progress records stay, even after their lease (the next claim takes them over), and
     /// so do records that cannot be decoded (delete them by hand).
-    fn purge(&self, now: UnixMillis, all: bool) -> BoxFuture<'_, Result<u64, StoreError>>;
+    fn purge(&self, all: bool) -> BoxFuture<'_, Result<u64, StoreError>>;
 }
 
 fn _object_safe(_: &dyn Store) {}

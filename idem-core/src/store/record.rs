@@ -37,8 +37,17 @@ impl UnixMillis {
     }
 }
 
-/// The record format version this idem reads and writes.
-pub const RECORD_FORMAT: u64 = 1;
+/// The newest record format version this idem reads and writes.
+///
+/// A record is written in the oldest version that can express it, so that workers of an older
+/// idem sharing the store keep reading what they can: version 1 for in-progress, completed and
+/// failed records, version 2 only for a record whose outcome is unknown
+/// ([`RecordState::Unknown`]). An older idem meeting a version-2 record says that it comes from
+/// a newer idem ([`StoreError::UnsupportedFormat`]), never that it is corrupt.
+pub const RECORD_FORMAT: u64 = 2;
+
+/// The version of every record but an unknown outcome's.
+const FORMAT_V1: u64 = 1;
 
 /// What a store keeps for one key.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,6 +84,15 @@ pub enum RecordState {
         /// When the record expires.
         expires_at: UnixMillis,
     },
+    /// Whether the tool took effect is unknown: it panicked, or its caller stopped waiting while
+    /// it ran. The key stays taken until the record expires; a retry is told so instead of
+    /// running the tool again.
+    Unknown {
+        /// Why the outcome is unknown.
+        reason: String,
+        /// When the record expires.
+        expires_at: UnixMillis,
+    },
 }
 
 impl Record {
@@ -97,14 +115,14 @@ impl Record {
     pub fn expires_at(&self) -> UnixMillis {
         match &self.state {
             RecordState::InProgress { lease_until } => *lease_until,
-            RecordState::Completed { expires_at, .. } | RecordState::Failed { expires_at, .. } => {
-                *expires_at
-            }
+            RecordState::Completed { expires_at, .. }
+            | RecordState::Failed { expires_at, .. }
+            | RecordState::Unknown { expires_at, .. } => *expires_at,
         }
     }
 
-    /// Whether the record counts as absent at `now`: a completed or failed record after its
-    /// expiry. An in-progress record never expires by itself: after its lease it can be taken
+    /// Whether the record counts as absent at `now`: a finished record (completed, failed or of
+    /// unknown outcome) after its expiry. An in-progress record never expires by itself: after its lease it can be taken
     /// over, which is not the same as absent.
     pub fn is_expired(&self, now: UnixMillis) -> bool {
         match &self.state {
@@ -142,6 +160,10 @@ impl Record {
                 error,
                 expires_at: *expires_at,
             },
+            RecordState::Unknown { reason, expires_at } => StateRef::Unknown {
+                reason,
+                expires_at: *expires_at,
+            },
         };
         RecordRef {
             token: &self.token,
@@ -165,7 +187,7 @@ impl Record {
         };
         let wire: WireIn<'_> = serde_json::from_slice(bytes)
             .map_err(|e| corrupt(format!("not an idem record: {e}")))?;
-        if wire.idem_record != RECORD_FORMAT {
+        if wire.idem_record == 0 || wire.idem_record > RECORD_FORMAT {
             return Err(StoreError::UnsupportedFormat {
                 key: key.to_string(),
                 found: wire.idem_record,
@@ -183,6 +205,10 @@ impl Record {
             },
             "failed" => RecordState::Failed {
                 error: wire.error.ok_or_else(|| missing("error"))?,
+                expires_at: wire.expires_at.ok_or_else(|| missing("expires_at"))?,
+            },
+            "unknown" if wire.idem_record >= 2 => RecordState::Unknown {
+                reason: wire.reason.ok_or_else(|| missing("reason"))?,
                 expires_at: wire.expires_at.ok_or_else(|| missing("expires_at"))?,
             },
             other => return Err(corrupt(format!("unknown state `{other}`"))),
@@ -216,6 +242,10 @@ pub(crate) enum StateRef<'a> {
     },
     Failed {
         error: &'a str,
+        expires_at: UnixMillis,
+    },
+    Unknown {
+        reason: &'a str,
         expires_at: UnixMillis,
     },
 }
@@ -254,9 +284,17 @@ impl<'a> RecordRef<'a> {
 
     /// The bytes [`Record::encode`] writes for these fields.
     pub(crate) fn encode(&self, key: impl fmt::Display) -> Result<Vec<u8>, StoreError> {
+        let mut reason = None;
         let (state, lease_until, expires_at, output, error) = match self.state {
             StateRef::InProgress { lease_until } => {
                 ("in_progress", Some(lease_until), None, None, None)
+            }
+            StateRef::Unknown {
+                reason: why,
+                expires_at,
+            } => {
+                reason = Some(why);
+                ("unknown", None, Some(expires_at), None, None)
             }
             StateRef::Completed { output, expires_at } => {
                 let output = match output {
@@ -273,7 +311,11 @@ impl<'a> RecordRef<'a> {
             }
         };
         let wire = WireOut {
-            idem_record: RECORD_FORMAT,
+            idem_record: if reason.is_some() {
+                RECORD_FORMAT
+            } else {
+                FORMAT_V1
+            },
             state,
             token: self.token,
             fingerprint: self.fingerprint,
@@ -282,12 +324,14 @@ impl<'a> RecordRef<'a> {
             expires_at,
             output,
             error,
+            reason,
         };
         // Room for the strings and the field names: one allocation.
         let room = self.token.len()
             + self.fingerprint.len()
             + output.map_or(0, |o| o.get().len())
             + error.map_or(0, str::len)
+            + reason.map_or(0, str::len)
             + 160;
         let mut bytes = Vec::with_capacity(room);
         serde_json::to_writer(&mut bytes, &wire).map_err(|e| StoreError::Corrupt {
@@ -313,6 +357,7 @@ impl<'a> StateRef<'a> {
                 expires_at,
             },
             Completion::Failed(error) => StateRef::Failed { error, expires_at },
+            Completion::Unknown(reason) => StateRef::Unknown { reason, expires_at },
         }
     }
 }
@@ -337,6 +382,8 @@ struct WireOut<'a> {
     output: Option<&'a RawValue>,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'a str>,
 }
 
 #[derive(Deserialize)]
@@ -351,8 +398,19 @@ struct WireIn<'a> {
     lease_until: Option<UnixMillis>,
     #[serde(default)]
     expires_at: Option<UnixMillis>,
-    #[serde(default, borrow)]
+    #[serde(default, borrow, deserialize_with = "present")]
     output: Option<&'a RawValue>,
     #[serde(default)]
     error: Option<String>,
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+/// An output member that is present, whatever its JSON value: `"output": null` is the output
+/// `null` (a tool returning `()` or `None`), not a record without output (a marker, which has no
+/// `output` member at all, and gets `None` from `#[serde(default)]`).
+fn present<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<&'de RawValue>, D::Error> {
+    <&'de RawValue>::deserialize(deserializer).map(Some)
 }

@@ -11,9 +11,10 @@ use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, Tab
 use tokio::runtime::{Handle, RuntimeFlavor};
 
 use super::{
-    BoxFuture, Claim, ClaimOutcome, Completion, Record, RecordKey, Store, StoreError, StoredRecord,
-    UnixMillis,
+    BoxFuture, Claim, ClaimOutcome, Completion, Record, RecordKey, RecordState, Store, StoreError,
+    StoredRecord, UnixMillis,
 };
+use crate::clock::{Clock, SystemClock};
 
 /// The one table: record address (see [`RedbStore`]) to [`Record::encode`] bytes.
 const TABLE: TableDefinition<'static, &'static str, &'static [u8]> =
@@ -38,6 +39,10 @@ const TABLE: TableDefinition<'static, &'static str, &'static [u8]> =
 ///   entered within a current-thread runtime: Tokio's refusal is a panic, which the store catches
 ///   once per thread before it turns to the pool);
 /// - outside a runtime, it runs on the calling thread.
+///
+/// Leases and TTLs are measured on the store's clock: the host's wall clock, or the one given to
+/// [`with_clock`](RedbStore::with_clock). One process at a time has the file, so one clock
+/// decides for every caller.
 ///
 /// Reads do not write: an expired record stays in the file until a claim of its key replaces it
 /// or [`purge`](Store::purge) removes it (run a purge now and then to keep the file small).
@@ -75,11 +80,11 @@ const TABLE: TableDefinition<'static, &'static str, &'static [u8]> =
 ///     let store = RedbStore::open(&path)?;
 ///     assert_eq!(store.claim(key, &claim).await?, ClaimOutcome::Claimed);
 ///     let output = Completion::Output(br#"{"charged":true}"#.to_vec());
-///     store.complete(key, &claim, &output, now, Duration::from_secs(3600)).await?;
+///     store.complete(key, &claim, &output, Duration::from_secs(3600)).await?;
 /// }
 /// // After a restart, the result is still there.
 /// let store = RedbStore::open(&path)?;
-/// let record = store.get(key, now).await?.unwrap();
+/// let record = store.get(key).await?.unwrap();
 /// assert_eq!(record.token, "t-1");
 /// # Ok::<(), idem_core::store::StoreError>(())
 /// # }).unwrap();
@@ -87,6 +92,7 @@ const TABLE: TableDefinition<'static, &'static str, &'static [u8]> =
 pub struct RedbStore {
     db: Arc<Database>,
     path: PathBuf,
+    clock: Arc<dyn Clock>,
 }
 
 impl RedbStore {
@@ -107,7 +113,21 @@ impl RedbStore {
         Ok(RedbStore {
             db: Arc::new(db),
             path,
+            clock: Arc::new(SystemClock),
         })
+    }
+
+    /// Measures leases and TTLs on `clock` instead of the host's wall clock (a
+    /// [`ManualClock`](crate::ManualClock) in tests).
+    #[must_use]
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The time on the store's clock.
+    fn now(&self) -> UnixMillis {
+        UnixMillis::now(&*self.clock)
     }
 
     /// The file the store is in.
@@ -177,6 +197,35 @@ impl RedbStore {
     }
 }
 
+impl RedbStore {
+    /// Gives the in-progress record of `claim.token` at `key` the state `state` (a renewed lease,
+    /// or how the call ended), keeping its token, fingerprint and creation time.
+    fn rewrite_claim<'a>(
+        &'a self,
+        key: RecordKey<'_>,
+        claim: &Claim<'_>,
+        state: RecordState,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        let address = encode_address(key);
+        let name = key.to_string();
+        let token = claim.token.to_owned();
+        Box::pin(self.run(move |db| {
+            let txn = db.begin_write().map_err(unavailable)?;
+            {
+                let mut table = txn.open_table(TABLE).map_err(unavailable)?;
+                let Some(claimed) = claim_of(&table, &address, &name, &token)? else {
+                    return Err(StoreError::ClaimLost { key: name });
+                };
+                let done = Record { state, ..claimed }.encode(&name)?;
+                table
+                    .insert(address.as_str(), done.as_slice())
+                    .map_err(unavailable)?;
+            }
+            txn.commit().map_err(unavailable)
+        }))
+    }
+}
+
 thread_local! {
     /// Set on a thread where `block_in_place` refused to run (it panics there): operations on
     /// this thread go to the blocking pool instead.
@@ -199,7 +248,7 @@ impl Store for RedbStore {
     ) -> BoxFuture<'a, Result<ClaimOutcome, StoreError>> {
         let address = encode_address(key);
         let name = key.to_string();
-        let now = claim.now;
+        let now = self.now();
         let fresh = Record::in_progress(
             claim.token.to_owned(),
             claim.fingerprint.to_owned(),
@@ -245,33 +294,24 @@ impl Store for RedbStore {
         })
     }
 
+    fn renew<'a>(
+        &'a self,
+        key: RecordKey<'a>,
+        claim: &'a Claim<'a>,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        let lease_until = self.now().plus(claim.lease);
+        self.rewrite_claim(key, claim, RecordState::InProgress { lease_until })
+    }
+
     fn complete<'a>(
         &'a self,
         key: RecordKey<'a>,
         claim: &'a Claim<'a>,
         completion: &'a Completion,
-        now: UnixMillis,
         ttl: Duration,
     ) -> BoxFuture<'a, Result<(), StoreError>> {
-        let address = encode_address(key);
-        let name = key.to_string();
-        let token = claim.token.to_owned();
-        let expires_at = now.plus(ttl);
-        let state = completion.to_state(expires_at);
-        Box::pin(self.run(move |db| {
-            let txn = db.begin_write().map_err(unavailable)?;
-            {
-                let mut table = txn.open_table(TABLE).map_err(unavailable)?;
-                let Some(claimed) = claim_of(&table, &address, &name, &token)? else {
-                    return Err(StoreError::ClaimLost { key: name });
-                };
-                let done = Record { state, ..claimed }.encode(&name)?;
-                table
-                    .insert(address.as_str(), done.as_slice())
-                    .map_err(unavailable)?;
-            }
-            txn.commit().map_err(unavailable)
-        }))
+        let state = completion.to_state(self.now().plus(ttl));
+        self.rewrite_claim(key, claim, state)
     }
 
     fn release<'a>(
@@ -296,11 +336,8 @@ impl Store for RedbStore {
         }))
     }
 
-    fn get<'a>(
-        &'a self,
-        key: RecordKey<'a>,
-        now: UnixMillis,
-    ) -> BoxFuture<'a, Result<Option<Record>, StoreError>> {
+    fn get<'a>(&'a self, key: RecordKey<'a>) -> BoxFuture<'a, Result<Option<Record>, StoreError>> {
+        let now = self.now();
         let address = encode_address(key);
         let name = key.to_string();
         Box::pin(
@@ -358,7 +395,8 @@ impl Store for RedbStore {
         }))
     }
 
-    fn purge(&self, now: UnixMillis, all: bool) -> BoxFuture<'_, Result<u64, StoreError>> {
+    fn purge(&self, all: bool) -> BoxFuture<'_, Result<u64, StoreError>> {
+        let now = self.now();
         Box::pin(self.run(move |db| {
             let txn = db.begin_write().map_err(unavailable)?;
             let removed = {
