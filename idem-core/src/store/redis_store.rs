@@ -138,7 +138,7 @@ use super::{
 /// let output = Completion::Output(br#"{"charged":true}"#.to_vec());
 /// store.complete(key, &claim, &output, now, Duration::from_secs(3600)).await?;
 /// // Any worker connected to the same server now replays the result.
-/// let record = store.get(key, now).await?.unwrap();
+/// let record = store.get(key).await?.unwrap();
 /// assert_eq!(record.token, "t-1");
 /// # Ok::<(), idem_core::store::StoreError>(())
 /// # }).unwrap();
