@@ -24,9 +24,13 @@ pub enum StoreError {
         /// What is wrong with it.
         reason: String,
     },
-    /// A record was written by another version of idem's record format.
+    /// A record was written in a newer version of idem's record format than this idem reads:
+    /// the record is sound, written by a newer idem sharing the store. Upgrade this idem; do
+    /// not delete the record.
     #[error(
-        "the record of `{key}` has format version {found}; this idem reads version {supported}"
+        "the record of `{key}` has format version {found}, newer than this idem reads (up to \
+         {supported}): it was written by a newer idem; upgrade this one (the record is not \
+         corrupt, do not delete it)"
     )]
     UnsupportedFormat {
         /// The record's address.
@@ -36,12 +40,30 @@ pub enum StoreError {
         /// The version this idem reads and writes.
         supported: u64,
     },
-    /// The claim was lost: its lease ran out and another caller took the key over, or the record
-    /// was removed. Nothing was written.
-    #[error("the claim on `{key}` was lost (its lease ran out and another caller took it over)")]
+    /// The claim was lost: the record is no longer an in-progress record of this claim's token.
+    /// Another caller took the key over after the claim's lease ran out on the store's clock,
+    /// or the record was deleted, released or completed. Nothing was written.
+    #[error(
+        "the claim on `{key}` was lost: the record is no longer this claim's (taken over after \
+         its lease ran out, or deleted, released or completed)"
+    )]
     ClaimLost {
         /// The record's address.
         key: String,
+    },
+    /// The store's file (or table) is damaged: idem refuses to use it rather than forget
+    /// records, which would let duplicates run again.
+    #[error(
+        "the {store} store at `{place}` is damaged: {reason}; idem will not use it: restore it \
+         from a backup, or move it aside to start afresh (every call then runs again once)"
+    )]
+    Damaged {
+        /// Which store (`"redb"`, ...).
+        store: &'static str,
+        /// Where it is (a file's path).
+        place: String,
+        /// What is wrong.
+        reason: String,
     },
     /// A value is larger than the store accepts.
     #[error("the record of `{key}` is {size} bytes, above the store's limit of {limit} bytes")]

@@ -41,7 +41,7 @@ pub use postgres::{InvalidPostgresTable, PostgresOptions, PostgresStore, Postgre
 pub use record::{RECORD_FORMAT, Record, RecordState, UnixMillis};
 #[cfg(feature = "redb")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redb")))]
-pub use redb_store::RedbStore;
+pub use redb_store::{AlreadyOpen, RedbStore};
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use redis_store::{InvalidRedisPrefix, RedisOptions, RedisStore};

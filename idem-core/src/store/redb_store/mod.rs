@@ -15,6 +15,11 @@ use super::{
     StoredRecord, UnixMillis,
 };
 use crate::clock::{Clock, SystemClock};
+use address::{decode_address, encode_address};
+pub use open::AlreadyOpen;
+
+mod address;
+mod open;
 
 /// The one table: record address (see [`RedbStore`]) to [`Record::encode`] bytes.
 const TABLE: TableDefinition<'static, &'static str, &'static [u8]> =
@@ -101,12 +106,19 @@ impl RedbStore {
     /// This is synchronous and may take a while after a crash (redb repairs the file): in async
     /// code, call it once at start-up, or within `spawn_blocking`.
     ///
+    /// An existing file is checked page by page (redb's checksums) before it is used, which
+    /// reads the whole file once: a file damaged at rest is refused here, instead of making redb
+    /// panic later or losing a record (a lost record would let a duplicate run again).
+    ///
     /// # Errors
-    /// [`StoreError::Unavailable`] when the file cannot be opened or created, is not a redb
-    /// database, or is already open (in this process or another).
+    /// - [`StoreError::Damaged`] when the file is damaged (a checksum does not match, or redb
+    ///   panicked reading it) or is an empty file (not a store idem created).
+    /// - [`StoreError::Unavailable`] when the file cannot be opened or created, is not a redb
+    ///   database, or is already open (in this process or another: the source is an
+    ///   [`AlreadyOpen`], which names the alternatives).
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
         let path = path.as_ref().to_path_buf();
-        let db = Database::create(&path).map_err(unavailable)?;
+        let db = open::open_database(&path)?;
         let txn = db.begin_write().map_err(unavailable)?;
         txn.open_table(TABLE).map_err(unavailable)?;
         txn.commit().map_err(unavailable)?;
@@ -160,7 +172,9 @@ impl RedbStore {
         T: Send + 'static,
     {
         let Ok(handle) = Handle::try_current() else {
-            return op(&self.db);
+            let db = &self.db;
+            return panic::catch_unwind(AssertUnwindSafe(|| op(db)))
+                .unwrap_or_else(|panic| Err(open::panicked(&*panic)));
         };
         let mut op = Some(op);
         if handle.runtime_flavor() == RuntimeFlavor::MultiThread && !IN_PLACE_REFUSED.get() {
@@ -172,8 +186,9 @@ impl RedbStore {
             }));
             match in_place {
                 Ok(Some(result)) => return result,
-                // The operation itself panicked: let the panic go on.
-                Err(panic) if op.is_none() => panic::resume_unwind(panic),
+                // The operation itself panicked inside redb (a damaged file): a typed error, and
+                // the call does not go on.
+                Err(panic) if op.is_none() => return Err(open::panicked(&*panic)),
                 // `block_in_place` refused before running it (this thread may not block: a
                 // multi-thread runtime's handle entered within a current-thread runtime): run it
                 // on the blocking pool instead, from now on on this thread.
@@ -187,13 +202,14 @@ impl RedbStore {
             });
         };
         let db = Arc::clone(&self.db);
-        handle
-            .spawn_blocking(move || op(&db))
-            .await
-            .map_err(|e| StoreError::Unavailable {
+        match handle.spawn_blocking(move || op(&db)).await {
+            Ok(result) => result,
+            Err(err) if err.is_panic() => Err(open::panicked(&*err.into_panic())),
+            Err(err) => Err(StoreError::Unavailable {
                 store: "redb",
-                source: Box::new(e),
-            })?
+                source: Box::new(err),
+            }),
+        }
     }
 }
 
@@ -428,7 +444,6 @@ fn read(db: &Database, address: &str, name: &str) -> Result<Option<Record>, Stor
         .transpose()
 }
 
-/// `"{n}:{tool}:{key}"`, `n` the length of `tool` in bytes.
 /// The record at `address` in `table` if it is a claim of `token` still in progress; `name`
 /// names the record in errors.
 fn claim_of(
@@ -445,68 +460,9 @@ fn claim_of(
     Ok(found.filter(|record| record.is_in_progress() && record.token == token))
 }
 
-fn encode_address(key: RecordKey<'_>) -> String {
-    format!("{}:{}:{}", key.tool.len(), key.tool, key.key)
-}
-
-/// The (tool, key) of an address written by [`encode_address`].
-fn decode_address(address: &str) -> Option<(&str, &str)> {
-    let (len, rest) = address.split_once(':')?;
-    if len.is_empty() || !len.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let len: usize = len.parse().ok()?;
-    let tool = rest.get(..len)?;
-    let key = rest.get(len..)?.strip_prefix(':')?;
-    Some((tool, key))
-}
-
 fn unavailable(error: impl Into<redb::Error>) -> StoreError {
     StoreError::Unavailable {
         store: "redb",
         source: Box::new(error.into()),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn addresses_are_unambiguous() {
-        let cases = [
-            ("ab", "c"),
-            ("a", "bc"),
-            ("a:b", "c"),
-            ("a", "b:c"),
-            ("1:a", ""),
-            ("", "1:a"),
-            ("t\u{0}x", "k"),
-            ("outil-é", "clé"),
-        ];
-        let mut seen = std::collections::HashSet::new();
-        for (tool, key) in cases {
-            let address = encode_address(RecordKey { tool, key });
-            assert!(seen.insert(address.clone()), "{address} twice");
-            assert_eq!(decode_address(&address), Some((tool, key)));
-        }
-        assert_eq!(
-            encode_address(RecordKey {
-                tool: "payment-processor-v1",
-                key: "fb5f"
-            }),
-            "20:payment-processor-v1:fb5f"
-        );
-        for bad in [
-            "",
-            "x",
-            "3:ab",
-            "2:abc",
-            "+1:a:b",
-            ":a:b",
-            "9999999999999999999999:a",
-        ] {
-            assert_eq!(decode_address(bad), None, "{bad}");
-        }
     }
 }
