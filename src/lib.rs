@@ -79,6 +79,32 @@
 //! | `allow_empty` | with `key`: null or `""` is a valid value rather than an error |
 //! | `serde` | encode the field through `serde::Serialize` instead of [`Canonical`] |
 //!
+//! On the fields of an enum's variants (with `#[derive(Canonical)]`), `skip` leaves the field
+//! out as `#[serde(skip)]` would (a newtype variant whose field is left out is written as a unit
+//! variant), `serde` applies, and `rename` applies to named fields; `key` and `allow_empty` belong
+//! on the tool's argument struct.
+//!
+//! ## Variant attributes: `#[idem(...)]` on an enum variant
+//!
+//! | attribute | meaning |
+//! |---|---|
+//! | `rename = "name"` | the variant's name in the key; otherwise serde's name (`#[serde(rename)]`, `#[serde(rename_all)]`) |
+//!
+//! `key`, `skip`, `allow_empty` and `serde` are field attributes: on a variant they are compile
+//! errors that say where they belong.
+//!
+//! ## serde attributes
+//!
+//! Keys are built from what serde writes, so the derives read the `#[serde(...)]` attributes that
+//! change it: `rename`, `rename_all`, `rename_all_fields`, `skip` and `skip_serializing` are
+//! followed, and `skip_serializing_if` in `#[derive(Canonical)]` (a `#[derive(Idempotent)]`
+//! struct always writes its fields); on a variant, `untagged` is followed (the variant is written
+//! as its content alone) and `skip` makes writing that variant an error
+//! ([`EncodeError::SkippedVariant`]), as it is for serde. Those idem cannot reproduce
+//! are compile errors: `tag`, `content`, `untagged`, `transparent` and `into` on a type,
+//! `flatten`, `serialize_with` and `with` on a field or variant. The others (`alias`, `other`,
+//! `default`, ...) do not change what serde writes.
+//!
 //! Field values are encoded through [`Canonical`], implemented for the standard types; derive it
 //! for nested types with `#[derive(Canonical)]`. Mistakes in attributes are compile errors that
 //! point at the token at fault.
@@ -127,8 +153,8 @@ pub use idem_core::*;
 pub use idem_derive::Idempotent;
 
 /// Derives [`Canonical`] for a struct or an enum nested in a tool's arguments, in serde's
-/// default data model (enums externally tagged). Field attributes `skip`, `rename` and `serde`
-/// apply.
+/// default data model (enums externally tagged, `#[serde(untagged)]` variants as their content
+/// alone). Field attributes `skip`, `rename` and `serde` apply, and `rename` on a variant.
 ///
 /// ```
 /// use idem::{Canonical, Context, Idempotent};

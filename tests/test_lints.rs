@@ -57,6 +57,35 @@ pub enum Shape {
     },
 }
 
+/// A delivery, with the serde attributes idem follows on variants and their fields.
+#[derive(Debug, Canonical, serde::Serialize)]
+pub enum Delivery {
+    /// A newtype whose field is skipped: a unit variant.
+    Courier(#[serde(skip)] u8),
+    /// Fields written or not at run time.
+    Post {
+        /// Zip.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        zip: Option<String>,
+        /// Tracking.
+        tracking: u32,
+    },
+    /// The same in a tuple.
+    Drone(
+        #[serde(skip_serializing_if = "Option::is_none")] Option<u8>,
+        u8,
+    ),
+    /// Never written.
+    #[serde(skip)]
+    Internal,
+    /// Its content alone.
+    #[serde(untagged)]
+    Other(String),
+    /// `null`.
+    #[serde(untagged)]
+    Unknown,
+}
+
 /// A custom key.
 #[derive(Debug, Idempotent)]
 #[idem(tool = "custom-v1", key_with = key_of)]
@@ -105,6 +134,19 @@ fn strict_lints_hold() {
     for shape in [Shape::Empty, Shape::Circle(1.0), Shape::Rect(1.0, 2.0)] {
         assert!(shape.to_canonical_vec().is_ok());
     }
+    for delivery in [
+        Delivery::Courier(1),
+        Delivery::Post {
+            zip: None,
+            tracking: 1,
+        },
+        Delivery::Drone(None, 1),
+        Delivery::Other("o".into()),
+        Delivery::Unknown,
+    ] {
+        assert!(delivery.to_canonical_vec().is_ok());
+    }
+    assert!(Delivery::Internal.to_canonical_vec().is_err());
     let g = Generated { id: 1 };
     assert!(g.idempotency_key(&ctx).is_ok() && g.id == 1);
 }

@@ -27,6 +27,18 @@ pub enum EncodeError {
     /// A value encoded through serde (`#[idem(serde)]`) failed to serialize.
     #[error("serde could not serialize the value: {0}")]
     Serde(String),
+    /// An enum variant marked `#[serde(skip)]` or `#[serde(skip_serializing)]`: serde fails to
+    /// serialize it, and `#[derive(Canonical)]` fails the same way.
+    #[error(
+        "the enum variant {type_name}::{variant} cannot be serialized: serde skips it \
+         (`#[serde(skip)]`), so it cannot be part of a key"
+    )]
+    SkippedVariant {
+        /// The enum's name.
+        type_name: &'static str,
+        /// The variant's name in Rust.
+        variant: &'static str,
+    },
 }
 
 /// Why an idempotency key could not be computed.

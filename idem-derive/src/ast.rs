@@ -37,10 +37,27 @@ pub(crate) enum Style {
 /// One enum variant.
 pub(crate) struct Variant<'a> {
     pub(crate) ident: &'a Ident,
+    pub(crate) attrs: attr::Variant,
     /// The name serde writes for it.
     pub(crate) name: String,
     pub(crate) style: Style,
     pub(crate) fields: Vec<Field<'a>>,
+}
+
+impl<'a> Variant<'a> {
+    /// The shape serde writes: a newtype variant whose field is left out is written as a unit
+    /// variant, as serde does.
+    pub(crate) fn effective_style(&self) -> Style {
+        match self.style {
+            Style::Newtype if !self.fields[0].is_included() => Style::Unit,
+            style => style,
+        }
+    }
+
+    /// Whether writing this variant is an error, as it is for serde (`#[serde(skip)]`).
+    pub(crate) fn is_skipped(&self) -> bool {
+        self.attrs.serde.skip
+    }
 }
 
 /// One field.
@@ -74,20 +91,26 @@ impl<'a> Container<'a> {
                 data.variants
                     .iter()
                     .map(|variant| {
-                        let serde = attr::SerdeContainer::from_ast(&variant.attrs);
-                        let renamed = attr::Field::from_ast(cx, &variant.attrs);
-                        let name = renamed
-                            .rename
-                            .map(|r| r.value.value())
-                            .or(renamed.serde.rename)
-                            .unwrap_or_else(|| {
+                        let variant_attrs = attr::Variant::from_ast(cx, &variant.attrs);
+                        let name = match (&variant_attrs.rename, &variant_attrs.serde.rename) {
+                            (Some(rename), _) => rename.value.value(),
+                            (None, Some(rename)) => rename.clone(),
+                            (None, None) => {
                                 let ident = variant.ident.to_string();
+                                let ident = ident.strip_prefix("r#").unwrap_or(&ident).to_owned();
                                 rename_all.map_or(ident.clone(), |r| r.apply_to_variant(&ident))
-                            });
-                        let (style, fields) =
-                            struct_from_ast(cx, &variant.fields, serde.rename_all);
+                            }
+                        };
+                        // As serde: the variant's own `rename_all`, else the enum's
+                        // `rename_all_fields`.
+                        let fields_rule = variant_attrs
+                            .serde
+                            .rename_all
+                            .or(attrs.serde.rename_all_fields);
+                        let (style, fields) = struct_from_ast(cx, &variant.fields, fields_rule);
                         Variant {
                             ident: &variant.ident,
+                            attrs: variant_attrs,
                             name,
                             style,
                             fields,

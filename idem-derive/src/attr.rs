@@ -1,4 +1,4 @@
-//! Reading `#[idem(...)]` and the `#[serde(...)]` attributes that change serialized names.
+//! Reading `#[idem(...)]` and the `#[serde(...)]` attributes that change what serde writes.
 //!
 //! Each parsing branch names the syntax it accepts. Errors go to the [`Ctxt`] with the span of
 //! the offending token; parsing goes on so that every mistake is reported at once.
@@ -94,6 +94,8 @@ pub(crate) struct Container {
 #[derive(Default)]
 pub(crate) struct SerdeContainer {
     pub(crate) rename_all: Option<RenameRule>,
+    /// `rename_all_fields`: the rule for the fields of an enum's struct variants.
+    pub(crate) rename_all_fields: Option<RenameRule>,
     /// A representation idem does not reproduce (`tag`, `untagged`, ...), with its tokens.
     pub(crate) unsupported: Vec<(String, TokenStream)>,
 }
@@ -229,15 +231,21 @@ impl Container {
 }
 
 impl SerdeContainer {
-    /// Reads `#[serde(rename_all = "...")]` and notes representations idem cannot follow.
-    /// Other serde attributes are serde's business and are ignored here.
+    /// Reads `#[serde(rename_all = "...")]` and `rename_all_fields`, and notes representations
+    /// idem cannot follow. Other serde attributes are serde's business and are ignored here.
     pub(crate) fn from_ast(attrs: &[Attribute]) -> Self {
         let mut out = SerdeContainer::default();
         for attr in attrs.iter().filter(|a| a.path().is_ident(SERDE)) {
             let _ = attr.parse_nested_meta(|meta| {
                 if meta.path.is_ident("rename_all") {
+                    // #[serde(rename_all = "camelCase")]
                     if let Some(lit) = serialize_name(&meta)? {
                         out.rename_all = RenameRule::from_lit(&lit);
+                    }
+                } else if meta.path.is_ident("rename_all_fields") {
+                    // #[serde(rename_all_fields = "camelCase")] (serde >= 1.0.183)
+                    if let Some(lit) = serialize_name(&meta)? {
+                        out.rename_all_fields = RenameRule::from_lit(&lit);
                     }
                 } else if ["tag", "untagged", "content", "transparent", "into"]
                     .iter()
@@ -247,6 +255,129 @@ impl SerdeContainer {
                     out.unsupported.push((word, meta.path.to_token_stream()));
                     skip_meta_value(&meta)?;
                 } else {
+                    skip_meta_value(&meta)?;
+                }
+                Ok(())
+            });
+        }
+        out
+    }
+}
+
+/// The attributes of an enum variant: `#[idem(rename = "...")]` is the only one that applies.
+pub(crate) struct Variant {
+    pub(crate) rename: Option<Spanned<LitStr>>,
+    pub(crate) serde: SerdeVariant,
+}
+
+/// What `#[serde(...)]` says of an enum variant.
+#[derive(Default)]
+pub(crate) struct SerdeVariant {
+    pub(crate) rename: Option<String>,
+    /// `rename_all`: the rule for the variant's fields.
+    pub(crate) rename_all: Option<RenameRule>,
+    /// `#[serde(untagged)]` (serde >= 1.0.181): the variant is written as its content alone.
+    pub(crate) untagged: bool,
+    /// `#[serde(skip)]` or `#[serde(skip_serializing)]`: serde fails to serialize the variant.
+    pub(crate) skip: bool,
+    /// `serialize_with` or `with`, which idem does not reproduce, with its tokens.
+    pub(crate) unsupported: Vec<(String, TokenStream)>,
+}
+
+impl Variant {
+    pub(crate) fn from_ast(cx: &Ctxt, attrs: &[Attribute]) -> Self {
+        let mut rename = Attr::none(cx, RENAME);
+        for attr in attrs.iter().filter(|a| a.path().is_ident(IDEM)) {
+            let result = attr.parse_nested_meta(|meta| {
+                let Some(name) = meta.path.get_ident().map(ToString::to_string) else {
+                    return Err(meta.error("expected an attribute name such as `rename`"));
+                };
+                let read = (|| -> syn::Result<()> {
+                    match name.as_str() {
+                        // #[idem(rename = "express")]
+                        RENAME => rename.set(&meta.path, parse_lit_str(&meta, RENAME)?),
+                        other => {
+                            let message = match field_attr_on_variant(other) {
+                                Some(place) => format!("`{other}` is not expected here; {place}"),
+                                None if CONTAINER_ATTRS.contains(&other) => format!(
+                                    "unknown idem variant attribute `{other}`; `{other}` \
+                                     belongs on the struct, not on a variant"
+                                ),
+                                None => format!(
+                                    "unknown idem variant attribute `{other}`{}",
+                                    suggestion(other, VARIANT_ATTRS)
+                                ),
+                            };
+                            cx.error_spanned_by(&meta.path, message);
+                            skip_meta_value(&meta)?;
+                        }
+                    }
+                    Ok(())
+                })();
+                recover(cx, &meta, read)
+            });
+            if let Err(err) = result {
+                cx.syn_error(err);
+            }
+        }
+        Variant {
+            rename: rename.get(),
+            serde: SerdeVariant::from_ast(attrs),
+        }
+    }
+}
+
+/// Where a field attribute written on a variant belongs instead.
+fn field_attr_on_variant(name: &str) -> Option<&'static str> {
+    Some(match name {
+        KEY => {
+            "`key` belongs on a field of a tool's argument struct with #[derive(Idempotent)], \
+             not on an enum variant"
+        }
+        ALLOW_EMPTY => {
+            "`allow_empty` belongs next to `key` on a field of a tool's argument struct with \
+             #[derive(Idempotent)], not on an enum variant"
+        }
+        SKIP => {
+            "`skip` belongs on a field: a value of this variant cannot be left out of its enum; \
+             mark the variant's fields `#[idem(skip)]`, or the field that holds the enum"
+        }
+        WITH_SERDE => {
+            "`serde` belongs on a field: mark the variant's fields `#[idem(serde)]`, or the \
+             field that holds the enum"
+        }
+        _ => return None,
+    })
+}
+
+impl SerdeVariant {
+    fn from_ast(attrs: &[Attribute]) -> Self {
+        let mut out = SerdeVariant::default();
+        for attr in attrs.iter().filter(|a| a.path().is_ident(SERDE)) {
+            let _ = attr.parse_nested_meta(|meta| {
+                if meta.path.is_ident("rename") {
+                    // #[serde(rename = "express")]
+                    if let Some(lit) = serialize_name(&meta)? {
+                        out.rename = Some(lit.value());
+                    }
+                } else if meta.path.is_ident("rename_all") {
+                    // #[serde(rename_all = "camelCase")]
+                    if let Some(lit) = serialize_name(&meta)? {
+                        out.rename_all = RenameRule::from_lit(&lit);
+                    }
+                } else if meta.path.is_ident("untagged") {
+                    // #[serde(untagged)]
+                    out.untagged = true;
+                } else if meta.path.is_ident("skip") || meta.path.is_ident("skip_serializing") {
+                    // #[serde(skip)], #[serde(skip_serializing)]
+                    out.skip = true;
+                } else if meta.path.is_ident("serialize_with") || meta.path.is_ident("with") {
+                    let word = meta.path.to_token_stream().to_string();
+                    out.unsupported.push((word, meta.path.to_token_stream()));
+                    skip_meta_value(&meta)?;
+                } else {
+                    // `alias`, `other`, `skip_deserializing`, `deserialize_with`, `bound`,
+                    // `borrow`: they do not change what serde writes.
                     skip_meta_value(&meta)?;
                 }
                 Ok(())
@@ -279,6 +410,11 @@ pub(crate) struct SerdeField {
     pub(crate) skip: bool,
     /// `#[serde(flatten)]`, which idem does not reproduce.
     pub(crate) flatten: Option<TokenStream>,
+    /// `#[serde(skip_serializing_if = "path")]`: serde leaves the field out when `path(&value)`
+    /// is true.
+    pub(crate) skip_serializing_if: Option<syn::ExprPath>,
+    /// `serialize_with` or `with`, which idem does not reproduce, with its tokens.
+    pub(crate) unsupported: Vec<(String, TokenStream)>,
 }
 
 impl Field {
@@ -368,6 +504,15 @@ impl SerdeField {
                     out.skip = true;
                 } else if meta.path.is_ident("flatten") {
                     out.flatten = Some(meta.path.to_token_stream());
+                } else if meta.path.is_ident("skip_serializing_if") {
+                    // #[serde(skip_serializing_if = "Option::is_none")]
+                    let lit: LitStr = meta.value()?.parse()?;
+                    // A path that does not parse is serde's error to report.
+                    out.skip_serializing_if = lit.parse().ok();
+                } else if meta.path.is_ident("serialize_with") || meta.path.is_ident("with") {
+                    let word = meta.path.to_token_stream().to_string();
+                    out.unsupported.push((word, meta.path.to_token_stream()));
+                    skip_meta_value(&meta)?;
                 } else {
                     skip_meta_value(&meta)?;
                 }

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use quote::ToTokens;
 use syn::LitStr;
 
-use crate::ast::{Container, Data, Field, Style};
+use crate::ast::{Container, Data, Field, Style, Variant};
 use crate::ctxt::Ctxt;
 use crate::symbol::*;
 use crate::unordered;
@@ -301,6 +301,7 @@ pub(crate) fn canonical(cx: &Ctxt, cont: &Container<'_>) {
         Data::Struct(_, fields) => check_fields(cx, fields, false),
         Data::Enum(variants) => {
             for variant in variants {
+                check_variant(cx, variant);
                 check_fields(cx, &variant.fields, false);
             }
         }
@@ -310,6 +311,27 @@ pub(crate) fn canonical(cx: &Ctxt, cont: &Container<'_>) {
         ),
     }
     check_serde_container(cx, cont);
+}
+
+/// The rules of one enum variant's own attributes.
+fn check_variant(cx: &Ctxt, variant: &Variant<'_>) {
+    let attrs = &variant.attrs;
+    if let (Some(rename), true) = (&attrs.rename, attrs.serde.untagged) {
+        cx.error_spanned_by(
+            &rename.tokens,
+            "`rename` is not expected here; a `#[serde(untagged)]` variant is written without \
+             its name",
+        );
+    }
+    for (word, tokens) in &attrs.serde.unsupported {
+        cx.error_spanned_by(
+            tokens,
+            format!(
+                "idem cannot reproduce `#[serde({word})]` on a variant; encode this type with \
+                 `#[idem(serde)]` on the field that holds it"
+            ),
+        );
+    }
 }
 
 fn check_fields(cx: &Ctxt, fields: &[Field<'_>], idempotent: bool) {
@@ -354,6 +376,24 @@ fn check_fields(cx: &Ctxt, fields: &[Field<'_>], idempotent: bool) {
                 flatten,
                 "idem cannot reproduce `#[serde(flatten)]`: list the fields here, or mark the \
                  field `#[idem(skip)]`",
+            );
+        }
+        if field.is_included() {
+            for (word, tokens) in &a.serde.unsupported {
+                cx.error_spanned_by(
+                    tokens,
+                    format!(
+                        "idem cannot reproduce `#[serde({word})]`: the key would hold the \
+                         field's own form, not the one the function writes; mark the field \
+                         `#[idem(skip)]`"
+                    ),
+                );
+            }
+        }
+        if let (Some(rename), None) = (&a.rename, &field.original.ident) {
+            cx.error_spanned_by(
+                &rename.tokens,
+                "`rename` is not expected here; a tuple field is written without a name",
             );
         }
         if let (Some(_), true) = (&a.with_serde, field.is_included())

@@ -47,6 +47,9 @@ pub(crate) const WITH_SERDE: &str = "serde";
 /// Every field attribute, for "did you mean" suggestions.
 pub(crate) const FIELD_ATTRS: &[&str] = &[KEY, SKIP, RENAME, ALLOW_EMPTY, WITH_SERDE];
 
+/// Every variant attribute, for "did you mean" suggestions.
+pub(crate) const VARIANT_ATTRS: &[&str] = &[RENAME];
+
 /// The strategies `strategy = "..."` accepts.
 pub(crate) const STRATEGIES: &[&str] = &["default", "fields", "hash", "custom"];
 

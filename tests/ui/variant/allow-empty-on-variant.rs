@@ -1,0 +1,10 @@
+use idem::Canonical;
+
+#[derive(Canonical)]
+enum Shipping {
+    Standard,
+    #[idem(allow_empty)]
+    Express { days: u8 },
+}
+
+fn main() {}

@@ -1,0 +1,10 @@
+use idem::Canonical;
+
+#[derive(Canonical)]
+enum Shipping {
+    Standard,
+    #[idem(tool = "express-v1")]
+    Express(u8),
+}
+
+fn main() {}

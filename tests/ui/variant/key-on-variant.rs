@@ -1,0 +1,10 @@
+use idem::Canonical;
+
+#[derive(Canonical)]
+enum Shipping {
+    #[idem(key)]
+    Standard,
+    Express { days: u8 },
+}
+
+fn main() {}
