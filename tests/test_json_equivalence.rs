@@ -203,3 +203,32 @@ proptest! {
         );
     }
 }
+
+/// What a model sends (optional fields left out) and what code sends (`None`, i.e. `null`) are
+/// the same call once the JSON is read into the derived type: the key comes from the typed
+/// value. Without a type (`JsonArgs`), an absent member and `null` are two different calls, as
+/// the JSON differs: adapters that know the argument type deserialize before keying.
+#[test]
+fn an_omitted_optional_field_and_null_are_one_call_for_a_derived_type() {
+    #[derive(Idempotent, serde::Deserialize, Serialize, Debug)]
+    #[idem(tool = "book-flight-v1")]
+    struct BookFlight {
+        flight: String,
+        seat: Option<String>,
+    }
+    let ctx = Context::new();
+    let omitted = serde_json::json!({"flight": "LH400"});
+    let null = serde_json::json!({"flight": "LH400", "seat": null});
+    let typed = |value: &serde_json::Value| {
+        let args: BookFlight = serde_json::from_value(value.clone()).unwrap();
+        args.idempotency_key(&ctx).unwrap()
+    };
+    assert_eq!(typed(&omitted), typed(&null));
+    let untyped = |value: &serde_json::Value| {
+        let args = JsonArgs::new(value).unwrap();
+        let call = KeyInput::new("book-flight-v1", &args, &ctx);
+        DefaultStrategy::new().key(&call).unwrap()
+    };
+    assert_ne!(untyped(&omitted), untyped(&null));
+    assert_eq!(untyped(&null), typed(&null), "null is what the typed value writes");
+}
