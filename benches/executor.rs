@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use criterion::{Criterion, criterion_group, criterion_main};
 mod common;
 
-use common::{ProcessPayment, TOOL, charge, payment};
+use common::{ProcessPayment, TOOL, charge, charge_after_a_wait, payment};
 use idem::executor::{Executor, Outcome, ToolInput};
 use idem::spec::ToolSpec;
 use idem::store::{MemoryStore, RecordKey, RedbStore, UnixMillis};
@@ -90,15 +90,39 @@ fn time_fresh_calls(
     spec: &ToolSpec,
     payments: &[ProcessPayment],
 ) -> Duration {
+    time_fresh_calls_of(rt, executor, spec, payments, Tool::Answers)
+}
+
+/// The tool a measurement calls.
+#[derive(Clone, Copy)]
+enum Tool {
+    /// [`charge`]: answers at once.
+    Answers,
+    /// [`charge_after_a_wait`]: waits once, as a tool with I/O does.
+    Waits,
+}
+
+/// Runs a fresh call of `tool` for each of `payments` and returns the time they took.
+fn time_fresh_calls_of(
+    rt: &Runtime,
+    executor: &Executor,
+    spec: &ToolSpec,
+    payments: &[ProcessPayment],
+    tool: Tool,
+) -> Duration {
     let ctx = Context::new();
     rt.block_on(async {
         let start = Instant::now();
         for args in payments {
-            let done = executor
-                .execute(spec, &ctx, args, || charge(args))
-                .await
-                .expect("a fresh call");
-            black_box(done);
+            let done = match tool {
+                Tool::Answers => executor.execute(spec, &ctx, args, || charge(args)).await,
+                Tool::Waits => {
+                    executor
+                        .execute(spec, &ctx, args, || charge_after_a_wait(args))
+                        .await
+                }
+            };
+            black_box(done.expect("a fresh call"));
         }
         start.elapsed()
     })
@@ -209,6 +233,28 @@ fn memory_store(c: &mut Criterion) {
             elapsed
         })
     });
+    group.bench_function("baseline: a tool that waits once, called directly", |b| {
+        b.iter_custom(|iters| {
+            rt.block_on(async {
+                let start = Instant::now();
+                for _ in 0..iters {
+                    black_box(charge_after_a_wait(black_box(&args)).await.ok());
+                }
+                start.elapsed()
+            })
+        })
+    });
+    group.bench_function(
+        "executor: fresh call, the tool waits once (lease renewal armed)",
+        |b| {
+            b.iter_custom(|iters| {
+                let payments = fresh_payments(iters);
+                let elapsed = time_fresh_calls_of(&rt, &steady, &spec, &payments, Tool::Waits);
+                forget(&rt, &steady, &payments);
+                elapsed
+            })
+        },
+    );
     group.bench_function("diagnosis: fresh call, the store growing from empty", |b| {
         b.iter_custom(|iters| {
             // A new store per sample: its map grows (and rehashes) during the sample.

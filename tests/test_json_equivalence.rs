@@ -230,5 +230,9 @@ fn an_omitted_optional_field_and_null_are_one_call_for_a_derived_type() {
         DefaultStrategy::new().key(&call).unwrap()
     };
     assert_ne!(untyped(&omitted), untyped(&null));
-    assert_eq!(untyped(&null), typed(&null), "null is what the typed value writes");
+    assert_eq!(
+        untyped(&null),
+        typed(&null),
+        "null is what the typed value writes"
+    );
 }

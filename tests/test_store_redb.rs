@@ -254,7 +254,12 @@ fn a_file_held_by_another_opener_names_the_alternatives() {
     };
     assert!(source.is::<idem::store::AlreadyOpen>(), "{err}");
     let message = err.to_string();
-    for part in ["already open", "Arc<RedbStore>", "RedisStore", "PostgresStore"] {
+    for part in [
+        "already open",
+        "Arc<RedbStore>",
+        "RedisStore",
+        "PostgresStore",
+    ] {
         assert!(message.contains(part), "{part} missing: {message}");
     }
 }
@@ -275,7 +280,10 @@ fn flipped_bytes_never_panic_nor_lose_a_record() {
     runtime.block_on(async {
         let store = RedbStore::open(&pristine).unwrap();
         for (i, k) in keys.iter().enumerate() {
-            let key = RecordKey { tool: "pay", key: k };
+            let key = RecordKey {
+                tool: "pay",
+                key: k,
+            };
             let claim = claim_by("a");
             store.claim(key, &claim.claim()).await.unwrap();
             store
@@ -308,7 +316,10 @@ fn flipped_bytes_never_panic_nor_lose_a_record() {
             };
             runtime.block_on(async {
                 for (i, k) in keys.iter().enumerate() {
-                    let key = RecordKey { tool: "pay", key: k };
+                    let key = RecordKey {
+                        tool: "pay",
+                        key: k,
+                    };
                     match store.get(key).await {
                         Ok(Some(record)) => assert_eq!(
                             record.state,
@@ -340,6 +351,9 @@ fn flipped_bytes_never_panic_nor_lose_a_record() {
             Err(panic) => std::panic::resume_unwind(panic),
         }
     }
-    println!("{} bytes: {refused} flips refused at open, {intact} harmless", bytes.len());
+    println!(
+        "{} bytes: {refused} flips refused at open, {intact} harmless",
+        bytes.len()
+    );
     assert!(refused > 0, "some flips hit live pages");
 }

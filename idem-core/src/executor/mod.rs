@@ -3,14 +3,58 @@
 //!
 //! For each call with idempotency on:
 //! 1. Compute the key and the fingerprint (SHA-256 of all the arguments' canonical bytes).
-//! 2. Duplicates racing in this process join the first one's execution.
-//! 3. Claim the key in the store with a lease. Claim won: run the tool; on success record the
-//!    output (or a marker) conditional on still holding the claim; on failure release the claim,
-//!    or remember the failure when the policy says it is permanent.
-//! 4. Key completed: replay without running the tool, flagging (or refusing) different arguments.
+//! 2. Duplicates racing in this process join the first one's execution and share its fate.
+//! 3. Claim the key in the store with a lease. Claim won: run the tool, renewing the lease while
+//!    it runs; record the output (or a marker) conditional on still holding the claim.
+//! 4. Key finished: replay without running the tool; different arguments are refused (or, as
+//!    an opt-in, replayed and flagged).
 //! 5. Key in progress elsewhere: wait (polling the store with backoff) up to the timeout, or fail
-//!    at once; a claim whose lease ran out is taken over.
-//! 6. Any store failure is an error and the tool does not run.
+//!    at once; a claim whose lease ran out (its holder died) is taken over.
+//! 6. Any store failure before the tool runs is an error, and the tool does not run.
+//!
+//! # The model: a duplicate never runs twice
+//!
+//! **Time is the store's.** Whether a lease has ended or a result has expired is decided by the
+//! store's clock (the server's for Redis and PostgreSQL, the store's own for the memory and redb
+//! stores), never by a caller's: workers whose clocks disagree by minutes agree on every claim.
+//! The executor's clock ([`Executor::with_clock`]) only feeds keys (time windows,
+//! [`KeyInput::now`](crate::KeyInput::now)).
+//!
+//! **A lease detects a dead holder; it does not limit a run.** While the tool runs, the executor
+//! renews its claim every third of the lease
+//! ([`IdempotencyConfig::in_progress_ttl`](crate::spec::IdempotencyConfig::in_progress_ttl)),
+//! fenced by the claim's token, so a tool may
+//! run for hours as long as its process lives. When the process dies, renewals stop and the key
+//! can be taken over once the lease ends. A holder that finds its claim lost on renewal logs it
+//! and cannot record a result ([`ExecuteError::ClaimLost`]): a claim is never taken over while
+//! its holder renews it.
+//!
+//! **An unknown outcome is never retried early.** Once the tool has started, the claim is given
+//! back only when the tool itself returned an error under [`OnFailure::Release`]. If the tool
+//! panics, or the caller's future is dropped while the tool runs (a timeout, a client that went
+//! away), nobody knows whether it took effect: the record becomes an *unknown outcome*
+//! ([`RecordState::Unknown`](crate::store::RecordState::Unknown)) until the result TTL, and
+//! every later call with the key gets [`ExecuteError::OutcomeUnknown`] instead of running the
+//! tool again. An operator who has checked what happened deletes the record
+//! (`idem store ... delete`) to let the call run again. A panic is recorded first, then goes on
+//! to the caller. A call dropped while its result is being recorded finishes recording it in the
+//! background (on the Tokio runtime). What is left to the lease is a holder that dies with its
+//! process: its claim is taken over after the lease, and the tool runs again (give the tool
+//! the idem key, e.g. as an `Idempotency-Key` header, so that the remote side dedups too).
+//!
+//! **Duplicates share the leader's fate.** Duplicates that joined a running call in this process
+//! get its result, or its error ([`ExecuteError::Joined`], [`ExecuteError::OutcomeUnknown`]),
+//! never a run of their own; the next call after them follows the failure policy.
+//!
+//! **Waiting outlives a dead holder.** The default wait
+//! ([`IdempotencyConfig::DEFAULT_WAIT`](crate::spec::IdempotencyConfig::DEFAULT_WAIT), 45 s) is
+//! longer than the default lease (30 s): a duplicate waiting on a holder that died takes the key
+//! over. A wait that ends first says who holds the key and when it can be taken over
+//! ([`Holder`]).
+//!
+//! **Mismatches are refused.** A duplicate whose arguments differ from the first call's gets
+//! [`ExecuteError::ArgumentsMismatch`] unless the spec opts into replaying
+//! ([`MismatchPolicy::Replay`](crate::spec::MismatchPolicy::Replay)).
 
 mod call;
 mod claim_guard;
@@ -117,7 +161,10 @@ impl Executor {
         }
     }
 
-    /// Reads time (leases, TTLs, windows of derived keys) from `clock`.
+    /// Reads the time keys need (windows, [`KeyInput::now`](crate::KeyInput::now)) from
+    /// `clock`. Leases and TTLs are measured on the store's clock, not this one: to make them
+    /// testable, give the store a clock too (e.g.
+    /// [`MemoryStore::with_clock`](crate::store::MemoryStore::with_clock)).
     #[must_use]
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
