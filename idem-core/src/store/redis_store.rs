@@ -11,11 +11,11 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{Client, RedisError, RedisResult, Script, Value};
 
 use super::record::{RecordRef, StateRef};
-use crate::clock::SystemClock;
 use super::{
     BoxFuture, Claim, ClaimOutcome, Completion, Record, RecordKey, Store, StoreError, StoredRecord,
     UnixMillis,
 };
+use crate::clock::SystemClock;
 
 /// A store in a Redis server (Redis 6.2 or later, or Valkey), shared by every worker that
 /// connects to it: the store for fleets.
