@@ -834,7 +834,7 @@ impl RedisStore {
             }
             let replies: Vec<Value> = self.bounded(pipe.query_async(&mut conn)).await?;
             for reply in replies {
-                if Reply::parse(reply)? == Reply::Done {
+                if matches!(Reply::parse(reply)?, Reply::Done) {
                     removed += 1;
                 }
             }
