@@ -56,7 +56,7 @@ async fn race(store: Arc<dyn Store>, rounds: usize, keys_per_round: usize) -> us
             let (executor, spec, warehouse) = (executor.clone(), spec.clone(), warehouse.clone());
             let order = FulfillOrder {
                 order_id: format!("order-{round}-{}", task % keys_per_round),
-                warehouse_id: format!("w-{task}"),
+                warehouse_id: format!("w-{}", task % keys_per_round),
             };
             tasks.push(tokio::spawn(async move {
                 let execution = executor

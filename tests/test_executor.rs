@@ -68,7 +68,8 @@ const T0: u64 = 1_800_000_000;
 
 fn setup() -> (Executor, Arc<ManualClock>, ToolSpec) {
     let clock = Arc::new(ManualClock::at_unix_seconds(T0));
-    let executor = Executor::new(MemoryStore::new()).with_clock(clock.clone());
+    let store = MemoryStore::new().with_clock(clock.clone());
+    let executor = Executor::new(store).with_clock(clock.clone());
     let spec = ToolSpec::for_args::<ProcessPayment>().build().unwrap();
     (executor, clock, spec)
 }
@@ -136,7 +137,7 @@ fn derived_spec_is_prefilled_from_the_struct() {
 }
 
 #[tokio::test]
-async fn a_retry_replays_and_a_different_amount_is_flagged() {
+async fn a_retry_replays_and_a_different_amount_is_refused_or_flagged() {
     let (executor, _clock, spec) = setup();
     let gateway = Gateway::default();
     let ctx = Context::new().with_user("alice");
@@ -154,29 +155,32 @@ async fn a_retry_replays_and_a_different_amount_is_flagged() {
     assert_eq!(retry.output, first.output);
     assert_eq!(retry.key, first.key);
 
+    // By default, another amount under the same key is refused: nobody gets a receipt that is
+    // not theirs.
     let other_amount = payment("txn-1", 99.0);
-    let flagged = executor
-        .execute(&spec, &ctx, &other_amount, || gateway.charge(&other_amount))
-        .await
-        .unwrap();
-    assert_eq!(flagged.outcome, Outcome::Replayed { args_differ: true });
-    assert_eq!(flagged.output.amount, 10.0);
-    assert_eq!(gateway.count(), 1);
-
-    let strict = ToolSpec::for_args::<ProcessPayment>()
-        .configure(|c| c.on_mismatch(MismatchPolicy::Reject))
-        .build()
-        .unwrap();
     let refused = executor
-        .execute(&strict, &ctx, &other_amount, || {
-            gateway.charge(&other_amount)
-        })
+        .execute(&spec, &ctx, &other_amount, || gateway.charge(&other_amount))
         .await
         .unwrap_err();
     assert!(
         matches!(refused, ExecuteError::ArgumentsMismatch { .. }),
         "{refused}"
     );
+    assert_eq!(gateway.count(), 1);
+
+    // Replaying and flagging is an opt-in.
+    let lenient = ToolSpec::for_args::<ProcessPayment>()
+        .configure(|c| c.on_mismatch(MismatchPolicy::Replay))
+        .build()
+        .unwrap();
+    let flagged = executor
+        .execute(&lenient, &ctx, &other_amount, || {
+            gateway.charge(&other_amount)
+        })
+        .await
+        .unwrap();
+    assert_eq!(flagged.outcome, Outcome::Replayed { args_differ: true });
+    assert_eq!(flagged.output.amount, 10.0);
     assert_eq!(gateway.count(), 1);
     let m = executor.metrics();
     assert_eq!(
@@ -346,7 +350,7 @@ async fn an_expired_lease_is_taken_over_and_a_live_one_is_waited_for_or_refused(
 #[tokio::test]
 async fn a_call_that_lost_its_lease_cannot_overwrite_the_newer_record() {
     let clock = Arc::new(ManualClock::at_unix_seconds(T0));
-    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new().with_clock(clock.clone()));
     let slow = Executor::with_store(store.clone()).with_clock(clock.clone());
     let fast = Executor::with_store(store.clone()).with_clock(clock.clone());
     let spec = ToolSpec::for_args::<ProcessPayment>().build().unwrap();
@@ -420,30 +424,42 @@ async fn duplicates_racing_in_one_process_share_one_execution() {
 }
 
 #[tokio::test]
-async fn a_cancelled_call_releases_its_claim() {
+async fn a_cancelled_call_leaves_an_unknown_outcome_that_no_retry_runs_again() {
     let (executor, _clock, spec) = setup();
     let ctx = Context::new();
     let args = payment("txn-cancel", 1.0);
+    let charged = AtomicUsize::new(0);
     let hung = executor.execute(&spec, &ctx, &args, || async {
+        // The charge goes through, then the tool waits on something slow...
+        charged.fetch_add(1, Ordering::SeqCst);
         std::future::pending::<()>().await;
         Ok::<_, PaymentError>(Receipt {
             charge_id: 0,
             amount: 0.0,
         })
     });
+    // ... and the caller gives up (an agent's tool-call timeout).
     assert!(
         tokio::time::timeout(Duration::from_millis(20), hung)
             .await
             .is_err()
     );
-    // The release runs in the background; give it a moment.
-    tokio::time::sleep(Duration::from_millis(20)).await;
+    assert_eq!(charged.load(Ordering::SeqCst), 1);
+    // The retry must not charge again: the first run may have taken effect.
     let gateway = Gateway::default();
-    let run = executor
-        .execute(&spec, &ctx, &args, || gateway.charge(&args))
-        .await
-        .unwrap();
-    assert_eq!(run.outcome, Outcome::Executed { took_over: false });
+    let err = loop {
+        match executor
+            .execute(&spec, &ctx, &args, || gateway.charge(&args))
+            .await
+        {
+            Err(ExecuteError::OutcomeUnknown { reason, .. }) => break reason,
+            // The unknown outcome is recorded in the background: until then the claim holds.
+            Err(ExecuteError::WaitTimedOut { .. }) => continue,
+            other => panic!("expected OutcomeUnknown, got {other:?}"),
+        }
+    };
+    assert!(err.contains("stopped waiting"), "{err}");
+    assert_eq!(gateway.count(), 0, "the retry did not run the tool");
 }
 
 /// What goes wrong in a [`Faulty`] store.
@@ -511,10 +527,16 @@ impl Store for Faulty {
         key: RecordKey<'a>,
         claim: &'a Claim<'a>,
         completion: &'a Completion,
-        now: UnixMillis,
         ttl: Duration,
     ) -> BoxFuture<'a, Result<(), StoreError>> {
-        self.run(self.inner.complete(key, claim, completion, now, ttl))
+        self.run(self.inner.complete(key, claim, completion, ttl))
+    }
+    fn renew<'a>(
+        &'a self,
+        key: RecordKey<'a>,
+        claim: &'a Claim<'a>,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        self.run(self.inner.renew(key, claim))
     }
     fn release<'a>(
         &'a self,
@@ -523,12 +545,8 @@ impl Store for Faulty {
     ) -> BoxFuture<'a, Result<bool, StoreError>> {
         self.run(self.inner.release(key, claim))
     }
-    fn get<'a>(
-        &'a self,
-        key: RecordKey<'a>,
-        now: UnixMillis,
-    ) -> BoxFuture<'a, Result<Option<Record>, StoreError>> {
-        self.run(self.inner.get(key, now))
+    fn get<'a>(&'a self, key: RecordKey<'a>) -> BoxFuture<'a, Result<Option<Record>, StoreError>> {
+        self.run(self.inner.get(key))
     }
     fn delete<'a>(&'a self, key: RecordKey<'a>) -> BoxFuture<'a, Result<bool, StoreError>> {
         self.run(self.inner.delete(key))
@@ -536,8 +554,8 @@ impl Store for Faulty {
     fn list(&self) -> BoxFuture<'_, Result<Vec<StoredRecord>, StoreError>> {
         self.run(self.inner.list())
     }
-    fn purge(&self, now: UnixMillis, all: bool) -> BoxFuture<'_, Result<u64, StoreError>> {
-        self.run(self.inner.purge(now, all))
+    fn purge(&self, all: bool) -> BoxFuture<'_, Result<u64, StoreError>> {
+        self.run(self.inner.purge(all))
     }
 }
 

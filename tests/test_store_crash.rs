@@ -12,9 +12,10 @@
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::sync::mpsc;
+use std::sync::{Arc, mpsc};
 use std::time::Duration;
 
+use idem::ManualClock;
 use idem::store::{
     Claim, ClaimOutcome, Completion, Record, RecordKey, RecordState, RedbStore, Store, UnixMillis,
 };
@@ -29,6 +30,19 @@ const MARKER: &str = "idem-crash-child:";
 const PATIENCE: Duration = Duration::from_secs(60);
 
 const T0: UnixMillis = UnixMillis(1_700_000_000_000);
+
+/// A manual clock reading `at`: the store's clock, in the child and in the parent.
+fn clock_at(at: UnixMillis) -> Arc<ManualClock> {
+    let clock = ManualClock::at_unix_seconds(0);
+    clock.advance(Duration::from_millis(at.0));
+    Arc::new(clock)
+}
+
+/// Moves `clock` forward to `at`.
+fn move_to(clock: &ManualClock, at: UnixMillis) {
+    let now = UnixMillis::now(clock);
+    clock.advance(Duration::from_millis(at.0.saturating_sub(now.0)));
+}
 const LEASE: Duration = Duration::from_secs(5);
 const TTL: Duration = Duration::from_secs(3600);
 const TOOL: &str = "crash-test";
@@ -70,7 +84,10 @@ fn crash_child() {
         .build()
         .unwrap();
     runtime.block_on(async {
-        let store = RedbStore::open(&db).expect("the child opens the store");
+        let clock = clock_at(T0);
+        let store = RedbStore::open(&db)
+            .expect("the child opens the store")
+            .with_clock(clock.clone());
         match mode.as_str() {
             // Claims, then "runs the tool" until killed.
             "claim" => {
@@ -84,7 +101,7 @@ fn crash_child() {
                 assert_eq!(outcome.unwrap(), ClaimOutcome::Claimed);
                 let done = Completion::Output(OUTPUT.to_vec());
                 store
-                    .complete(key("k"), &claim_by(CHILD_TOKEN, T0), &done, T0, TTL)
+                    .complete(key("k"), &claim_by(CHILD_TOKEN, T0), &done, TTL)
                     .await
                     .unwrap();
                 say("completed");
@@ -95,11 +112,12 @@ fn crash_child() {
                 for i in 0u64.. {
                     let k = format!("churn-{i}");
                     let now = UnixMillis(T0.0 + i);
+                    move_to(&clock, now);
                     let outcome = store.claim(key(&k), &claim_by(CHILD_TOKEN, now)).await;
                     assert_eq!(outcome.unwrap(), ClaimOutcome::Claimed);
                     let done = Completion::Output(format!("{{\"i\":{i}}}").into_bytes());
                     store
-                        .complete(key(&k), &claim_by(CHILD_TOKEN, now), &done, now, TTL)
+                        .complete(key(&k), &claim_by(CHILD_TOKEN, now), &done, TTL)
                         .await
                         .unwrap();
                     say(&format!("completed {i}"));
@@ -207,10 +225,14 @@ fn killed_while_running_the_claim_is_taken_over_after_its_lease() {
 
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
-        let store = RedbStore::open(&db).expect("reopen after the crash");
+        let clock = clock_at(T0);
+        let store = RedbStore::open(&db)
+            .expect("reopen after the crash")
+            .with_clock(clock.clone());
         let held = Record::in_progress(CHILD_TOKEN.into(), FP_CHILD.to_owned(), T0, T0.plus(LEASE));
-        assert_eq!(store.get(key("k"), T0).await.unwrap(), Some(held.clone()));
+        assert_eq!(store.get(key("k")).await.unwrap(), Some(held.clone()));
         let before_end = UnixMillis(T0.plus(LEASE).0 - 1);
+        move_to(&clock, before_end);
         assert_eq!(
             store
                 .claim(key("k"), &claim_by("parent", before_end))
@@ -219,6 +241,7 @@ fn killed_while_running_the_claim_is_taken_over_after_its_lease() {
             ClaimOutcome::Existing(held),
             "the dead child's lease still holds"
         );
+        move_to(&clock, T0.plus(LEASE));
         assert_eq!(
             store
                 .claim(key("k"), &claim_by("parent", T0.plus(LEASE)))
@@ -235,7 +258,6 @@ fn killed_while_running_the_claim_is_taken_over_after_its_lease() {
                 key("k"),
                 &claim_by(CHILD_TOKEN, T0),
                 &Completion::Marker,
-                T0.plus(LEASE),
                 TTL,
             )
             .await;
@@ -255,8 +277,11 @@ fn killed_after_completing_the_result_is_replayed() {
 
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
-        let store = RedbStore::open(&db).expect("reopen after the crash");
-        let record = store.get(key("k"), T0).await.unwrap().expect("the record");
+        let clock = clock_at(T0);
+        let store = RedbStore::open(&db)
+            .expect("reopen after the crash")
+            .with_clock(clock.clone());
+        let record = store.get(key("k")).await.unwrap().expect("the record");
         assert_eq!(record.token, CHILD_TOKEN);
         match &record.state {
             RecordState::Completed { output, expires_at } => {
@@ -265,6 +290,7 @@ fn killed_after_completing_the_result_is_replayed() {
             }
             other => panic!("expected Completed, got {other:?}"),
         }
+        move_to(&clock, T0.plus(LEASE));
         let replay = store
             .claim(key("k"), &claim_by("parent", T0.plus(LEASE)))
             .await
@@ -295,10 +321,12 @@ fn killed_mid_stream_every_reported_completion_survives() {
 
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
-        let store = RedbStore::open(&db).expect("reopen after the crash");
+        let store = RedbStore::open(&db)
+            .expect("reopen after the crash")
+            .with_clock(clock_at(T0));
         for i in 0..reported {
             let k = format!("churn-{i}");
-            let record = store.get(key(&k), T0).await.unwrap();
+            let record = store.get(key(&k)).await.unwrap();
             let Some(Record {
                 state: RecordState::Completed { output, .. },
                 ..

@@ -8,7 +8,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use idem::ManualClock;
-use idem::store::{ClaimOutcome, Completion, MemoryStore, RecordKey, Store, StoreError, UnixMillis};
+use idem::store::{
+    ClaimOutcome, Completion, MemoryStore, RecordKey, Store, StoreError, UnixMillis,
+};
 use store_conformance::{ClaimBy, LONG_TTL as TTL, TestTime};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -114,8 +116,14 @@ async fn eviction_takes_the_result_that_expires_first_never_a_live_claim() {
     let (store, clock) = store(4);
     finish(&store, "late", TTL * 2).await;
     finish(&store, "soon", TTL).await;
-    assert_eq!(claim(&store, "claim-1").await.unwrap(), ClaimOutcome::Claimed);
-    assert_eq!(claim(&store, "claim-2").await.unwrap(), ClaimOutcome::Claimed);
+    assert_eq!(
+        claim(&store, "claim-1").await.unwrap(),
+        ClaimOutcome::Claimed
+    );
+    assert_eq!(
+        claim(&store, "claim-2").await.unwrap(),
+        ClaimOutcome::Claimed
+    );
     at(&clock, 1);
 
     assert_eq!(claim(&store, "x").await.unwrap(), ClaimOutcome::Claimed);

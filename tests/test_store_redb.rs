@@ -69,10 +69,7 @@ async fn records_survive_a_reopen() {
                 key: "running",
             };
             assert_eq!(
-                store
-                    .claim(running, &claim_by("b").claim())
-                    .await
-                    .unwrap(),
+                store.claim(running, &claim_by("b").claim()).await.unwrap(),
                 ClaimOutcome::Claimed
             );
         }

@@ -170,7 +170,7 @@ pub(crate) fn run(args: &StoreCommandArgs) -> Result<(), CliError> {
                 };
                 get(&*store, query, now, &mut out).await
             }
-            (StoreAction::Purge(_), Some(scope)) => purge(&*store, scope, now, &mut out).await,
+            (StoreAction::Purge(_), Some(scope)) => purge(&*store, scope, &mut out).await,
             // The scope was checked above.
             (StoreAction::Purge(_), None) => Err(CliError::PurgeWithoutScope),
             // Answered above, without opening the store.
@@ -250,14 +250,9 @@ async fn get(
 }
 
 /// `idem store purge`.
-async fn purge(
-    store: &dyn Store,
-    scope: PurgeScope,
-    now: UnixMillis,
-    out: &mut impl Write,
-) -> Result<(), CliError> {
+async fn purge(store: &dyn Store, scope: PurgeScope, out: &mut impl Write) -> Result<(), CliError> {
     let removed = store
-        .purge(now, scope == PurgeScope::All)
+        .purge(scope == PurgeScope::All)
         .await
         .map_err(CliError::Store)?;
     let what = match (scope, removed) {

@@ -295,7 +295,10 @@ pub async fn renewal(s: &Subject<'_>, tool: &str) {
     assert_claim_lost(s.renew(key, "b").await, "renewal by another token");
     time.pass(time.lease() + time.margin()).await;
     let outcome = s.claim(key, "b").await;
-    assert!(took_over(&outcome, "a"), "after the last renewal: {outcome:?}");
+    assert!(
+        took_over(&outcome, "a"),
+        "after the last renewal: {outcome:?}"
+    );
     assert_claim_lost(s.renew(key, "a").await, "renewal after a takeover");
     assert_eq!(s.get(key).await, Some(Shape::claimed("b")));
     s.renew(key, "b").await.expect("the new holder renews");
@@ -306,7 +309,10 @@ pub async fn renewal(s: &Subject<'_>, tool: &str) {
     assert_claim_lost(s.renew(key, "b").await, "renewal of a completed record");
     assert_eq!(s.get(key).await, Some(Shape::done("b", &done)));
 
-    let absent = RecordKey { tool, key: "absent" };
+    let absent = RecordKey {
+        tool,
+        key: "absent",
+    };
     assert_claim_lost(s.renew(absent, "a").await, "renewal of an absent key");
     assert_eq!(s.get(absent).await, None, "nothing written");
 }
@@ -471,7 +477,12 @@ pub async fn token_decides(s: &Subject<'_>, tool: &str) {
         key: "release",
     };
     assert_eq!(s.claim(key, "a").await, ClaimOutcome::Claimed);
-    assert!(s.store.release(key, &other).await.expect("release by token"));
+    assert!(
+        s.store
+            .release(key, &other)
+            .await
+            .expect("release by token")
+    );
     assert_eq!(s.get(key).await, None, "released");
 }
 
@@ -691,7 +702,8 @@ pub async fn list_delete_purge(s: &Subject<'_>, tool: &str) {
     assert_claim_lost(result, "completion after delete");
     assert_claim_lost(s.renew(k("h-claim"), "h").await, "renewal after delete");
 
-    time.pass(time.ttl().max(time.lease()) + time.margin()).await;
+    time.pass(time.ttl().max(time.lease()) + time.margin())
+        .await;
     // Those of this check's expired records the store still keeps (a store whose expired
     // records vanish by themselves, as Redis, keeps none); other checks' may expire too.
     let kept = s
@@ -702,12 +714,7 @@ pub async fn list_delete_purge(s: &Subject<'_>, tool: &str) {
         .count() as u64;
     let purged = s.store.purge(false).await.expect("purge");
     assert!(purged >= kept, "purge count {purged}, below {kept}");
-    let remaining: Vec<String> = s
-        .list_tool(tool)
-        .await
-        .into_iter()
-        .map(|r| r.key)
-        .collect();
+    let remaining: Vec<String> = s.list_tool(tool).await.into_iter().map(|r| r.key).collect();
     assert_eq!(remaining, ["d-live-output", "e-claim"]);
     assert_eq!(s.store.purge(false).await.expect("purge"), 0, "again");
     assert_eq!(s.get(k("e-claim")).await, Some(Shape::claimed("e-claim")));

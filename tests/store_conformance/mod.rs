@@ -302,4 +302,3 @@ pub fn large_json(size: usize) -> Vec<u8> {
     out.extend_from_slice(b"\"]");
     out
 }
-

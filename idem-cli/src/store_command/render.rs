@@ -48,23 +48,47 @@ fn write_row(
     }
     if let Some(reason) = reason {
         line.push_str("  ");
-        line.push_str(&one_line(reason));
+        line.push_str(&printable(&one_line(reason)));
     }
     writeln!(out, "{}", line.trim_end())
 }
 
+/// `text` as a table cell: white space, control characters and backslashes escaped as in
+/// Rust (`\n`, `\u{1b}`, `\u{20}`, `\\`), so that a tool id or key can neither split a
+/// column nor forge a row nor send a terminal escape sequence; `?` when empty.
+pub(crate) fn cell(text: &str) -> String {
+    if text.is_empty() {
+        return "?".to_owned();
+    }
+    escaped(text, char::is_whitespace)
+}
+
+/// `text` with its control characters escaped as in Rust (`\n`, `\u{1b}`) and backslashes
+/// doubled: what a `name: value` line of `get` prints.
+pub(crate) fn printable(text: &str) -> String {
+    escaped(text, |_| false)
+}
+
+/// `text` with backslashes, control characters and the characters `also` picks escaped.
+fn escaped(text: &str, also: impl Fn(char) -> bool) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() || also(c) => out.extend(c.escape_unicode()),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// The cells of one record, and the reason it cannot be read.
 fn row(stored: &StoredRecord, now: UnixMillis) -> ([String; 6], Option<&str>) {
-    let tool = if stored.tool.is_empty() {
-        "?".to_owned()
-    } else {
-        stored.tool.clone()
-    };
-    let key = if stored.key.is_empty() {
-        "?".to_owned()
-    } else {
-        stored.key.clone()
-    };
+    let tool = cell(&stored.tool);
+    let key = cell(&stored.key);
     match &stored.record {
         Ok(record) => {
             let output = match &record.state {
@@ -73,7 +97,9 @@ fn row(stored: &StoredRecord, now: UnixMillis) -> ([String; 6], Option<&str>) {
                     ..
                 } => format!("{}B", bytes.len()),
                 RecordState::Completed { output: None, .. } => "marker".to_owned(),
-                RecordState::InProgress { .. } | RecordState::Failed { .. } => "-".to_owned(),
+                RecordState::InProgress { .. }
+                | RecordState::Failed { .. }
+                | RecordState::Unknown { .. } => "-".to_owned(),
             };
             let cells = [
                 tool,
@@ -93,9 +119,9 @@ fn row(stored: &StoredRecord, now: UnixMillis) -> ([String; 6], Option<&str>) {
     }
 }
 
-/// The state of a record at `now`, with what `now` changes about it after a comma:
-/// `completed`, `completed,expired`, `failed`, `failed,expired`, `in_progress`,
-/// `in_progress,lease_over`.
+/// The state of a record at `now` (this host's clock: the store's may differ a little), with
+/// what `now` changes about it after a comma: `completed`, `completed,expired`, `failed`,
+/// `failed,expired`, `unknown`, `unknown,expired`, `in_progress`, `in_progress,lease_over`.
 fn state(record: &Record, now: UnixMillis) -> String {
     let name = state_name(&record.state);
     if record.is_expired(now) {
@@ -112,6 +138,7 @@ fn state_name(state: &RecordState) -> &'static str {
         RecordState::InProgress { .. } => "in_progress",
         RecordState::Completed { .. } => "completed",
         RecordState::Failed { .. } => "failed",
+        RecordState::Unknown { .. } => "unknown",
     }
 }
 
@@ -121,13 +148,13 @@ pub(crate) fn write_record(
     stored: &StoredRecord,
     now: UnixMillis,
 ) -> io::Result<()> {
-    writeln!(out, "tool: {}", stored.tool)?;
-    writeln!(out, "key: {}", stored.key)?;
+    writeln!(out, "tool: {}", printable(&stored.tool))?;
+    writeln!(out, "key: {}", printable(&stored.key))?;
     let record = match &stored.record {
         Ok(record) => record,
         Err(reason) => {
             writeln!(out, "state: corrupt")?;
-            writeln!(out, "reason: {}", one_line(reason))?;
+            writeln!(out, "reason: {}", printable(&one_line(reason)))?;
             return out.flush();
         }
     };
@@ -148,7 +175,9 @@ pub(crate) fn write_record(
                 timestamp_in_full(*lease_until)
             )?;
         }
-        RecordState::Completed { expires_at, .. } | RecordState::Failed { expires_at, .. } => {
+        RecordState::Completed { expires_at, .. }
+        | RecordState::Failed { expires_at, .. }
+        | RecordState::Unknown { expires_at, .. } => {
             let expired = if record.is_expired(now) {
                 ", expired: it counts as absent, and purge --expired removes it"
             } else {
@@ -178,6 +207,14 @@ pub(crate) fn write_record(
             // As a JSON string: the message may hold line breaks or quotes.
             let quoted = serde_json::to_string(error).unwrap_or_else(|_| format!("{error:?}"));
             writeln!(out, "error: {quoted}")?;
+        }
+        RecordState::Unknown { reason, .. } => {
+            let quoted = serde_json::to_string(reason).unwrap_or_else(|_| format!("{reason:?}"));
+            writeln!(
+                out,
+                "outcome: unknown, {quoted}; the call will not run again until the record \
+                 expires or is deleted: check whether it took effect before deleting it"
+            )?;
         }
     }
     out.flush()
@@ -328,5 +365,20 @@ tool-long  k2   in_progress        1970-01-01T00:00:00.000Z  1970-01-01T00:00:05
 ?          bad  corrupt            -                         -                         -       not a record
 ";
         assert_eq!(text, expected);
+    }
+
+    #[test]
+    fn tool_ids_and_keys_cannot_forge_rows_or_send_escapes() {
+        assert_eq!(cell("payment-v1"), "payment-v1");
+        assert_eq!(cell(""), "?");
+        assert_eq!(
+            cell("a b\nfake-tool  k  completed\u{1b}[31m\\"),
+            "a\\u{20}b\\nfake-tool\\u{20}\\u{20}k\\u{20}\\u{20}completed\\u{1b}[31m\\\\"
+        );
+        assert_eq!(
+            cell("outil-\u{e9}t\u{e9}\u{a0}"),
+            "outil-\u{e9}t\u{e9}\\u{a0}"
+        );
+        assert_eq!(printable("a b\r\u{7}"), "a b\\r\\u{7}");
     }
 }

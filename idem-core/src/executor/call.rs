@@ -10,15 +10,34 @@ use serde::de::DeserializeOwned;
 use tokio::time::Instant;
 
 use super::claim_guard::{ClaimGuard, spawn_release};
-use super::error::ExecuteError;
+use super::error::{ExecuteError, Holder};
 use super::inflight::{Role, Shared};
 use super::metrics::Counter;
 use super::outcome::Outcome;
+use super::supervise::{Ran, panic_message, supervise};
 use super::token::ClaimToken;
 use super::{Executor, OnFailure};
 use crate::key::IdempotencyKey;
 use crate::spec::{InProgressPolicy, MismatchPolicy, ToolSpec};
 use crate::store::{Claim, ClaimOutcome, Completion, Record, RecordKey, RecordState, StoreError};
+
+/// What a leading call ends with: its result, what its duplicates get, and a panic of the tool
+/// to resume once the duplicates have been told.
+pub(super) struct Led<T, E> {
+    result: Result<(T, Outcome), ExecuteError<E>>,
+    shared: Shared,
+    panic: Option<Box<dyn std::any::Any + Send>>,
+}
+
+impl<T, E> Led<T, E> {
+    fn new(result: Result<(T, Outcome), ExecuteError<E>>, shared: Shared) -> Self {
+        Led {
+            result,
+            shared,
+            panic: None,
+        }
+    }
+}
 
 /// One idempotent call in progress.
 pub(super) struct Call<'a> {
@@ -44,8 +63,8 @@ impl Call<'_> {
         self.key.as_str().to_owned()
     }
 
-    /// How long this call may still wait, or the error to give when it may not.
-    fn wait_budget<E>(&self) -> Result<Duration, ExecuteError<E>> {
+    /// How long this call may still wait for `holder`, or the error to give when it may not.
+    fn wait_budget<E>(&self, holder: impl FnOnce() -> Holder) -> Result<Duration, ExecuteError<E>> {
         match self.spec.idempotency().in_progress_policy() {
             InProgressPolicy::Fail => Err(ExecuteError::InProgress {
                 key: self.key_string(),
@@ -55,11 +74,16 @@ impl Call<'_> {
                 timeout
                     .checked_sub(waited)
                     .filter(|left| !left.is_zero())
-                    .ok_or(ExecuteError::WaitTimedOut {
-                        key: self.key_string(),
-                        waited,
-                    })
+                    .ok_or_else(|| self.timed_out(holder()))
             }
+        }
+    }
+
+    fn timed_out<E>(&self, holder: Holder) -> ExecuteError<E> {
+        ExecuteError::WaitTimedOut {
+            key: self.key_string(),
+            waited: self.started.elapsed(),
+            holder,
         }
     }
 
@@ -86,21 +110,23 @@ impl Call<'_> {
                             key: self.key_string(),
                         });
                     };
-                    let (result, shared) = self.lead(&on_failure, tool).await;
-                    guard.publish(shared);
-                    return result;
+                    let led = self.lead(&on_failure, tool).await;
+                    guard.publish(led.shared);
+                    if let Some(panic) = led.panic {
+                        // The duplicates have their answer and the store its record: the
+                        // panic goes on to the caller, as if idem were not there.
+                        std::panic::resume_unwind(panic);
+                    }
+                    return led.result;
                 }
                 Role::Follower(flight) => {
-                    let budget = self.wait_budget()?;
+                    let budget = self.wait_budget(|| Holder::ThisProcess)?;
                     if !counted_wait {
                         counted_wait = true;
                         self.executor.metrics.add(Counter::Wait);
                     }
                     let Ok(shared) = tokio::time::timeout(budget, flight.wait()).await else {
-                        return Err(ExecuteError::WaitTimedOut {
-                            key: self.key_string(),
-                            waited: self.started.elapsed(),
-                        });
+                        return Err(self.timed_out(Holder::ThisProcess));
                     };
                     match shared {
                         Shared::Output { bytes, fingerprint } => {
@@ -120,6 +146,19 @@ impl Call<'_> {
                                 error: error.clone(),
                             });
                         }
+                        Shared::Unknown { reason, expires_at } => {
+                            return Err(ExecuteError::OutcomeUnknown {
+                                key: self.key_string(),
+                                reason: reason.clone(),
+                                expires_at: *expires_at,
+                            });
+                        }
+                        Shared::Fate(error) => {
+                            return Err(ExecuteError::Joined {
+                                key: self.key_string(),
+                                error: error.clone(),
+                            });
+                        }
                         Shared::Retry => continue,
                     }
                 }
@@ -129,11 +168,7 @@ impl Call<'_> {
 
     /// The state machine of a leading call; returns its result and what to share with the
     /// duplicates that waited for it.
-    async fn lead<T, E, F, Fut, P>(
-        &self,
-        on_failure: &P,
-        tool: F,
-    ) -> (Result<(T, Outcome), ExecuteError<E>>, Shared)
+    async fn lead<T, E, F, Fut, P>(&self, on_failure: &P, tool: F) -> Led<T, E>
     where
         T: Serialize + DeserializeOwned,
         E: fmt::Display,
@@ -166,7 +201,7 @@ impl Call<'_> {
                             6,
                         );
                     }
-                    return (Err(ExecuteError::Store(err)), Shared::Retry);
+                    return Led::new(Err(ExecuteError::Store(err)), Shared::Retry);
                 }
             };
             let took_over = match claimed {
@@ -177,15 +212,16 @@ impl Call<'_> {
                         tool = self.spec.id(),
                         key = self.key.as_str(),
                         previous_token,
-                        "idem took over a claim whose lease ran out"
+                        "idem took over a claim whose lease ran out (its holder stopped renewing it)"
                     );
                     true
                 }
                 ClaimOutcome::Existing(record) => {
-                    if record.is_in_progress() {
-                        let budget = match self.wait_budget() {
+                    if let RecordState::InProgress { lease_until } = record.state {
+                        let holder = || Holder::Claim { lease_until };
+                        let budget = match self.wait_budget(holder) {
                             Ok(budget) => budget,
-                            Err(err) => return (Err(err), Shared::Retry),
+                            Err(err) => return Led::new(Err(err), Shared::Retry),
                         };
                         if !counted_wait {
                             counted_wait = true;
@@ -202,8 +238,8 @@ impl Call<'_> {
         }
     }
 
-    /// Replays a completed (or failed) record.
-    fn replay<T, E>(&self, record: Record) -> (Result<(T, Outcome), ExecuteError<E>>, Shared)
+    /// Replays a finished record.
+    fn replay<T, E>(&self, record: Record) -> Led<T, E>
     where
         T: DeserializeOwned,
     {
@@ -223,22 +259,31 @@ impl Call<'_> {
                     bytes,
                     fingerprint: record.fingerprint.into(),
                 };
-                (result, shared)
+                Led::new(result, shared)
             }
-            RecordState::Completed { output: None, .. } => (
+            RecordState::Completed { output: None, .. } => Led::new(
                 Err(ExecuteError::AlreadyRan {
                     key: self.key_string(),
                 }),
                 Shared::Marker,
             ),
-            RecordState::Failed { error, .. } => (
+            RecordState::Failed { error, .. } => Led::new(
                 Err(ExecuteError::PreviouslyFailed {
                     key: self.key_string(),
                     error: error.clone(),
                 }),
                 Shared::Failed(error),
             ),
-            RecordState::Unknown { .. } | RecordState::InProgress { .. } => (
+            RecordState::Unknown { reason, expires_at } => Led::new(
+                Err(ExecuteError::OutcomeUnknown {
+                    key: self.key_string(),
+                    reason: reason.clone(),
+                    expires_at,
+                }),
+                Shared::Unknown { reason, expires_at },
+            ),
+            // `lead` waits for in-progress records instead.
+            RecordState::InProgress { .. } => Led::new(
                 Err(ExecuteError::InProgress {
                     key: self.key_string(),
                 }),
@@ -247,14 +292,16 @@ impl Call<'_> {
         }
     }
 
-    /// Runs the tool under a won claim and records how it ended.
+    /// Runs the tool under a won claim and records how it ended. From the moment the tool
+    /// starts, the claim is never simply given back unless the tool itself said it failed:
+    /// a panic or a dropped call leaves an unknown outcome, which no retry runs again.
     async fn run_tool<T, E, F, Fut, P>(
         &self,
         claim: Claim<'_>,
         took_over: bool,
         on_failure: &P,
         tool: F,
-    ) -> (Result<(T, Outcome), ExecuteError<E>>, Shared)
+    ) -> Led<T, E>
     where
         T: Serialize,
         E: fmt::Display,
@@ -263,90 +310,118 @@ impl Call<'_> {
         P: Fn(&E) -> OnFailure,
     {
         let config = self.spec.idempotency();
-        let mut guard = ClaimGuard {
-            store: &self.executor.store,
-            key: self.record_key(),
-            claim: Some(claim),
-        };
+        let store = &self.executor.store;
+        let mut guard = ClaimGuard::new(store, self.record_key(), claim, config.result_ttl());
         self.executor.metrics.add(Counter::Execution);
-        let result = tool().await;
-        match result {
-            Ok(output) => {
-                let completion = if config.persists_result() {
-                    match serde_json::to_vec(&output) {
-                        Ok(bytes) => Completion::Output(bytes),
-                        Err(source) => {
-                            guard.release().await;
-                            let err = ExecuteError::Output {
-                                key: self.key_string(),
-                                action: "serialized",
-                                source,
-                            };
-                            return (Err(err), Shared::Retry);
-                        }
-                    }
-                } else {
-                    Completion::Marker
-                };
-                let completed = self.complete(&claim, &completion).await;
-                guard.disarm();
-                match completed {
-                    Ok(()) => {
-                        let shared = match completion {
-                            Completion::Output(bytes) => Shared::Output {
-                                bytes,
-                                fingerprint: self.fingerprint.into(),
-                            },
-                            _ => Shared::Marker,
-                        };
-                        (Ok((output, Outcome::Executed { took_over })), shared)
-                    }
-                    Err(StoreError::ClaimLost { .. }) => (
-                        Err(ExecuteError::ClaimLost {
-                            key: self.key_string(),
-                        }),
-                        Shared::Retry,
-                    ),
-                    Err(source) => (
-                        Err(ExecuteError::NotRecorded {
-                            key: self.key_string(),
-                            source,
-                        }),
-                        Shared::Retry,
-                    ),
+        let output = match supervise(store, self.record_key(), &claim, tool).await {
+            Ran::Returned(Ok(output)) => output,
+            Ran::Returned(Err(err)) => return self.failed(&mut guard, on_failure, err).await,
+            Ran::Panicked(panic) => {
+                let reason = format!("the tool panicked: {}", panic_message(&*panic));
+                let mut led = self.unknown(&mut guard, reason).await;
+                led.panic = Some(panic);
+                return led;
+            }
+        };
+        let completion = if config.persists_result() {
+            match serde_json::to_vec(&output) {
+                Ok(bytes) => Completion::Output(bytes),
+                Err(source) => {
+                    // The tool ran: remember that it did (a retry must not run it again), even
+                    // though its output cannot be kept.
+                    let recorded = guard.finish(Completion::Marker).await;
+                    let err = ExecuteError::Output {
+                        key: self.key_string(),
+                        action: "serialized",
+                        source,
+                    };
+                    let shared = match recorded {
+                        Ok(_) => Shared::Marker,
+                        Err(_) => Shared::Fate(err.to_string()),
+                    };
+                    return Led::new(Err(err), shared);
                 }
             }
-            Err(err) => match on_failure(&err) {
-                OnFailure::Release => {
-                    guard.release().await;
-                    (Err(ExecuteError::Tool(err)), Shared::Retry)
-                }
-                OnFailure::Remember => {
-                    let message = err.to_string();
-                    let completion = Completion::Failed(message.clone());
-                    let completed = self.complete(&claim, &completion).await;
-                    guard.disarm();
-                    if let Err(store_err) = completed {
-                        tracing::warn!(tool = self.spec.id(), key = self.key.as_str(), error = %store_err, "idem could not remember a failure");
-                    }
-                    (Err(ExecuteError::Tool(err)), Shared::Failed(message))
-                }
-            },
+        } else {
+            Completion::Marker
+        };
+        match guard.finish(completion).await {
+            Ok(completion) => {
+                let shared = match completion {
+                    Some(Completion::Output(bytes)) => Shared::Output {
+                        bytes,
+                        fingerprint: self.fingerprint.into(),
+                    },
+                    _ => Shared::Marker,
+                };
+                Led::new(Ok((output, Outcome::Executed { took_over })), shared)
+            }
+            Err(err) => {
+                let err = self.not_recorded(err);
+                let fate = err.to_string();
+                Led::new(Err(err), Shared::Fate(fate))
+            }
         }
     }
 
-    /// Records how the claimed call ended, while still holding `claim`.
-    async fn complete(&self, claim: &Claim<'_>, completion: &Completion) -> Result<(), StoreError> {
-        let ttl = self.spec.idempotency().result_ttl();
-        self.executor
-            .store
-            .complete(
-                self.record_key(),
-                claim,
-                completion,
-                ttl,
-            )
-            .await
+    /// The tool returned an error: release the claim (a retry runs again) or remember the
+    /// failure, as the policy says. Duplicates that joined this run share its error.
+    async fn failed<T, E, P>(&self, guard: &mut ClaimGuard<'_>, on_failure: &P, err: E) -> Led<T, E>
+    where
+        E: fmt::Display,
+        P: Fn(&E) -> OnFailure,
+    {
+        let message = err.to_string();
+        match on_failure(&err) {
+            OnFailure::Release => {
+                guard.release().await;
+                Led::new(Err(ExecuteError::Tool(err)), Shared::Fate(message))
+            }
+            OnFailure::Remember => {
+                if let Err(store_err) = guard.finish(Completion::Failed(message.clone())).await {
+                    tracing::warn!(tool = self.spec.id(), key = self.key.as_str(), error = %store_err, "idem could not remember a failure");
+                }
+                Led::new(Err(ExecuteError::Tool(err)), Shared::Failed(message))
+            }
+        }
+    }
+
+    /// Whether the call took effect is unknown (the tool panicked): recorded as such, so that no
+    /// retry runs it again before the record expires.
+    async fn unknown<T, E>(&self, guard: &mut ClaimGuard<'_>, reason: String) -> Led<T, E> {
+        tracing::error!(
+            tool = self.spec.id(),
+            key = self.key.as_str(),
+            reason,
+            "idem: a call's outcome is unknown; it will not run again until its record expires"
+        );
+        let recorded = guard.finish(Completion::Unknown(reason.clone())).await;
+        if let Err(err) = &recorded {
+            tracing::warn!(tool = self.spec.id(), key = self.key.as_str(), error = %err, "idem could not record an unknown outcome");
+        }
+        let expires_at = self
+            .executor
+            .now()
+            .plus(self.spec.idempotency().result_ttl());
+        let err = ExecuteError::OutcomeUnknown {
+            key: self.key_string(),
+            reason: reason.clone(),
+            expires_at,
+        };
+        Led::new(Err(err), Shared::Unknown { reason, expires_at })
+    }
+
+    /// The error of a result that could not be recorded.
+    fn not_recorded<E>(&self, err: StoreError) -> ExecuteError<E> {
+        match err {
+            StoreError::ClaimLost { .. } => ExecuteError::ClaimLost {
+                key: self.key_string(),
+            },
+            source => ExecuteError::NotRecorded {
+                key: self.key_string(),
+                source,
+            },
+        }
     }
 
     /// Whether `recorded` differs from this call's fingerprint; an error when the policy refuses

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use crate::error::KeyError;
-use crate::store::StoreError;
+use crate::store::{StoreError, UnixMillis};
 
 /// Why [`Executor::execute`](super::Executor::execute) returned no output.
 ///
@@ -24,8 +24,9 @@ pub enum ExecuteError<E> {
     /// retry finds the key in progress.
     #[error("the store failed, the tool did not run: {0}")]
     Store(#[source] StoreError),
-    /// The tool ran and succeeded, but its result could not be recorded. A retry may run it again
-    /// once the claim's lease has run out.
+    /// The tool ran and succeeded, but its result could not be recorded. The executor keeps
+    /// trying to record it in the background while the claim's lease lasts; if the store stays
+    /// down longer, a retry after the lease runs the tool again.
     #[error("the tool ran but its result for key `{key}` could not be recorded: {source}")]
     NotRecorded {
         /// The key.
@@ -34,15 +35,45 @@ pub enum ExecuteError<E> {
         #[source]
         source: StoreError,
     },
-    /// The tool ran, but its claim's lease ran out and another caller took the key over: the
-    /// result was not recorded, the newer record stands.
+    /// The tool ran, but its claim was gone when its result was to be recorded: the result was
+    /// not recorded, and whatever record is there now stands. The claim could not be renewed
+    /// (the store was unreachable for longer than the lease, or the holder's process stalled),
+    /// and another caller took the key over; or an operator deleted the record.
     #[error(
-        "the tool ran but the claim on key `{key}` was lost: its lease ran out and another caller \
-         took it over; raise the in-progress TTL above the tool's longest run"
+        "the tool ran but the claim on key `{key}` was lost before its result was recorded: \
+         another caller took the key over after the claim could not be renewed within its lease, \
+         or the record was deleted; the result was not recorded"
     )]
     ClaimLost {
         /// The key.
         key: String,
+    },
+    /// Whether the call with this key took effect is unknown: an earlier run panicked, or its
+    /// caller stopped waiting (its future was dropped) while the tool ran. idem does not run it
+    /// again until the record expires, or an operator deletes it after checking what happened
+    /// (`idem store ... delete`).
+    #[error(
+        "the call with key `{key}` may or may not have taken effect ({reason}); it will not run \
+         again until its record expires at {expires_at} (ms since the Unix epoch, on the store's \
+         clock) or is deleted after checking what happened"
+    )]
+    OutcomeUnknown {
+        /// The key.
+        key: String,
+        /// Why the outcome is unknown.
+        reason: String,
+        /// When the record expires, on the store's clock.
+        expires_at: UnixMillis,
+    },
+    /// This call joined a duplicate running in the same process (the same call), and that run
+    /// failed: this call shares its fate instead of running the tool again. The next call
+    /// after them runs or replays as the failure policy says.
+    #[error("the call with key `{key}` that this duplicate joined failed: {error}")]
+    Joined {
+        /// The key.
+        key: String,
+        /// The failure of the run this call joined.
+        error: String,
     },
     /// A duplicate whose arguments differ from the first call's, refused by
     /// [`MismatchPolicy::Reject`](crate::spec::MismatchPolicy::Reject).
@@ -77,12 +108,14 @@ pub enum ExecuteError<E> {
         key: String,
     },
     /// The key was running elsewhere for longer than the wait timeout.
-    #[error("gave up waiting for the call with key `{key}` after {waited:?}")]
+    #[error("gave up waiting for the call with key `{key}` after {waited:?}: {holder}")]
     WaitTimedOut {
         /// The key.
         key: String,
         /// How long the call waited.
         waited: Duration,
+        /// Who holds the key, and when it can be taken over.
+        holder: Holder,
     },
     /// The output could not be serialized, or a stored output could not be read back as the
     /// output type. When serializing failed the tool ran; its claim was released.
@@ -96,4 +129,34 @@ pub enum ExecuteError<E> {
         #[source]
         source: serde_json::Error,
     },
+}
+
+/// Who held a key when a wait for it ended: what a [`ExecuteError::WaitTimedOut`] says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Holder {
+    /// A duplicate in this process is still running it.
+    ThisProcess,
+    /// Another caller holds a claim on it, renewed while its tool runs. If that caller is
+    /// gone, the claim can be taken over once its lease ends.
+    Claim {
+        /// When the claim's lease ends as last seen, unless it is renewed (ms since the Unix
+        /// epoch, on the clock of the store, or of the claimer for stores that keep the lease
+        /// elsewhere).
+        lease_until: UnixMillis,
+    },
+}
+
+impl std::fmt::Display for Holder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Holder::ThisProcess => f.write_str("a duplicate in this process is still running it"),
+            Holder::Claim { lease_until } => write!(
+                f,
+                "another caller still holds it; if that caller is gone, the key can be taken \
+                 over once its lease ends at {lease_until} (ms since the Unix epoch) unless it \
+                 is renewed; wait longer than the lease to take it over"
+            ),
+        }
+    }
 }

@@ -22,7 +22,17 @@ pub(crate) enum Shared {
     Marker,
     /// The call failed with a remembered error.
     Failed(String),
-    /// Nothing to share (a retryable failure, an error, a cancelled leader): try again.
+    /// Whether the call took effect is unknown (the leader's tool panicked, or an earlier run
+    /// did); the reason, and when the record expires.
+    Unknown {
+        reason: String,
+        expires_at: crate::store::UnixMillis,
+    },
+    /// The leader's tool ran (or may have) and the call failed with this error: its duplicates
+    /// share that fate instead of running the tool again.
+    Fate(String),
+    /// The tool did not run (a store failure before it, a wait that gave up, a cancelled
+    /// leader that had not claimed): each duplicate tries for itself.
     Retry,
 }
 

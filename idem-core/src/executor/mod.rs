@@ -19,9 +19,10 @@ mod inflight;
 mod input;
 mod metrics;
 mod outcome;
+mod supervise;
 mod token;
 
-pub use error::ExecuteError;
+pub use error::{ExecuteError, Holder};
 pub use input::ToolInput;
 pub use metrics::MetricsSnapshot;
 pub use outcome::{Execution, Outcome};

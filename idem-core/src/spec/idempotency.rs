@@ -20,14 +20,22 @@ pub enum InProgressPolicy {
 
 /// What a duplicate does when its arguments differ from the first call's (same key, another
 /// amount).
+///
+/// The default refuses: replaying one call's output to a call with other arguments hands a
+/// caller a result that is not theirs (a second user reusing a transaction id would get the
+/// first user's receipt). The fingerprint that tells them apart covers all the call's
+/// arguments, not the caller: which callers share a key is the strategy's choice (the `fields`
+/// strategy scopes keys by tenant, `default` by tenant, user and session), and a duplicate with
+/// the same key and the same arguments is the same call, whoever sends it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum MismatchPolicy {
-    /// Replay the stored result, flag the mismatch in the outcome and log a warning (the design
-    /// document's behaviour).
-    #[default]
+    /// Replay the stored result, flag the mismatch in the outcome
+    /// ([`Outcome::args_differ`](crate::executor::Outcome::args_differ)) and log a warning (the
+    /// design document's behaviour; opt in where a key alone identifies the call).
     Replay,
     /// Refuse with [`ExecuteError::ArgumentsMismatch`](crate::executor::ExecuteError::ArgumentsMismatch),
-    /// as Stripe and the IETF Idempotency-Key draft do.
+    /// as Stripe and the IETF Idempotency-Key draft do (HTTP 422). The default.
+    #[default]
     Reject,
 }
 
@@ -64,7 +72,7 @@ impl Default for IdempotencyConfig {
             on_in_progress: InProgressPolicy::Wait {
                 timeout: Self::DEFAULT_WAIT,
             },
-            on_mismatch: MismatchPolicy::Replay,
+            on_mismatch: MismatchPolicy::Reject,
         }
     }
 }
@@ -72,13 +80,17 @@ impl Default for IdempotencyConfig {
 impl IdempotencyConfig {
     /// How long a result is kept by default: 24 hours.
     pub const DEFAULT_TTL: Duration = Duration::from_secs(24 * 3600);
-    /// How long a claim holds by default before another caller may take it over: 60 seconds.
-    pub const DEFAULT_LEASE: Duration = Duration::from_secs(60);
-    /// How long a duplicate waits by default for a running execution: 30 seconds.
-    pub const DEFAULT_WAIT: Duration = Duration::from_secs(30);
+    /// How long a claim holds by default without a renewal before another caller may take it
+    /// over: 30 seconds. The executor renews it every third of the lease while the tool runs, so
+    /// this is how long a crashed holder keeps the key, not a limit on the tool's run time.
+    pub const DEFAULT_LEASE: Duration = Duration::from_secs(30);
+    /// How long a duplicate waits by default for a running execution: 45 seconds, longer than
+    /// [`DEFAULT_LEASE`](Self::DEFAULT_LEASE), so that a duplicate waiting on a holder that died
+    /// outlives its lease and takes the key over.
+    pub const DEFAULT_WAIT: Duration = Duration::from_secs(45);
 
-    /// Enabled, results kept for 24 hours, 60 s leases, duplicates wait up to 30 s, mismatches
-    /// replayed and flagged.
+    /// Enabled, results kept for 24 hours, 30 s leases (renewed while the tool runs), duplicates
+    /// wait up to 45 s, different arguments under a key refused.
     pub fn new() -> Self {
         Self::default()
     }
@@ -120,8 +132,12 @@ impl IdempotencyConfig {
         self
     }
 
-    /// How long a claim holds before another caller may take it over (crash recovery). Choose it
-    /// longer than the tool's longest run.
+    /// How long a claim holds without a renewal before another caller may take it over (crash
+    /// recovery). The executor renews the claim every third of the lease while the tool runs,
+    /// so a tool may run longer than its lease as long as its process lives; a shorter lease
+    /// detects a dead holder sooner, at the cost of more renewals. Keep the wait of
+    /// [`on_in_progress`](Self::on_in_progress) above it, so that a waiting duplicate outlives a
+    /// dead holder's lease.
     #[must_use]
     pub fn in_progress_ttl(mut self, lease: Duration) -> Self {
         self.in_progress_ttl = lease;

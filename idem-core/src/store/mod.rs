@@ -227,8 +227,7 @@ pub trait Store: Send + Sync + fmt::Debug {
     /// # Errors
     /// [`StoreError::Corrupt`] or [`StoreError::UnsupportedFormat`] when the record cannot be
     /// decoded.
-    fn get<'a>(&'a self, key: RecordKey<'a>)
-    -> BoxFuture<'a, Result<Option<Record>, StoreError>>;
+    fn get<'a>(&'a self, key: RecordKey<'a>) -> BoxFuture<'a, Result<Option<Record>, StoreError>>;
 
     /// Removes `key`'s record whatever its state (an operator's tool). Returns whether one was
     /// removed.

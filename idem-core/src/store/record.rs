@@ -37,6 +37,12 @@ impl UnixMillis {
     }
 }
 
+impl fmt::Display for UnixMillis {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
 /// The newest record format version this idem reads and writes.
 ///
 /// A record is written in the oldest version that can express it, so that workers of an older
