@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use fleet::{Backend, Entry, Tuning};
-use idem::store::{RecordKey, RedisOptions, RedisStore, Store, StoreError, UnixMillis};
+use idem::store::{RecordKey, RedisOptions, RedisStore, Store, StoreError};
 
 #[test]
 fn fleet_worker() {
@@ -199,7 +199,7 @@ impl Backend for Redis {
     }
 
     async fn cleanup(&self) {
-        if let Err(err) = self.admin.purge(UnixMillis(0), true).await {
+        if let Err(err) = self.admin.purge(true).await {
             eprintln!("the records of {} were not removed: {err}", self.ns);
         }
         if let Err(err) = self.raw(vec![b"DEL".to_vec(), self.ledger_key()]).await {

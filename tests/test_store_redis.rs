@@ -1,9 +1,11 @@
-//! `RedisStore`: the conformance suite (with corrupt values planted by a raw `SET`), then what is
-//! particular to it: the key layout and Redis TTLs, values that are not records, records too
-//! large, odd tool ids and keys, prefixes that stay apart, a server that is unreachable, silent
-//! or cut mid-way, the round trips of an executor call (counted with `MONITOR`), claims by the
-//! Lua script (forced, and on a server that refuses `SET` with `NX` and `GET` as Redis 6.2 does,
-//! impersonated by a proxy of the test's own).
+//! `RedisStore`: the conformance suite on the server's clock (with corrupt values planted by a
+//! raw `SET`), then what is particular to it: the key layout and Redis TTLs, leases read from
+//! the server's `PTTL` whatever the claimers' clocks, renewals, null outputs and unknown
+//! outcomes as stored, values that are not records, records too large, odd tool ids and keys,
+//! prefixes that stay apart, a server that is unreachable, silent or cut mid-way, the round trips
+//! of an executor call (counted with `MONITOR`), claims by the Lua script (forced, and on a
+//! server that refuses `SET` with `NX` and `GET` as Redis 6.2 does, impersonated by a proxy of
+//! the test's own).
 //!
 //! The tests need a server: set `IDEM_REDIS_URL` (`redis://127.0.0.1:6379`); without it each test
 //! says it skipped. The server may be shared: every test works under a fresh random prefix and
@@ -22,13 +24,13 @@ use std::time::{Duration, Instant};
 use idem::executor::{Executor, Outcome};
 use idem::spec::ToolSpec;
 use idem::store::{
-    BoxFuture, ClaimOutcome, Completion, RECORD_FORMAT, RecordKey, RecordState, RedisOptions,
-    RedisStore, Store, StoreError, UnixMillis,
+    BoxFuture, ClaimOutcome, Completion, RECORD_FORMAT, Record, RecordKey, RecordState,
+    RedisOptions, RedisStore, Store, StoreError, UnixMillis,
 };
 use idem::{Context, DefaultStrategy, JsonArgs, KeyInput, KeyStrategy};
 use serde_json::json;
 use store_conformance::{
-    Corruptor, LEASE, T0, TTL, at, claim_by, claimed_record, completed_record,
+    ClaimBy, Corruptor, LONG_TTL as TTL, Shape, Subject, TestTime, checks, existing,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -82,12 +84,75 @@ async fn script_store(url: &str, test: &str) -> Arc<RedisStore> {
 
 /// Removes the test's keys.
 async fn clean(store: &RedisStore) {
-    store.purge(T0, true).await.expect("purge all");
+    store.purge(true).await.expect("purge all");
     assert!(store.list().await.expect("list").is_empty());
 }
 
 fn key<'a>(tool: &'a str, key: &'a str) -> RecordKey<'a> {
     RecordKey { tool, key }
+}
+
+/// The time the claims of these tests carry, unless said otherwise (2023-11-14): the claimer's
+/// clock, which the store writes into the value and otherwise ignores.
+const T0: UnixMillis = UnixMillis(1_700_000_000_000);
+/// The lease of [`claim_by`]'s claims.
+const LEASE: Duration = Duration::from_secs(30);
+
+/// `t + ms` milliseconds.
+fn at(t: UnixMillis, ms: u64) -> UnixMillis {
+    UnixMillis(t.0 + ms)
+}
+
+/// A claim by `token` carrying the time `now`, with fingerprint `fp-{token}` and [`LEASE`].
+fn claim_by(token: &str, now: UnixMillis) -> ClaimBy {
+    ClaimBy {
+        token: token.to_owned(),
+        fingerprint: format!("fp-{token}"),
+        now,
+        lease: LEASE,
+    }
+}
+
+/// The in-progress record a [`claim_by`] writes, byte for byte once encoded.
+fn claimed_record(token: &str, now: UnixMillis) -> Record {
+    Record::in_progress(
+        token.to_owned(),
+        format!("fp-{token}"),
+        now,
+        now.plus(LEASE),
+    )
+}
+
+/// Checks that `bytes`, a value the store wrote when `token`'s claim made at `claimed_at`
+/// completed with `completion`, is the record in `Record::encode`'s documented format: the
+/// claim's token, fingerprint and creation time, the completion, and an (informational)
+/// `expires_at` of this host's clock plus `ttl` at the completion, which happened in
+/// `completed_within`. Returns the record.
+fn assert_completed_value(
+    bytes: &[u8],
+    token: &str,
+    claimed_at: UnixMillis,
+    completion: &Completion,
+    ttl: Duration,
+    completed_within: (UnixMillis, UnixMillis),
+) -> Record {
+    let record = Record::decode("x", bytes).expect("a record");
+    assert_eq!(
+        record.encode("x").unwrap(),
+        bytes,
+        "byte for byte as Record::encode writes it"
+    );
+    assert_eq!(Shape::of(&record), Shape::done(token, completion));
+    assert_eq!(record.created_at, claimed_at, "the claim's created_at");
+    let (from, to) = completed_within;
+    let expires_at = record.expires_at();
+    assert!(
+        from.plus(ttl) <= expires_at && expires_at <= to.plus(ttl),
+        "expires_at {expires_at:?} outside {:?}..={:?}",
+        from.plus(ttl),
+        to.plus(ttl)
+    );
+    record
 }
 
 fn now_ms() -> UnixMillis {
@@ -278,20 +343,23 @@ async fn conformance_with_claims_by_script() {
     assert!(store.claims_by_script());
 }
 
-/// The shared suite on `store`, planting corrupt records through a raw connection.
+/// The shared suite on `store`, on the server's clock (real time), planting corrupt records
+/// through a raw connection.
 async fn run_conformance(url: &str, store: &Arc<RedisStore>) {
     let corruptor = RawCorruptor {
         store: Arc::clone(store),
         raw: Mutex::new(Raw::connect(url)),
     };
-    store_conformance::run_all(Arc::clone(store) as Arc<dyn Store>, Some(&corruptor)).await;
+    let store = Arc::clone(store) as Arc<dyn Store>;
+    store_conformance::run_all(store, TestTime::Real, Some(&corruptor)).await;
 }
 
 // ---------------------------------------------------------------------------------------------
 // Layout and expiry
 
 /// One key per record, as documented, holding `Record::encode`'s bytes; Redis TTLs: lease +
-/// grace for a claim, the TTL for a result; release and delete remove the key.
+/// grace for a claim (set again by a renewal, the value unchanged), the TTL for a result;
+/// release and delete remove the key.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn key_layout_and_redis_ttls() {
     let Some(url) = url("key_layout_and_redis_ttls") else {
@@ -310,27 +378,48 @@ async fn key_layout_and_redis_ttls() {
         store.claim(k, &claim_by("a", T0).claim()).await.unwrap(),
         ClaimOutcome::Claimed
     );
+    let claimed = claimed_record("a", T0).encode("x").unwrap();
     assert_eq!(
         raw.get(&address).unwrap(),
-        claimed_record("a", T0).encode("x").unwrap(),
+        claimed,
         "the value is the record's documented encoding"
     );
-    let pttl = raw.int(&[b"PTTL", &address]);
     let claim_ttl = (LEASE + store.claim_grace()).as_millis() as i64;
+    let pttl = raw.int(&[b"PTTL", &address]);
     assert!(
         pttl > claim_ttl - 5_000 && pttl <= claim_ttl,
         "a claim lives lease + grace in Redis: {pttl} ms"
     );
 
-    let done = Completion::Output(br#"{"ok":true}"#.to_vec());
-    store
-        .complete(k, &claim_by("a", T0).claim(), &done, T0, TTL)
-        .await
-        .unwrap();
+    // As if most of the lease had passed: a renewal gives it lease + grace again, and leaves
+    // the value as it is.
+    assert_eq!(raw.int(&[b"PEXPIRE", &address, b"1000000"]), 1);
+    store.renew(k, &claim_by("a", T0).claim()).await.unwrap();
+    let pttl = raw.int(&[b"PTTL", &address]);
+    assert!(
+        pttl > claim_ttl - 5_000 && pttl <= claim_ttl,
+        "a renewed claim lives lease + grace again: {pttl} ms"
+    );
     assert_eq!(
         raw.get(&address).unwrap(),
-        completed_record("a", T0, &done, T0).encode("x").unwrap(),
-        "the completed record, byte for byte as Record::encode writes it"
+        claimed,
+        "renewal keeps the bytes"
+    );
+
+    let done = Completion::Output(br#"{"ok":true}"#.to_vec());
+    let before = now_ms();
+    store
+        .complete(k, &claim_by("a", T0).claim(), &done, TTL)
+        .await
+        .unwrap();
+    let after = now_ms();
+    assert_completed_value(
+        &raw.get(&address).unwrap(),
+        "a",
+        T0,
+        &done,
+        TTL,
+        (before, after),
     );
     let pttl = raw.int(&[b"PTTL", &address]);
     let ttl = TTL.as_millis() as i64;
@@ -362,9 +451,8 @@ async fn redis_expiry_in_real_time() {
 
     // A result with a TTL of 100 ms.
     let k = key("tool", "result");
-    let t = now_ms();
     assert_eq!(
-        store.claim(k, &claim_by("a", t).claim()).await.unwrap(),
+        store.claim(k, &claim_by("a", T0).claim()).await.unwrap(),
         ClaimOutcome::Claimed
     );
     store
@@ -372,38 +460,36 @@ async fn redis_expiry_in_real_time() {
             k,
             &claim_by("a", T0).claim(),
             &Completion::Marker,
-            t,
             Duration::from_millis(100),
         )
         .await
         .unwrap();
-    assert!(store.get(k, t).await.unwrap().is_some());
+    assert!(store.get(k).await.unwrap().is_some());
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(
         raw.int(&[b"EXISTS", &store.redis_key(k)]),
         0,
         "Redis removed it"
     );
-    let t = now_ms();
-    assert_eq!(store.get(k, t).await.unwrap(), None);
+    assert_eq!(store.get(k).await.unwrap(), None);
     assert_eq!(
-        store.claim(k, &claim_by("b", t).claim()).await.unwrap(),
+        store.claim(k, &claim_by("b", T0).claim()).await.unwrap(),
         ClaimOutcome::Claimed
     );
 
     // A claim of 100 ms abandoned, with a grace of 10 minutes: taken over.
-    let short = |token: &str, now| store_conformance::ClaimBy {
+    let short = |token: &str| ClaimBy {
         lease: Duration::from_millis(100),
-        ..claim_by(token, now)
+        ..claim_by(token, T0)
     };
     let k = key("tool", "abandoned");
     assert_eq!(
-        store.claim(k, &short("a", now_ms()).claim()).await.unwrap(),
+        store.claim(k, &short("a").claim()).await.unwrap(),
         ClaimOutcome::Claimed
     );
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(
-        store.claim(k, &short("b", now_ms()).claim()).await.unwrap(),
+        store.claim(k, &short("b").claim()).await.unwrap(),
         ClaimOutcome::TookOver {
             previous_token: "a".into()
         }
@@ -413,34 +499,479 @@ async fn redis_expiry_in_real_time() {
     let no_grace = (*store).clone().with_claim_grace(Duration::ZERO);
     let k = key("tool", "no-grace");
     assert_eq!(
-        no_grace
-            .claim(k, &short("a", now_ms()).claim())
-            .await
-            .unwrap(),
+        no_grace.claim(k, &short("a").claim()).await.unwrap(),
         ClaimOutcome::Claimed
     );
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(raw.int(&[b"EXISTS", &store.redis_key(k)]), 0);
     assert_eq!(
-        no_grace
-            .claim(k, &short("b", now_ms()).claim())
-            .await
-            .unwrap(),
+        no_grace.claim(k, &short("b").claim()).await.unwrap(),
         ClaimOutcome::Claimed
     );
     let late = no_grace
-        .complete(
-            k,
-            &claim_by("a", T0).claim(),
-            &Completion::Marker,
-            now_ms(),
-            TTL,
-        )
+        .complete(k, &short("a").claim(), &Completion::Marker, TTL)
         .await;
     assert!(
         matches!(late, Err(StoreError::ClaimLost { .. })),
         "{late:?}"
     );
+    clean(&store).await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The server's clock, renewals, what is stored
+
+/// Both kinds of store: claims by `SET ... NX GET` where the server has it, and by script (as
+/// on Redis 6.2); the same behaviour is expected of both.
+async fn both_stores(url: &str, test: &str) -> [Arc<RedisStore>; 2] {
+    [
+        store(url, test).await,
+        script_store(url, &format!("{test}-script")).await,
+    ]
+}
+
+/// How the store claims, for messages.
+fn path(store: &RedisStore) -> &'static str {
+    if store.claims_by_script() {
+        "script"
+    } else {
+        "command"
+    }
+}
+
+/// Claimers whose clocks run 5 minutes ahead of or behind the server's change nothing: a live
+/// claim stays `Existing` for every one of them whatever its holder's clock, a claim whose
+/// holder's clock runs ahead is taken over once its lease has passed on the server, and a
+/// result stays until its TTL has passed on the server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_servers_clock_decides() {
+    let Some(url) = url("the_servers_clock_decides") else {
+        return;
+    };
+    const SKEW: u64 = 5 * 60 * 1000;
+    for store in both_stores(&url, "server-clock").await {
+        let path = path(&store);
+        let offsets = [("behind", -1), ("exact", 0), ("ahead", 1)];
+        let skewed = |token: &str, offset: i64, lease: Duration| ClaimBy {
+            lease,
+            ..claim_by(
+                token,
+                UnixMillis((now_ms().0 as i64 + offset * SKEW as i64) as u64),
+            )
+        };
+        let live = Duration::from_secs(5);
+        for (holder, holder_offset) in offsets {
+            let k = key("tool", holder);
+            let claim = skewed("a", holder_offset, live);
+            assert_eq!(
+                store.claim(k, &claim.claim()).await.unwrap(),
+                ClaimOutcome::Claimed,
+                "{path}: holder {holder}"
+            );
+            for (claimer, claimer_offset) in offsets {
+                let outcome = store
+                    .claim(k, &skewed("b", claimer_offset, live).claim())
+                    .await
+                    .unwrap();
+                assert_eq!(
+                    existing(
+                        outcome,
+                        &format!("{path}: holder {holder}, claimer {claimer}")
+                    ),
+                    Shape::claimed("a"),
+                );
+            }
+            // The holder's record, with its own clock's instants (informational).
+            let record = store.get(k).await.unwrap().unwrap();
+            assert_eq!(record.created_at, claim.now, "{path}: {holder}");
+            store
+                .complete(
+                    k,
+                    &claim.claim(),
+                    &Completion::Marker,
+                    Duration::from_secs(5),
+                )
+                .await
+                .unwrap();
+            for (claimer, claimer_offset) in offsets {
+                let outcome = store
+                    .claim(k, &skewed("c", claimer_offset, live).claim())
+                    .await
+                    .unwrap();
+                assert_eq!(
+                    existing(
+                        outcome,
+                        &format!("{path}: result of {holder}, claimer {claimer}")
+                    ),
+                    Shape::done("a", &Completion::Marker),
+                );
+                assert!(store.get(k).await.unwrap().is_some(), "{path}: {claimer}");
+            }
+        }
+
+        // A holder ahead with a lease of 1 s: live for 1 s on the server, whatever the
+        // claimer's clock, and taken over after it.
+        let short = Duration::from_secs(1);
+        let k = key("tool", "short-ahead");
+        assert_eq!(
+            store
+                .claim(k, &skewed("a", 1, short).claim())
+                .await
+                .unwrap(),
+            ClaimOutcome::Claimed
+        );
+        let outcome = store
+            .claim(k, &skewed("b", 1, short).claim())
+            .await
+            .unwrap();
+        existing(
+            outcome,
+            &format!("{path}: a claimer ahead, within the lease"),
+        );
+        tokio::time::sleep(short + Duration::from_millis(300)).await;
+        assert_eq!(
+            store
+                .claim(k, &skewed("b", -1, short).claim())
+                .await
+                .unwrap(),
+            ClaimOutcome::TookOver {
+                previous_token: "a".into()
+            },
+            "{path}: a claimer behind, after the lease"
+        );
+        clean(&store).await;
+    }
+}
+
+/// Renews the claim of "a" on `k` (its lease `lease`) every 100 ms for a second, checking after
+/// each renewal that a claim by "b" gets `Existing`. `Err` with the time a renewal and the claim
+/// after it took when that was the lease or longer and the claim was not `Existing`: the host
+/// stalled, and the round proves nothing.
+async fn renew_ten_times(
+    store: &RedisStore,
+    k: RecordKey<'_>,
+    lease: Duration,
+) -> Result<(), Duration> {
+    let claim = |token: &str| ClaimBy {
+        lease,
+        ..claim_by(token, T0)
+    };
+    let path = path(store);
+    for round in 0..10 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let window = Instant::now();
+        store
+            .renew(k, &claim("a").claim())
+            .await
+            .unwrap_or_else(|e| panic!("{path}: renewal {round}: {e}"));
+        let outcome = store.claim(k, &claim("b").claim()).await.unwrap();
+        let took = window.elapsed();
+        if took >= lease && !matches!(outcome, ClaimOutcome::Existing(_)) {
+            return Err(took);
+        }
+        assert_eq!(
+            existing(outcome, &format!("{path}: after renewal {round}")),
+            Shape::claimed("a")
+        );
+    }
+    Ok(())
+}
+
+/// A claim renewed every 100 ms for a second stays live far past its lease of 300 ms (another
+/// claimer gets `Existing` throughout), keeps its bytes, and is taken over once the renewals
+/// stop and the lease passes; its former holder can then neither renew nor complete. A claim
+/// renewed several times still completes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn renewal_keeps_a_claim_alive() {
+    let Some(url) = url("renewal_keeps_a_claim_alive") else {
+        return;
+    };
+    let mut raw = Raw::connect(&url);
+    for store in both_stores(&url, "renewal").await {
+        let path = path(&store);
+        let lease = Duration::from_millis(300);
+        let claim = |token: &str| ClaimBy {
+            lease,
+            ..claim_by(token, T0)
+        };
+        // A machine that stalls for a lease between a renewal and the claim after it (a
+        // loaded test host) makes that round prove nothing: the scenario starts again on a
+        // fresh key, at most 3 times.
+        let mut attempt = 0;
+        let (name, bytes, started) = loop {
+            attempt += 1;
+            let name = format!("renewed-{attempt}");
+            let k = key("tool", &name);
+            assert_eq!(
+                store.claim(k, &claim("a").claim()).await.unwrap(),
+                ClaimOutcome::Claimed
+            );
+            let bytes = raw.get(&store.redis_key(k)).unwrap();
+            let started = Instant::now();
+            match renew_ten_times(&store, k, lease).await {
+                Ok(()) => break (name, bytes, started),
+                Err(stall) => assert!(attempt < 3, "{path}: stalled 3 times: {stall:?}"),
+            }
+        };
+        let k = key("tool", &name);
+        let address = store.redis_key(k);
+        assert!(started.elapsed() >= Duration::from_secs(1));
+        assert_eq!(raw.get(&address).unwrap(), bytes, "{path}: same bytes");
+
+        tokio::time::sleep(lease + Duration::from_millis(200)).await;
+        assert_eq!(
+            store.claim(k, &claim("b").claim()).await.unwrap(),
+            ClaimOutcome::TookOver {
+                previous_token: "a".into()
+            },
+            "{path}: the renewals stopped"
+        );
+        let r = store.renew(k, &claim("a").claim()).await;
+        assert!(
+            matches!(r, Err(StoreError::ClaimLost { .. })),
+            "{path}: {r:?}"
+        );
+        let r = store
+            .complete(k, &claim("a").claim(), &Completion::Marker, TTL)
+            .await;
+        assert!(
+            matches!(r, Err(StoreError::ClaimLost { .. })),
+            "{path}: {r:?}"
+        );
+        assert_eq!(
+            store.get(k).await.unwrap().as_ref().map(Shape::of),
+            Some(Shape::claimed("b"))
+        );
+
+        let k = key("tool", "renewed-then-completed");
+        store.claim(k, &claim("c").claim()).await.unwrap();
+        for _ in 0..3 {
+            store.renew(k, &claim("c").claim()).await.unwrap();
+        }
+        let done = Completion::Output(b"[1,2]".to_vec());
+        store
+            .complete(k, &claim("c").claim(), &done, TTL)
+            .await
+            .unwrap();
+        assert_eq!(
+            store.get(k).await.unwrap().as_ref().map(Shape::of),
+            Some(Shape::done("c", &done)),
+            "{path}"
+        );
+        let r = store.renew(k, &claim("c").claim()).await;
+        assert!(
+            matches!(r, Err(StoreError::ClaimLost { .. })),
+            "{path}: {r:?}"
+        );
+        let r = store
+            .renew(key("tool", "absent"), &claim("c").claim())
+            .await;
+        assert!(
+            matches!(r, Err(StoreError::ClaimLost { .. })),
+            "{path}: {r:?}"
+        );
+        assert_eq!(
+            raw.int(&[b"EXISTS", &store.redis_key(key("tool", "absent"))]),
+            0
+        );
+        clean(&store).await;
+    }
+}
+
+/// A `null` output is stored as `"output":null` and comes back as the output `null`, from `get`
+/// and from a duplicate claim; a marker has no `output` member and comes back as `None`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_null_output_round_trips() {
+    let Some(url) = url("a_null_output_round_trips") else {
+        return;
+    };
+    let mut raw = Raw::connect(&url);
+    for store in both_stores(&url, "null").await {
+        let path = path(&store);
+        for (name, completion, output) in [
+            (
+                "null",
+                Completion::Output(b"null".to_vec()),
+                Some(b"null".to_vec()),
+            ),
+            ("marker", Completion::Marker, None),
+        ] {
+            let k = key("tool", name);
+            store.claim(k, &claim_by("a", T0).claim()).await.unwrap();
+            let before = now_ms();
+            store
+                .complete(k, &claim_by("a", T0).claim(), &completion, TTL)
+                .await
+                .unwrap();
+            let after = now_ms();
+            let value = raw.get(&store.redis_key(k)).unwrap();
+            assert_completed_value(&value, "a", T0, &completion, TTL, (before, after));
+            let text = String::from_utf8(value).unwrap();
+            assert_eq!(
+                text.contains(r#""output":null"#),
+                output.is_some(),
+                "{path}: {name}: {text}"
+            );
+            assert_eq!(
+                text.contains(r#""output""#),
+                output.is_some(),
+                "{path}: {text}"
+            );
+            let found = store.get(k).await.unwrap().unwrap();
+            assert!(
+                matches!(&found.state, RecordState::Completed { output: o, .. } if *o == output),
+                "{path}: {name}: {found:?}"
+            );
+            let replay = existing(
+                store.claim(k, &claim_by("b", T0).claim()).await.unwrap(),
+                name,
+            );
+            assert_eq!(replay, Shape::done("a", &completion), "{path}: {name}");
+        }
+        clean(&store).await;
+    }
+}
+
+/// An unknown outcome is stored in format 2 (`"state":"unknown"` and its reason), replayed as a
+/// finished record (neither released nor renewed by its token), and expires with its TTL.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_outcome_round_trips_and_expires() {
+    let Some(url) = url("an_unknown_outcome_round_trips_and_expires") else {
+        return;
+    };
+    let mut raw = Raw::connect(&url);
+    for store in both_stores(&url, "unknown").await {
+        let path = path(&store);
+        let k = key("tool", "panicked");
+        let address = store.redis_key(k);
+        let unknown = Completion::Unknown("the tool panicked".into());
+        let ttl = Duration::from_millis(400);
+        store.claim(k, &claim_by("a", T0).claim()).await.unwrap();
+        let before = now_ms();
+        store
+            .complete(k, &claim_by("a", T0).claim(), &unknown, ttl)
+            .await
+            .unwrap();
+        let after = now_ms();
+        let value = raw.get(&address).unwrap();
+        let record = assert_completed_value(&value, "a", T0, &unknown, ttl, (before, after));
+        assert!(
+            matches!(&record.state, RecordState::Unknown { reason, .. } if reason == "the tool panicked")
+        );
+        let text = String::from_utf8(value).unwrap();
+        for member in [
+            r#""idem_record":2"#,
+            r#""state":"unknown""#,
+            r#""reason":"the tool panicked""#,
+        ] {
+            assert!(text.contains(member), "{path}: {member} in {text}");
+        }
+        let pttl = raw.int(&[b"PTTL", &address]);
+        assert!(
+            pttl > 0 && pttl <= 400,
+            "{path}: a result lives its TTL: {pttl}"
+        );
+
+        assert_eq!(
+            store.get(k).await.unwrap().as_ref().map(Shape::of),
+            Some(Shape::done("a", &unknown))
+        );
+        let found = existing(
+            store.claim(k, &claim_by("b", T0).claim()).await.unwrap(),
+            path,
+        );
+        assert_eq!(found, Shape::done("a", &unknown), "{path}");
+        assert!(!store.release(k, &claim_by("a", T0).claim()).await.unwrap());
+        let r = store.renew(k, &claim_by("a", T0).claim()).await;
+        assert!(
+            matches!(r, Err(StoreError::ClaimLost { .. })),
+            "{path}: {r:?}"
+        );
+
+        tokio::time::sleep(ttl + Duration::from_millis(200)).await;
+        assert_eq!(raw.int(&[b"EXISTS", &address]), 0, "{path}: expired");
+        assert_eq!(store.get(k).await.unwrap(), None, "{path}");
+        assert_eq!(
+            store.claim(k, &claim_by("c", T0).claim()).await.unwrap(),
+            ClaimOutcome::Claimed,
+            "{path}"
+        );
+        clean(&store).await;
+    }
+}
+
+/// The server's time, as `TIME` answers it.
+fn server_time(raw: &mut Raw) -> UnixMillis {
+    let Resp::Array(parts) = raw.cmd(&[b"TIME"]) else {
+        panic!("TIME")
+    };
+    let number = |part: &Resp| match part {
+        Resp::Bulk(Some(digits)) => std::str::from_utf8(digits).unwrap().parse::<u64>().unwrap(),
+        other => panic!("TIME: {other:?}"),
+    };
+    UnixMillis(number(&parts[0]) * 1000 + number(&parts[1]) / 1000)
+}
+
+/// `purge(false)` removes the finished records that Redis does not expire by itself (written by
+/// another client without a TTL) once their `expires_at` has passed on the server's clock, and
+/// keeps the others: live results, claims, and what idem wrote (Redis expires it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn purge_uses_the_servers_time() {
+    let Some(url) = url("purge_uses_the_servers_time") else {
+        return;
+    };
+    let store = store(&url, "purge-time").await;
+    let mut raw = Raw::connect(&url);
+    let now = server_time(&mut raw);
+    let finished = |token: &str, expires_at: UnixMillis| {
+        format!(
+            r#"{{"idem_record":1,"state":"failed","token":"{token}","fingerprint":"fp-{token}","created_at":1,"expires_at":{},"error":"no"}}"#,
+            expires_at.0
+        )
+    };
+    let plants = [
+        (
+            "expired-a-minute-ago",
+            finished("a", UnixMillis(now.0 - 60_000)),
+        ),
+        ("expired-just-now", finished("b", UnixMillis(now.0 - 1))),
+        (
+            "expires-in-a-minute",
+            finished("c", now.plus(Duration::from_secs(60))),
+        ),
+        (
+            "claim-long-ago",
+            String::from_utf8(claimed_record("d", UnixMillis(1)).encode("x").unwrap()).unwrap(),
+        ),
+    ];
+    for (name, value) in &plants {
+        raw.cmd(&[
+            b"SET",
+            &store.redis_key(key("tool", name)),
+            value.as_bytes(),
+        ]);
+    }
+    let k = key("tool", "written-by-idem");
+    store.claim(k, &claim_by("e", T0).claim()).await.unwrap();
+    store
+        .complete(k, &claim_by("e", T0).claim(), &Completion::Marker, TTL)
+        .await
+        .unwrap();
+
+    assert_eq!(store.purge(false).await.unwrap(), 2);
+    let mut left: Vec<String> = store
+        .list()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.key)
+        .collect();
+    left.sort();
+    assert_eq!(
+        left,
+        ["claim-long-ago", "expires-in-a-minute", "written-by-idem"]
+    );
+    assert_eq!(store.purge(false).await.unwrap(), 0, "again");
     clean(&store).await;
 }
 
@@ -501,16 +1032,18 @@ async fn values_that_are_not_records() {
         let corrupt = |r: &dyn std::fmt::Debug, is: bool, op: &str| {
             assert!(is, "{name}: {op}: expected Corrupt, got {r:?}")
         };
-        let r = store.get(k, T0).await;
+        let r = store.get(k).await;
         corrupt(&r, matches!(r, Err(StoreError::Corrupt { .. })), "get");
         let r = store
             .claim(k, &claim_by("b", at(T0, 86_400_000)).claim())
             .await;
         corrupt(&r, matches!(r, Err(StoreError::Corrupt { .. })), "claim");
         let r = store
-            .complete(k, &claim_by("a", T0).claim(), &Completion::Marker, T0, TTL)
+            .complete(k, &claim_by("a", T0).claim(), &Completion::Marker, TTL)
             .await;
         corrupt(&r, matches!(r, Err(StoreError::Corrupt { .. })), "complete");
+        let r = store.renew(k, &claim_by("a", T0).claim()).await;
+        corrupt(&r, matches!(r, Err(StoreError::Corrupt { .. })), "renew");
         let r = store.release(k, &claim_by("a", T0).claim()).await;
         corrupt(&r, matches!(r, Err(StoreError::Corrupt { .. })), "release");
         assert_eq!(
@@ -520,34 +1053,42 @@ async fn values_that_are_not_records() {
         );
     }
 
-    // Another format version.
-    let k = key("tool", "v2");
-    let v2 = br#"{"idem_record":2,"state":"in_progress","token":"a","fingerprint":"f","created_at":1,"lease_until":2}"#;
-    raw.cmd(&[b"SET", &store.redis_key(k), v2]);
-    let unsupported = |r: &dyn std::fmt::Debug, is: bool| assert!(is, "v2: {r:?}");
-    let r = store.get(k, T0).await;
+    // A newer format version, its lease long over (no Redis expiry).
+    let k = key("tool", "newer");
+    let newer = RECORD_FORMAT + 1;
+    let v_next = format!(
+        r#"{{"idem_record":{newer},"state":"in_progress","token":"a","fingerprint":"f","created_at":1,"lease_until":2}}"#
+    );
+    raw.cmd(&[b"SET", &store.redis_key(k), v_next.as_bytes()]);
+    let unsupported = |r: &dyn std::fmt::Debug, is: bool| assert!(is, "{newer}: {r:?}");
+    let r = store.get(k).await;
     unsupported(
         &r,
-        matches!(r, Err(StoreError::UnsupportedFormat { found: 2, supported, .. }) if supported == RECORD_FORMAT),
+        matches!(r, Err(StoreError::UnsupportedFormat { found, supported, .. }) if found == newer && supported == RECORD_FORMAT),
     );
     let r = store.claim(k, &claim_by("b", T0).claim()).await;
     unsupported(
         &r,
-        matches!(r, Err(StoreError::UnsupportedFormat { found: 2, .. })),
+        matches!(r, Err(StoreError::UnsupportedFormat { found, .. }) if found == newer),
     );
     let r = store
-        .complete(k, &claim_by("a", T0).claim(), &Completion::Marker, T0, TTL)
+        .complete(k, &claim_by("a", T0).claim(), &Completion::Marker, TTL)
         .await;
     unsupported(
         &r,
-        matches!(r, Err(StoreError::UnsupportedFormat { found: 2, .. })),
+        matches!(r, Err(StoreError::UnsupportedFormat { found, .. }) if found == newer),
+    );
+    let r = store.renew(k, &claim_by("a", T0).claim()).await;
+    unsupported(
+        &r,
+        matches!(r, Err(StoreError::UnsupportedFormat { found, .. }) if found == newer),
     );
     let r = store.release(k, &claim_by("a", T0).claim()).await;
     unsupported(
         &r,
-        matches!(r, Err(StoreError::UnsupportedFormat { found: 2, .. })),
+        matches!(r, Err(StoreError::UnsupportedFormat { found, .. }) if found == newer),
     );
-    assert_eq!(raw.get(&store.redis_key(k)).unwrap(), v2);
+    assert_eq!(raw.get(&store.redis_key(k)).unwrap(), v_next.as_bytes());
 
     // Keys of other Redis types.
     let kinds: [(&str, &[&[u8]]); 3] = [
@@ -564,7 +1105,7 @@ async fn values_that_are_not_records() {
         let wrong = |r: &dyn std::fmt::Debug, is: bool, op: &str| {
             assert!(is, "{name}: {op}: expected Corrupt, got {r:?}")
         };
-        let r = store.get(k, T0).await;
+        let r = store.get(k).await;
         wrong(
             &r,
             matches!(&r, Err(StoreError::Corrupt { reason, .. }) if reason.contains("WRONGTYPE")),
@@ -573,9 +1114,11 @@ async fn values_that_are_not_records() {
         let r = store.claim(k, &claim_by("b", T0).claim()).await;
         wrong(&r, matches!(r, Err(StoreError::Corrupt { .. })), "claim");
         let r = store
-            .complete(k, &claim_by("a", T0).claim(), &Completion::Marker, T0, TTL)
+            .complete(k, &claim_by("a", T0).claim(), &Completion::Marker, TTL)
             .await;
         wrong(&r, matches!(r, Err(StoreError::Corrupt { .. })), "complete");
+        let r = store.renew(k, &claim_by("a", T0).claim()).await;
+        wrong(&r, matches!(r, Err(StoreError::Corrupt { .. })), "renew");
         let r = store.release(k, &claim_by("a", T0).claim()).await;
         wrong(&r, matches!(r, Err(StoreError::Corrupt { .. })), "release");
         let kind = raw.cmd(&[b"TYPE", &address]);
@@ -586,80 +1129,115 @@ async fn values_that_are_not_records() {
     let listed = store.list().await.unwrap();
     assert_eq!(listed.len(), cases.len() + 1 + kinds.len());
     assert!(listed.iter().all(|r| r.record.is_err()), "{listed:?}");
-    assert_eq!(
-        store.purge(at(T0, 365 * 86_400_000), false).await.unwrap(),
-        0
-    );
+    assert_eq!(store.purge(false).await.unwrap(), 0);
     for stored in &listed {
         assert!(store.delete(key(&stored.tool, &stored.key)).await.unwrap());
     }
     assert!(store.list().await.unwrap().is_empty());
 }
 
-/// A record written by another client, fields in another order: read, completed and released
-/// by compare and set (the scripts only know `Record::encode`'s layout).
+/// A record written by another client, fields in another order: read, renewed, completed and
+/// released by compare and set (the scripts only know `Record::encode`'s layout), and its lease
+/// read from its Redis expiry as for idem's own: live above the grace, over at the grace or
+/// below, and over at once without an expiry.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn records_in_another_layout() {
     let Some(url) = url("records_in_another_layout") else {
         return;
     };
-    let store = store(&url, "layout2").await;
     let mut raw = Raw::connect(&url);
-    let foreign = |token: &str| {
-        format!(
-            r#"{{ "lease_until": {}, "token": "{token}", "created_at": {}, "state": "in_progress", "fingerprint": "fp-{token}", "idem_record": 1 }}"#,
-            T0.plus(LEASE).0,
-            T0.0
-        )
-    };
-    let k = key("tool", "complete");
-    raw.cmd(&[b"SET", &store.redis_key(k), foreign("a").as_bytes()]);
-    assert_eq!(
-        store.get(k, T0).await.unwrap(),
-        Some(claimed_record("a", T0))
-    );
-    let ClaimOutcome::Existing(found) = store.claim(k, &claim_by("b", T0).claim()).await.unwrap()
-    else {
-        panic!("expected Existing")
-    };
-    assert_eq!(found, claimed_record("a", T0));
-    let r = store
-        .complete(k, &claim_by("b", T0).claim(), &Completion::Marker, T0, TTL)
-        .await;
-    assert!(matches!(r, Err(StoreError::ClaimLost { .. })), "{r:?}");
-    assert!(!store.release(k, &claim_by("b", T0).claim()).await.unwrap());
-    let done = Completion::Output(b"[1]".to_vec());
-    store
-        .complete(k, &claim_by("a", T0).claim(), &done, at(T0, 5), TTL)
-        .await
-        .unwrap();
-    let expected = completed_record("a", T0, &done, at(T0, 5));
-    assert_eq!(
-        store.get(k, at(T0, 6)).await.unwrap(),
-        Some(expected.clone())
-    );
-    assert_eq!(
-        raw.get(&store.redis_key(k)).unwrap(),
-        expected.encode("x").unwrap()
-    );
+    for store in both_stores(&url, "layout2").await {
+        let path = path(&store);
+        let foreign = |token: &str| {
+            format!(
+                r#"{{ "lease_until": {}, "token": "{token}", "created_at": {}, "state": "in_progress", "fingerprint": "fp-{token}", "idem_record": 1 }}"#,
+                T0.plus(LEASE).0,
+                T0.0
+            )
+        };
+        let grace = store.claim_grace().as_millis().to_string();
+        let live = (LEASE + store.claim_grace()).as_millis().to_string();
+        let plant = |raw: &mut Raw, k: RecordKey<'_>, token: &str, px: Option<&str>| {
+            let address = store.redis_key(k);
+            let value = foreign(token);
+            let reply = match px {
+                Some(px) => raw.cmd(&[b"SET", &address, value.as_bytes(), b"PX", px.as_bytes()]),
+                None => raw.cmd(&[b"SET", &address, value.as_bytes()]),
+            };
+            assert_eq!(reply, Resp::Simple("OK".into()));
+            value.into_bytes()
+        };
 
-    let k = key("tool", "release");
-    raw.cmd(&[b"SET", &store.redis_key(k), foreign("a").as_bytes()]);
-    assert!(store.release(k, &claim_by("a", T0).claim()).await.unwrap());
-    assert_eq!(store.get(k, T0).await.unwrap(), None);
-
-    let k = key("tool", "takeover");
-    raw.cmd(&[b"SET", &store.redis_key(k), foreign("a").as_bytes()]);
-    assert_eq!(
+        let k = key("tool", "complete");
+        plant(&mut raw, k, "a", Some(&live));
+        assert_eq!(store.get(k).await.unwrap(), Some(claimed_record("a", T0)));
+        let ClaimOutcome::Existing(found) =
+            store.claim(k, &claim_by("b", T0).claim()).await.unwrap()
+        else {
+            panic!("{path}: expected Existing")
+        };
+        assert_eq!(found, claimed_record("a", T0), "{path}");
+        let r = store
+            .complete(k, &claim_by("b", T0).claim(), &Completion::Marker, TTL)
+            .await;
+        assert!(
+            matches!(r, Err(StoreError::ClaimLost { .. })),
+            "{path}: {r:?}"
+        );
+        assert!(!store.release(k, &claim_by("b", T0).claim()).await.unwrap());
+        let done = Completion::Output(b"[1]".to_vec());
+        let before = now_ms();
         store
-            .claim(k, &claim_by("b", T0.plus(LEASE)).claim())
+            .complete(k, &claim_by("a", T0).claim(), &done, TTL)
             .await
-            .unwrap(),
-        ClaimOutcome::TookOver {
-            previous_token: "a".into()
+            .unwrap();
+        let after = now_ms();
+        let value = raw.get(&store.redis_key(k)).unwrap();
+        let expected = assert_completed_value(&value, "a", T0, &done, TTL, (before, after));
+        assert_eq!(store.get(k).await.unwrap(), Some(expected), "{path}");
+
+        // Renewed in its own bytes: the time to live is lease + grace again.
+        let k = key("tool", "renew");
+        let value = plant(&mut raw, k, "a", Some("1000"));
+        store.renew(k, &claim_by("a", T0).claim()).await.unwrap();
+        let pttl = raw.int(&[b"PTTL", &store.redis_key(k)]);
+        let claim_ttl = (LEASE + store.claim_grace()).as_millis() as i64;
+        assert!(
+            pttl > claim_ttl - 5_000 && pttl <= claim_ttl,
+            "{path}: renewed: {pttl} ms"
+        );
+        assert_eq!(raw.get(&store.redis_key(k)).unwrap(), value, "{path}");
+        let r = store.renew(k, &claim_by("b", T0).claim()).await;
+        assert!(
+            matches!(r, Err(StoreError::ClaimLost { .. })),
+            "{path}: {r:?}"
+        );
+
+        let k = key("tool", "release");
+        plant(&mut raw, k, "a", Some(&live));
+        assert!(store.release(k, &claim_by("a", T0).claim()).await.unwrap());
+        assert_eq!(store.get(k).await.unwrap(), None);
+
+        // Whatever its `lease_until` says: a time to live of the grace is a lease that ended,
+        // and no expiry is no lease.
+        for (name, px) in [("ended", Some(grace.as_str())), ("no-expiry", None)] {
+            let k = key("tool", name);
+            plant(&mut raw, k, "a", px);
+            assert_eq!(
+                store.claim(k, &claim_by("b", T0).claim()).await.unwrap(),
+                ClaimOutcome::TookOver {
+                    previous_token: "a".into()
+                },
+                "{path}: {name}"
+            );
+            assert_eq!(
+                raw.get(&store.redis_key(k)).unwrap(),
+                claimed_record("b", T0).encode("x").unwrap(),
+                "{path}: {name}"
+            );
         }
-    );
-    clean(&store).await;
+        clean(&store).await;
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -685,7 +1263,7 @@ async fn records_too_large() {
     );
     let big = Completion::Output(store_conformance::large_json(2048));
     let r = small
-        .complete(k, &claim_by("a", T0).claim(), &big, T0, TTL)
+        .complete(k, &claim_by("a", T0).claim(), &big, TTL)
         .await;
     assert!(
         matches!(r, Err(StoreError::TooLarge { size, limit: 1024, .. }) if size > 2048),
@@ -693,16 +1271,13 @@ async fn records_too_large() {
     );
     let failed = Completion::Failed("x".repeat(2048));
     let r = small
-        .complete(k, &claim_by("a", T0).claim(), &failed, T0, TTL)
+        .complete(k, &claim_by("a", T0).claim(), &failed, TTL)
         .await;
     assert!(matches!(r, Err(StoreError::TooLarge { .. })), "{r:?}");
-    assert_eq!(
-        small.get(k, T0).await.unwrap(),
-        Some(claimed_record("a", T0))
-    );
+    assert_eq!(small.get(k).await.unwrap(), Some(claimed_record("a", T0)));
     let done = Completion::Output(b"{}".to_vec());
     small
-        .complete(k, &claim_by("a", T0).claim(), &done, T0, TTL)
+        .complete(k, &claim_by("a", T0).claim(), &done, TTL)
         .await
         .unwrap();
 
@@ -714,7 +1289,7 @@ async fn records_too_large() {
     };
     let r = small.claim(k, &claim.claim()).await;
     assert!(matches!(r, Err(StoreError::TooLarge { .. })), "{r:?}");
-    assert_eq!(small.get(k, T0).await.unwrap(), None);
+    assert_eq!(small.get(k).await.unwrap(), None);
     let long_tool = "t".repeat(2048);
     let r = small
         .claim(key(&long_tool, "k"), &claim_by("a", T0).claim())
@@ -729,7 +1304,7 @@ async fn records_too_large() {
     );
     let huge = Completion::Output(store_conformance::large_json(16 << 20));
     let r = store
-        .complete(k, &claim_by("a", T0).claim(), &huge, T0, TTL)
+        .complete(k, &claim_by("a", T0).claim(), &huge, TTL)
         .await;
     assert!(
         matches!(r, Err(StoreError::TooLarge { limit, .. }) if limit == 16 << 20),
@@ -742,12 +1317,11 @@ async fn records_too_large() {
             k,
             &claim_by("a", T0).claim(),
             &Completion::Output(four.clone()),
-            T0,
             TTL,
         )
         .await
         .unwrap();
-    let found = store.get(k, T0).await.unwrap().unwrap();
+    let found = store.get(k).await.unwrap().unwrap();
     assert!(
         matches!(found.state, RecordState::Completed { output: Some(ref o), .. } if *o == four)
     );
@@ -794,17 +1368,19 @@ async fn odd_tool_ids_and_keys() {
         );
         let done = Completion::Output(format!("{{\"i\":{i}}}").into_bytes());
         store
-            .complete(rk, &claim_by(&token, T0).claim(), &done, T0, TTL)
+            .complete(rk, &claim_by(&token, T0).claim(), &done, TTL)
             .await
             .unwrap();
     }
     for (i, (tool, k)) in pairs.iter().enumerate() {
         let done = Completion::Output(format!("{{\"i\":{i}}}").into_bytes());
+        let found = store.get(key(tool, k)).await.unwrap().unwrap();
         assert_eq!(
-            store.get(key(tool, k), T0).await.unwrap(),
-            Some(completed_record(&format!("t{i}"), T0, &done, T0)),
+            Shape::of(&found),
+            Shape::done(&format!("t{i}"), &done),
             "{i}"
         );
+        assert_eq!(found.created_at, T0, "{i}");
     }
     let mut listed: Vec<(String, String)> = store
         .list()
@@ -860,17 +1436,12 @@ async fn prefixes_stay_apart() {
         assert_eq!(listed.len(), 1, "{}: {listed:?}", store.prefix());
         assert_eq!(listed[0].record.as_ref().unwrap().token, format!("t{i}"));
         assert_eq!(
-            store.get(k, T0).await.unwrap(),
+            store.get(k).await.unwrap(),
             Some(claimed_record(&format!("t{i}"), T0))
         );
     }
     for (i, store) in stores.iter().enumerate() {
-        assert_eq!(
-            store.purge(T0, true).await.unwrap(),
-            1,
-            "{}",
-            store.prefix()
-        );
+        assert_eq!(store.purge(true).await.unwrap(), 1, "{}", store.prefix());
         for other in &stores[i + 1..] {
             assert_eq!(
                 other.list().await.unwrap().len(),
@@ -1033,8 +1604,9 @@ fn impersonate_redis_6_2(upstream: String) -> u16 {
 
 /// Against a server that refuses `SET` with `NX` and `GET`, as Redis 6.2 does, the store switches
 /// to its claim script on the first claim by itself (that claim included), and claims work: the
-/// claim checks of the shared suite pass through the impersonating proxy (which hands commands
-/// over one at a time, so the long checks are left to the test of the script itself).
+/// claim, lease, store-clock and renewal checks of the shared suite pass through the
+/// impersonating proxy (which hands commands over one at a time, so the long checks are left to
+/// the test of the script itself).
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn falls_back_to_the_claim_script_on_redis_6_2() {
     let Some(url) = url("falls_back_to_the_claim_script_on_redis_6_2") else {
@@ -1064,14 +1636,21 @@ async fn falls_back_to_the_claim_script_on_redis_6_2() {
     );
     store.delete(k).await.unwrap();
     let tool = |name: &str| format!("redis-6-2/{name}");
-    let s = &*store;
-    store_conformance::claim_absent(s, &tool("claim-absent")).await;
-    store_conformance::claim_race(store.clone(), &tool("claim-race"), 16, 4).await;
-    store_conformance::lease_takeover(s, &tool("lease-takeover")).await;
-    store_conformance::stale_completion(s, &tool("stale-completion")).await;
-    store_conformance::complete_output(s, &tool("complete-output")).await;
-    store_conformance::token_decides(s, &tool("token-decides")).await;
-    store_conformance::release(s, &tool("release")).await;
+    let time = TestTime::Real;
+    let s = &Subject {
+        store: &*store,
+        time: &time,
+    };
+    let dyn_store = Arc::clone(&store) as Arc<dyn Store>;
+    checks::claim_absent(s, &tool("claim-absent")).await;
+    checks::claim_race(&dyn_store, &time, &tool("claim-race"), 16, 2).await;
+    checks::lease_takeover(s, &tool("lease-takeover")).await;
+    checks::store_clock(s, &tool("store-clock")).await;
+    checks::renewal(s, &tool("renewal")).await;
+    checks::stale_completion(s, &tool("stale-completion")).await;
+    checks::complete_output(s, &tool("complete-output")).await;
+    checks::token_decides(s, &tool("token-decides")).await;
+    checks::release(s, &tool("release")).await;
     clean(&store).await;
 }
 
@@ -1190,15 +1769,9 @@ async fn connection_cut_and_restored() {
             let token = format!("t{i}");
             store.claim(k, &claim_by(&token, T0).claim()).await?;
             store
-                .complete(
-                    k,
-                    &claim_by(&token, T0).claim(),
-                    &Completion::Marker,
-                    T0,
-                    TTL,
-                )
+                .complete(k, &claim_by(&token, T0).claim(), &Completion::Marker, TTL)
                 .await?;
-            store.get(k, T0).await.map(|_| ())
+            store.get(k).await.map(|_| ())
         }
     };
     for i in 0..20 {
@@ -1239,7 +1812,7 @@ async fn connection_cut_and_restored() {
         assert!(back, "{what}: the store reconnects");
         store.delete(key("tool", "k300")).await.unwrap();
     }
-    store.purge(T0, true).await.unwrap();
+    store.purge(true).await.unwrap();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1293,7 +1866,8 @@ impl Monitor {
 }
 
 /// A fresh call of the executor costs two commands (claim, complete), a replay one, a takeover
-/// three; `get`, `release` and `delete` one each. Counted on the server with `MONITOR`, on this
+/// three; `get`, `renew`, `release` and `delete` one each, a claim meeting a live claim one by
+/// script and two by command. Counted on the server with `MONITOR`, on this
 /// test's prefix only (other tests may run meanwhile). The claim is `SET ... NX GET` where the
 /// server has it (Redis 7), else the claim script.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1358,22 +1932,23 @@ async fn round_trips_of(url: &str, store: Arc<RedisStore>) {
     let replays = monitor.commands(url);
     assert_eq!(replays, vec![claim; N], "replays");
 
-    // A claim abandoned a while ago: the executor takes it over (claim, compare and set,
-    // complete).
+    // A claim abandoned after its lease of 100 ms: the executor takes it over (claim, the
+    // takeover script, complete).
     let args = json!({ "i": "abandoned" });
     let json_args = JsonArgs::new(&args).unwrap();
     let key = DefaultStrategy::new()
         .key(&KeyInput::new(spec.id(), &json_args, &ctx))
         .unwrap();
     let k = key_of(&spec, key.as_str());
-    let long_ago = UnixMillis(now_ms().0 - 3_600_000);
+    let crashed = ClaimBy {
+        lease: Duration::from_millis(100),
+        ..claim_by("crashed", T0)
+    };
     assert_eq!(
-        store
-            .claim(k, &claim_by("crashed", long_ago).claim())
-            .await
-            .unwrap(),
+        store.claim(k, &crashed.claim()).await.unwrap(),
         ClaimOutcome::Claimed
     );
+    tokio::time::sleep(Duration::from_millis(300)).await;
     let _ = monitor.commands(url);
     let run = executor
         .execute(&spec, &ctx, &args, || async { Ok::<_, std::io::Error>(7) })
@@ -1386,8 +1961,31 @@ async fn round_trips_of(url: &str, store: Arc<RedisStore>) {
         "takeover"
     );
 
-    store.get(k, now_ms()).await.unwrap().unwrap();
+    store.get(k).await.unwrap().unwrap();
     assert_eq!(monitor.commands(url), ["GET"], "get");
+
+    // A live claim: renewed in one script; met by another claim in one round trip by script
+    // (which reads its `PTTL` with it), in two by command (the takeover script finds it live).
+    let k3 = key_of(&spec, "live");
+    store.claim(k3, &claim_by("l", T0).claim()).await.unwrap();
+    let _ = monitor.commands(url);
+    store.renew(k3, &claim_by("l", T0).claim()).await.unwrap();
+    assert_eq!(monitor.commands(url), ["EVALSHA"], "renew");
+    existing(
+        store.claim(k3, &claim_by("m", T0).claim()).await.unwrap(),
+        "a live claim",
+    );
+    let meet_live: &[&str] = if store.claims_by_script() {
+        &["EVALSHA"]
+    } else {
+        &["SET", "EVALSHA"]
+    };
+    assert_eq!(
+        monitor.commands(url),
+        meet_live,
+        "a claim meeting a live one"
+    );
+
     let k2 = key_of(&spec, "release");
     store.claim(k2, &claim_by("r", T0).claim()).await.unwrap();
     assert!(store.release(k2, &claim_by("r", T0).claim()).await.unwrap());

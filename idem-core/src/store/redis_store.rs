@@ -15,6 +15,7 @@ use super::{
     BoxFuture, Claim, ClaimOutcome, Completion, Record, RecordKey, Store, StoreError, StoredRecord,
     UnixMillis,
 };
+use crate::clock::SystemClock;
 
 /// A store in a Redis server (Redis 6.2 or later, or Valkey), shared by every worker that
 /// connects to it: the store for fleets.
@@ -49,44 +50,64 @@ use super::{
 ///
 /// ## Expiry, leases and takeovers
 ///
-/// Redis removes records by itself, with key expiry (`PX`: a duration from the write):
+/// **The server's clock decides**, never a worker's: every expiry is a Redis key expiry (`PX`,
+/// `PEXPIRE`: a duration from the moment the server applies it), and every lease is read from
+/// the key's remaining time to live (`PTTL`) on the server. Workers whose clocks disagree by
+/// minutes agree on every lease and every expiry.
 ///
-/// - A completed or failed record expires `ttl` after its completion, as the record says. A
-///   record that has expired by the caller's clock but not yet by the server's (clocks differ)
-///   still counts as absent: `get` and `claim` compare `expires_at` with `now`.
-/// - An in-progress record expires [`claim_grace`](RedisStore::with_claim_grace) (24 hours by
-///   default) **after** its lease: after the lease, the next claim takes it over and reports
-///   [`ClaimOutcome::TookOver`] (the executor counts takeovers), and a holder that overran its
-///   lease can still complete as long as nobody took it over. Only a claim abandoned for longer
-///   than the lease plus the grace vanishes; a claim after that is a plain
-///   [`Claimed`](ClaimOutcome::Claimed), and the late holder's completion is
-///   [`ClaimLost`](StoreError::ClaimLost).
+/// - A completed, failed or unknown-outcome record is written with `PX ttl`: it expires `ttl`
+///   after its completion, on the server's clock, and Redis removes it. A record that is there
+///   has not expired: [`get`](Store::get) and [`claim`](Store::claim) return it whatever the
+///   `expires_at` it holds.
+/// - An in-progress record is written with `PX lease + grace`
+///   ([`claim_grace`](RedisStore::with_claim_grace): 24 hours by default), and
+///   [`renew`](Store::renew) sets its time to live to `lease + grace` again (`PEXPIRE`, the
+///   value unchanged). **Its lease has ended when its time to live is `grace` or less.** After
+///   the lease, the next claim takes it over and reports [`ClaimOutcome::TookOver`] (the
+///   executor counts takeovers), and a holder that overran its lease can still renew or complete
+///   as long as nobody took it over. Only a claim abandoned for longer than the lease plus the
+///   grace vanishes; a claim after that is a plain [`Claimed`](ClaimOutcome::Claimed), and the
+///   late holder's completion is [`ClaimLost`](StoreError::ClaimLost).
+/// - An in-progress record without a Redis expiry has no lease (idem always sets one: such a
+///   record was written by another client): the next claim takes it over.
+/// - Every worker sharing a prefix must use the same `claim_grace`: a worker reads the lease of
+///   another worker's claim through its own grace.
+/// - The times inside the value are informational: `created_at` and `lease_until` are the
+///   claimer's clock (`claim.now` and `claim.now + lease`; a renewal leaves them as they are),
+///   `expires_at` the completing worker's clock plus the TTL. Nothing decides with them, but
+///   for [`purge`](Store::purge) of records that Redis does not expire (written without a TTL by
+///   another client): it compares `expires_at` with the server's `TIME`.
 ///
 /// ## Round trips and scripts
 ///
 /// A fresh call of the executor costs two round trips (claim, complete), a replay one (the claim
-/// returns the record). Each is one `EVALSHA` of a Lua script (loaded at connection, and again
-/// automatically if the server lost it), atomic on the server:
+/// returns the record), a renewal one. Each is one command or one `EVALSHA` of a Lua script
+/// (loaded at connection, and again automatically if the server lost it), atomic on the server:
 ///
 /// - **claim**: `SET key claim NX PX lease+grace GET`, one native command (Redis 7 and later,
 ///   Valkey): it sets the key when it is free, and otherwise returns its value without touching
 ///   it. Redis 6.2 refuses `NX` with `GET`: there the claim is a script doing the same (`SET NX
-///   PX`, then `GET` when the key exists). The store starts with the command and switches to the
-///   script for good when the server refuses the command's syntax;
+///   PX`, then `GET` and `PTTL` when the key exists). The store starts with the command and
+///   switches to the script for good when the server refuses the command's syntax;
 ///   [`RedisOptions::claim_by_script`] starts with the script. The value is decoded in Rust: a
-///   live record is
-///   [`Existing`](ClaimOutcome::Existing); a claim whose lease has ended, or a result that
-///   has expired by `now`, is replaced by a second script only if the value is still the one
-///   read (compare and set), which makes a takeover cost two round trips and lets exactly one of
-///   racing claimers win it.
-/// - **complete** and **release** are compare-and-set scripts: the store encodes the claim's
-///   in-progress record, byte for byte as the claim wrote it (the claim is passed to
-///   [`complete`](Store::complete) and [`release`](Store::release)), and the script writes the
-///   completed record (or deletes the key) only if the key still holds exactly those bytes. Any
-///   other value goes back to Rust to be decoded: another token or state is
-///   [`ClaimLost`](StoreError::ClaimLost) (or `false`), and an in-progress record of the same
-///   token in other bytes (written by another client, or by a claim of other fields) is
-///   completed or released by compare and set on the bytes found, in a second round trip.
+///   completed, failed or unknown-outcome record is [`Existing`](ClaimOutcome::Existing). An
+///   in-progress record is decided on the server by a second script (a takeover), which compares
+///   the value with the bytes read and its `PTTL` with the grace: a live claim is `Existing`,
+///   and a claim whose lease has ended is replaced, only if the key still holds the bytes read
+///   and its lease has still ended. A renewal or a completion between the read and the takeover
+///   is therefore never overwritten, and exactly one of racing claimers wins a takeover. A claim
+///   that finds an in-progress record costs two round trips; the claim script answers a live
+///   one in one, with the `PTTL` it read with the value.
+/// - **renew**, **complete** and **release** are compare-and-set scripts: the store encodes the
+///   claim's in-progress record, byte for byte as the claim wrote it (the claim is passed to
+///   [`renew`](Store::renew), [`complete`](Store::complete) and [`release`](Store::release)),
+///   and the script sets the time to live (`PEXPIRE`, the bytes unchanged: a renewed claim
+///   completes and releases as before), writes the finished record, or deletes the key, only if
+///   the key still holds exactly those bytes. Any other value goes back to Rust to be decoded:
+///   another token or state is [`ClaimLost`](StoreError::ClaimLost) (or `false`), and an
+///   in-progress record of the same token in other bytes (written by another client, or by a
+///   claim of other fields) is renewed, completed or released by compare and set on the bytes
+///   found, in a second round trip.
 ///
 /// The scripts only compare bytes and never parse JSON, so no value can make a script fail:
 /// a value that is not a record surfaces from Rust as [`StoreError::Corrupt`] (or
@@ -116,7 +137,7 @@ use super::{
 ///   With `noeviction`, a full server refuses writes, and the calls fail closed
 ///   ([`StoreError::Unavailable`]).
 /// - Commands used: `SET` (`NX`, `PX`, and `GET` where the server has it), `GET`, `DEL`,
-///   `SCAN`, `EVALSHA`, `SCRIPT LOAD`; all in Redis 6.2 and Valkey. TLS (`rediss://`) is not among the `redis` crate features idem
+///   `PTTL`, `PEXPIRE`, `TIME`, `SCAN`, `EVALSHA`, `SCRIPT LOAD`; all in Redis 6.2 and Valkey. TLS (`rediss://`) is not among the `redis` crate features idem
 ///   enables: use a TLS proxy, or a private network.
 ///
 /// ```no_run
@@ -136,7 +157,7 @@ use super::{
 /// };
 /// assert_eq!(store.claim(key, &claim).await?, ClaimOutcome::Claimed);
 /// let output = Completion::Output(br#"{"charged":true}"#.to_vec());
-/// store.complete(key, &claim, &output, now, Duration::from_secs(3600)).await?;
+/// store.complete(key, &claim, &output, Duration::from_secs(3600)).await?;
 /// // Any worker connected to the same server now replays the result.
 /// let record = store.get(key).await?.unwrap();
 /// assert_eq!(record.token, "t-1");
@@ -360,9 +381,10 @@ impl RedisStore {
     }
 
     /// Keeps in-progress records in Redis for `grace` after their lease (see "Expiry, leases
-    /// and takeovers" above). Zero lets Redis remove a claim at the end of its lease: a claim
-    /// after that is then [`Claimed`](ClaimOutcome::Claimed), never
-    /// [`TookOver`](ClaimOutcome::TookOver).
+    /// and takeovers" above): a claim's lease has ended when its Redis time to live is `grace`
+    /// or less, so every worker sharing the prefix must use the same grace. Zero lets Redis
+    /// remove a claim at the end of its lease: a claim after that is then
+    /// [`Claimed`](ClaimOutcome::Claimed), never [`TookOver`](ClaimOutcome::TookOver).
     #[must_use]
     pub fn with_claim_grace(mut self, grace: Duration) -> Self {
         self.claim_grace = grace;
@@ -447,22 +469,8 @@ impl RedisStore {
         Reply::parse(value)
     }
 
-    /// Replaces the value at `address` by `new` (expiring in `px` ms) if it is still `expected`.
-    async fn replace_if(
-        &self,
-        address: &[u8],
-        expected: &[u8],
-        new: &[u8],
-        px: &[u8],
-    ) -> Result<bool, StoreError> {
-        let reply = self
-            .run(&self.scripts.set_if, address, &[expected, new, px])
-            .await?;
-        Ok(matches!(reply, Reply::Done))
-    }
-
     /// Sets `address` to `fresh` (expiring in `px` ms) unless it exists, in one round trip:
-    /// [`Reply::Done`] when it was set, else the value found.
+    /// [`Reply::Done`] when it was set, else the value found (with its `PTTL` from the script).
     async fn claim_command(
         &self,
         address: &[u8],
@@ -479,7 +487,7 @@ impl RedisStore {
                 .arg("GET");
             match bounded_raw(self.round_trip, set.query_async(&mut self.conn())).await? {
                 Ok(Value::Nil) => return Ok(Reply::Done),
-                Ok(Value::BulkString(found)) => return Ok(Reply::Found(found)),
+                Ok(Value::BulkString(value)) => return Ok(Reply::Found { value, pttl: None }),
                 Ok(other) => return Err(unexpected_answer("SET NX GET", &other)),
                 Err(error) if is_wrong_type(&error) => {
                     return Ok(Reply::WrongType(error.to_string()));
@@ -510,36 +518,88 @@ impl RedisStore {
         claim: &Claim<'_>,
     ) -> Result<ClaimOutcome, StoreError> {
         let address = self.address(key)?;
-        let now = claim.now;
         let fresh = RecordRef::claimed(claim).encode(key)?;
         self.check_size(key, fresh.len())?;
         let mut px = itoa::Buffer::new();
         let px = px
             .format(px_ms(claim.lease.saturating_add(self.claim_grace)))
             .as_bytes();
+        let grace_ms = grace_ms(self.claim_grace);
+        let mut grace = itoa::Buffer::new();
+        let grace = grace.format(grace_ms).as_bytes();
+        // The value the last script found at the key instead of the one it expected, with its
+        // `PTTL`: decided without another claim command.
+        let mut seen = None;
         for _ in 0..MAX_ATTEMPTS {
-            let found = match self.claim_command(&address, &fresh, px).await? {
-                Reply::Done => return Ok(ClaimOutcome::Claimed),
-                Reply::WrongType(error) => return Err(wrong_type(key, &error)),
-                // Removed between the script's two steps: cannot happen (scripts are atomic),
-                // and trying again is right if it did.
-                Reply::Absent => continue,
-                Reply::Found(found) => found,
+            let (found, pttl) = match seen.take() {
+                Some(seen) => seen,
+                None => match self.claim_command(&address, &fresh, px).await? {
+                    Reply::Done => return Ok(ClaimOutcome::Claimed),
+                    Reply::Found { value, pttl } => (value, pttl),
+                    Reply::WrongType(error) => return Err(wrong_type(key, &error)),
+                    // Removed between the script's two steps: cannot happen (scripts are
+                    // atomic), and trying again is right if it did.
+                    Reply::Absent => continue,
+                    reply @ Reply::Live => return Err(unexpected_answer("the claim", &reply)),
+                },
             };
             let record = Record::decode(key, &found)?;
-            let outcome = if record.lease_expired(now) {
-                ClaimOutcome::TookOver {
-                    previous_token: record.token,
-                }
-            } else if record.is_expired(now) {
-                ClaimOutcome::Claimed
-            } else {
+            // A finished record that is there has not expired on the server's clock; an
+            // in-progress one whose `PTTL` (read with the value) is above the grace is live.
+            if !record.is_in_progress() || pttl.is_some_and(|pttl| pttl > grace_ms) {
                 return Ok(ClaimOutcome::Existing(record));
-            };
-            if self.replace_if(&address, &found, &fresh, px).await? {
-                return Ok(outcome);
             }
-            // Another caller changed the record meanwhile: look again.
+            // The server decides whether the lease has ended, and takes the claim over only if
+            // the record is still the one read.
+            match self
+                .run(
+                    &self.scripts.take_over,
+                    &address,
+                    &[&found, &fresh, px, grace],
+                )
+                .await?
+            {
+                Reply::Done => {
+                    return Ok(ClaimOutcome::TookOver {
+                        previous_token: record.token,
+                    });
+                }
+                Reply::Live => return Ok(ClaimOutcome::Existing(record)),
+                // Another caller changed the record meanwhile: decide on what is there now.
+                Reply::Found { value, pttl } => seen = Some((value, pttl)),
+                // Removed meanwhile (released, deleted, expired): claim again.
+                Reply::Absent => {}
+                Reply::WrongType(error) => return Err(wrong_type(key, &error)),
+            }
+        }
+        Err(contended(key))
+    }
+
+    async fn renew_now(&self, key: RecordKey<'_>, claim: &Claim<'_>) -> Result<(), StoreError> {
+        let address = self.address(key)?;
+        // The claim as `claim_now` wrote it: a renewal leaves the bytes as they are.
+        let mut expected = RecordRef::claimed(claim).encode(key)?;
+        let mut px = itoa::Buffer::new();
+        let px = px
+            .format(px_ms(claim.lease.saturating_add(self.claim_grace)))
+            .as_bytes();
+        for _ in 0..MAX_ATTEMPTS {
+            let found = match self
+                .run(&self.scripts.renew, &address, &[&expected, px])
+                .await?
+            {
+                Reply::Done => return Ok(()),
+                Reply::Absent => return Err(claim_lost(key)),
+                Reply::WrongType(error) => return Err(wrong_type(key, &error)),
+                Reply::Found { value, .. } => value,
+                reply @ Reply::Live => return Err(unexpected_answer("the renewal", &reply)),
+            };
+            let record = Record::decode(key, &found)?;
+            if !(record.is_in_progress() && record.token == claim.token) {
+                return Err(claim_lost(key));
+            }
+            // The claim of this token, in other bytes than the claim's: renew what is there.
+            expected = found;
         }
         Err(contended(key))
     }
@@ -549,11 +609,12 @@ impl RedisStore {
         key: RecordKey<'_>,
         claim: &Claim<'_>,
         completion: &Completion,
-        now: UnixMillis,
         ttl: Duration,
     ) -> Result<(), StoreError> {
         let address = self.address(key)?;
-        let expires_at = now.plus(ttl);
+        // Informational (Redis expires the key after `ttl` on the server's clock): this host's
+        // clock plus the TTL.
+        let expires_at = UnixMillis::now(&SystemClock).plus(ttl);
         // The claim as `claim_now` wrote it, and the record it completes into.
         let mut expected = RecordRef::claimed(claim).encode(key)?;
         let mut done = RecordRef::completed(claim, completion, expires_at).encode(key)?;
@@ -568,7 +629,8 @@ impl RedisStore {
                 Reply::Done => return Ok(()),
                 Reply::Absent => return Err(claim_lost(key)),
                 Reply::WrongType(error) => return Err(wrong_type(key, &error)),
-                Reply::Found(found) => found,
+                Reply::Found { value, .. } => value,
+                reply @ Reply::Live => return Err(unexpected_answer("the completion", &reply)),
             };
             let record = Record::decode(key, &found)?;
             if !(record.is_in_progress() && record.token == claim.token) {
@@ -600,7 +662,8 @@ impl RedisStore {
                 Reply::Done => return Ok(true),
                 Reply::Absent => return Ok(false),
                 Reply::WrongType(error) => return Err(wrong_type(key, &error)),
-                Reply::Found(found) => found,
+                Reply::Found { value, .. } => value,
+                reply @ Reply::Live => return Err(unexpected_answer("the release", &reply)),
             };
             let record = Record::decode(key, &found)?;
             if !(record.is_in_progress() && record.token == claim.token) {
@@ -611,11 +674,8 @@ impl RedisStore {
         Err(contended(key))
     }
 
-    async fn get_now(
-        &self,
-        key: RecordKey<'_>,
-        now: UnixMillis,
-    ) -> Result<Option<Record>, StoreError> {
+    /// The record at `key`: a key that is there has not expired on the server's clock.
+    async fn get_now(&self, key: RecordKey<'_>) -> Result<Option<Record>, StoreError> {
         let name = key.to_string();
         let address = self.address(key)?;
         let mut conn = self.conn();
@@ -629,10 +689,7 @@ impl RedisStore {
             }
             Err(error) => return Err(unavailable(error)),
         };
-        Ok(found
-            .map(|bytes| Record::decode(&name, &bytes))
-            .transpose()?
-            .filter(|record| !record.is_expired(now)))
+        found.map(|bytes| Record::decode(&name, &bytes)).transpose()
     }
 
     async fn delete_now(&self, key: RecordKey<'_>) -> Result<bool, StoreError> {
@@ -721,7 +778,17 @@ impl RedisStore {
         Ok(all)
     }
 
-    async fn purge_now(&self, now: UnixMillis, all: bool) -> Result<u64, StoreError> {
+    /// The server's clock (`TIME`): one round trip.
+    async fn server_time(&self) -> Result<UnixMillis, StoreError> {
+        let (seconds, micros): (u64, u64) = self
+            .bounded(redis::cmd("TIME").query_async(&mut self.conn()))
+            .await?;
+        Ok(UnixMillis(
+            seconds.saturating_mul(1_000).saturating_add(micros / 1_000),
+        ))
+    }
+
+    async fn purge_now(&self, all: bool) -> Result<u64, StoreError> {
         let keys = self.keys().await?;
         let mut conn = self.conn();
         let mut removed = 0;
@@ -736,8 +803,11 @@ impl RedisStore {
             }
             return Ok(removed);
         }
-        // Expired records only, each deleted only if unchanged since it was read: a claim may
-        // have replaced it meanwhile. Records that cannot be decoded are kept.
+        // Expired records only, by the server's clock (Redis expires what idem writes by itself:
+        // what is left is what another client wrote without a TTL), each deleted only if
+        // unchanged since it was read: a claim may have replaced it meanwhile. Records that
+        // cannot be decoded are kept.
+        let now = self.server_time().await?;
         let values = self.values(&keys).await?;
         let expired: Vec<(&Vec<u8>, Vec<u8>)> = keys
             .iter()
@@ -795,15 +865,22 @@ impl Store for RedisStore {
         Box::pin(self.claim_now(key, claim))
     }
 
+    fn renew<'a>(
+        &'a self,
+        key: RecordKey<'a>,
+        claim: &'a Claim<'a>,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(self.renew_now(key, claim))
+    }
+
     fn complete<'a>(
         &'a self,
         key: RecordKey<'a>,
         claim: &'a Claim<'a>,
         completion: &'a Completion,
-        now: UnixMillis,
         ttl: Duration,
     ) -> BoxFuture<'a, Result<(), StoreError>> {
-        Box::pin(self.complete_now(key, claim, completion, now, ttl))
+        Box::pin(self.complete_now(key, claim, completion, ttl))
     }
 
     fn release<'a>(
@@ -814,12 +891,8 @@ impl Store for RedisStore {
         Box::pin(self.release_now(key, claim))
     }
 
-    fn get<'a>(
-        &'a self,
-        key: RecordKey<'a>,
-        now: UnixMillis,
-    ) -> BoxFuture<'a, Result<Option<Record>, StoreError>> {
-        Box::pin(self.get_now(key, now))
+    fn get<'a>(&'a self, key: RecordKey<'a>) -> BoxFuture<'a, Result<Option<Record>, StoreError>> {
+        Box::pin(self.get_now(key))
     }
 
     fn delete<'a>(&'a self, key: RecordKey<'a>) -> BoxFuture<'a, Result<bool, StoreError>> {
@@ -830,8 +903,8 @@ impl Store for RedisStore {
         Box::pin(self.list_now())
     }
 
-    fn purge(&self, now: UnixMillis, all: bool) -> BoxFuture<'_, Result<u64, StoreError>> {
-        Box::pin(self.purge_now(now, all))
+    fn purge(&self, all: bool) -> BoxFuture<'_, Result<u64, StoreError>> {
+        Box::pin(self.purge_now(all))
     }
 }
 
@@ -868,6 +941,8 @@ impl LuaScript {
 
 struct Scripts {
     claim: LuaScript,
+    take_over: LuaScript,
+    renew: LuaScript,
     set_if: LuaScript,
     delete_if: LuaScript,
 }
@@ -876,19 +951,28 @@ impl Scripts {
     fn new() -> Self {
         Scripts {
             claim: LuaScript::new(CLAIM),
+            take_over: LuaScript::new(TAKE_OVER),
+            renew: LuaScript::new(RENEW),
             set_if: LuaScript::new(SET_IF),
             delete_if: LuaScript::new(DELETE_IF),
         }
     }
 
-    fn all(&self) -> [&LuaScript; 3] {
-        [&self.claim, &self.set_if, &self.delete_if]
+    fn all(&self) -> [&LuaScript; 5] {
+        [
+            &self.claim,
+            &self.take_over,
+            &self.renew,
+            &self.set_if,
+            &self.delete_if,
+        ]
     }
 }
 
 // Every script reads its one key as KEYS[1]; a GET is `redis.pcall`ed so that a key of another
 // type is an answer ({-1, error}), not a script error. Replies: {1} done, {0} absent,
-// {0, value} the value found (for Rust to decode), {-1, error} a key of another type.
+// {0, value} the value found (for Rust to decode), {0, value, pttl} the same with the key's
+// `PTTL`, {2} a live claim (the takeover), {-1, error} a key of another type.
 
 /// Lua: reads the key into `found`, and answers for the script when there is nothing to compare:
 /// {-1, error} for a key of another type, {0} for no key.
@@ -906,7 +990,8 @@ end
     };
 }
 
-/// ARGV[1]: the in-progress record; ARGV[2]: its Redis TTL (ms).
+/// ARGV[1]: the in-progress record; ARGV[2]: its Redis TTL (ms). Sets the key unless it
+/// exists; else answers its value and its `PTTL`.
 const CLAIM: &str = concat!(
     r#"
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
@@ -915,7 +1000,40 @@ end
 "#,
     read_found_lua!(),
     r#"
-return {0, found}
+return {0, found, redis.call('PTTL', KEYS[1])}
+"#
+);
+
+/// ARGV[1]: the in-progress record read; ARGV[2]: the new claim; ARGV[3]: its Redis TTL (ms);
+/// ARGV[4]: the claim grace (ms). Replaces the record read by the new claim if the key still
+/// holds it, byte for byte, and its lease has ended on the server's clock: its `PTTL` is the
+/// grace or less (-1, no expiry, included). Else {2} for a live claim, or the value now there
+/// with its `PTTL`.
+const TAKE_OVER: &str = concat!(
+    read_found_lua!(),
+    r#"
+local pttl = redis.call('PTTL', KEYS[1])
+if found ~= ARGV[1] then
+  return {0, found, pttl}
+end
+if pttl > tonumber(ARGV[4]) then
+  return {2}
+end
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+return {1}
+"#
+);
+
+/// ARGV[1]: the claim expected; ARGV[2]: its new Redis TTL (ms). Sets the key's TTL, its value
+/// unchanged, only if it holds the expected claim, byte for byte.
+const RENEW: &str = concat!(
+    read_found_lua!(),
+    r#"
+if found ~= ARGV[1] then
+  return {0, found}
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return {1}
 "#
 );
 
@@ -950,7 +1068,14 @@ return {1}
 enum Reply {
     Done,
     Absent,
-    Found(Vec<u8>),
+    /// Another value than expected (or a claim found taken), with the key's `PTTL` (ms; -1 for
+    /// no expiry) when the script read it.
+    Found {
+        value: Vec<u8>,
+        pttl: Option<i64>,
+    },
+    /// The takeover found the claim expected still live.
+    Live,
     /// The key holds another Redis type; the server's error.
     WrongType(String),
 }
@@ -965,13 +1090,21 @@ impl Reply {
             return Err(unexpected(&value));
         };
         let mut items = items.into_iter();
-        match (items.next(), items.next(), items.next()) {
-            (Some(Value::Int(1)), None, None) => Ok(Reply::Done),
-            (Some(Value::Int(0)), None, None) => Ok(Reply::Absent),
-            (Some(Value::Int(0)), Some(Value::BulkString(found)), None) => Ok(Reply::Found(found)),
-            (Some(Value::Int(-1)), Some(Value::BulkString(error)), None) => Ok(Reply::WrongType(
-                String::from_utf8_lossy(&error).into_owned(),
-            )),
+        match (items.next(), items.next(), items.next(), items.next()) {
+            (Some(Value::Int(1)), None, None, None) => Ok(Reply::Done),
+            (Some(Value::Int(0)), None, None, None) => Ok(Reply::Absent),
+            (Some(Value::Int(0)), Some(Value::BulkString(value)), pttl, None) => {
+                let pttl = match pttl {
+                    None => None,
+                    Some(Value::Int(pttl)) => Some(pttl),
+                    Some(other) => return Err(unexpected(&other)),
+                };
+                Ok(Reply::Found { value, pttl })
+            }
+            (Some(Value::Int(2)), None, None, None) => Ok(Reply::Live),
+            (Some(Value::Int(-1)), Some(Value::BulkString(error)), None, None) => Ok(
+                Reply::WrongType(String::from_utf8_lossy(&error).into_owned()),
+            ),
             other => Err(unexpected(&other)),
         }
     }
@@ -1036,6 +1169,15 @@ fn px_ms(duration: Duration) -> u64 {
     u64::try_from(duration.as_millis())
         .unwrap_or(u64::MAX)
         .clamp(1, MAX_PX)
+}
+
+/// The claim grace in ms, as `PTTL`s are compared with it: at most [`MAX_PX`] (the longest
+/// TTL the store sets).
+fn grace_ms(grace: Duration) -> i64 {
+    let ms = u64::try_from(grace.as_millis())
+        .unwrap_or(u64::MAX)
+        .min(MAX_PX);
+    i64::try_from(ms).unwrap_or(i64::MAX)
 }
 
 async fn bounded_raw<T>(
@@ -1167,6 +1309,9 @@ mod tests {
         assert_eq!(px_ms(Duration::ZERO), 1);
         assert_eq!(px_ms(Duration::from_millis(1500)), 1500);
         assert_eq!(px_ms(Duration::MAX), MAX_PX);
+        assert_eq!(grace_ms(Duration::ZERO), 0);
+        assert_eq!(grace_ms(Duration::from_secs(600)), 600_000);
+        assert_eq!(grace_ms(Duration::MAX), MAX_PX as i64);
     }
 
     #[test]
@@ -1183,13 +1328,34 @@ mod tests {
         );
         assert_eq!(
             Reply::parse(Value::Array(vec![int(0), bulk(b"")])).unwrap(),
-            Reply::Found(Vec::new())
+            Reply::Found {
+                value: Vec::new(),
+                pttl: None
+            }
+        );
+        assert_eq!(
+            Reply::parse(Value::Array(vec![int(0), bulk(b"v"), int(-1)])).unwrap(),
+            Reply::Found {
+                value: b"v".to_vec(),
+                pttl: Some(-1)
+            }
+        );
+        assert_eq!(
+            Reply::parse(Value::Array(vec![int(2)])).unwrap(),
+            Reply::Live
         );
         assert_eq!(
             Reply::parse(Value::Array(vec![int(-1), bulk(b"WRONGTYPE x")])).unwrap(),
             Reply::WrongType("WRONGTYPE x".into())
         );
-        for odd in [Value::Nil, Value::Int(1), Value::Array(vec![int(7)])] {
+        for odd in [
+            Value::Nil,
+            Value::Int(1),
+            Value::Array(vec![int(7)]),
+            Value::Array(vec![int(2), int(0)]),
+            Value::Array(vec![int(0), bulk(b"v"), bulk(b"1")]),
+            Value::Array(vec![int(0), bulk(b"v"), int(1), int(1)]),
+        ] {
             assert!(matches!(
                 Reply::parse(odd),
                 Err(StoreError::Unavailable { store: "redis", .. })
