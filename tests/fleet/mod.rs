@@ -285,6 +285,11 @@ pub enum Got {
     InProgress,
     /// `ExecuteError::WaitTimedOut`.
     WaitTimedOut,
+    /// `ExecuteError::Joined`: this call joined a run of the same process that failed after its
+    /// tool ran (e.g. its result could not be recorded), and shares that error.
+    SharedFate,
+    /// `ExecuteError::OutcomeUnknown`: an earlier run may or may not have taken effect.
+    OutcomeUnknown,
     /// Anything else (a failed test), with its message.
     Other(String),
 }
@@ -316,6 +321,8 @@ impl Got {
             Got::ClaimLost => "ClaimLost",
             Got::InProgress => "InProgress",
             Got::WaitTimedOut => "WaitTimedOut",
+            Got::SharedFate => "Joined (shared fate)",
+            Got::OutcomeUnknown => "OutcomeUnknown",
             Got::Other(_) => "other",
         }
     }
@@ -397,6 +404,8 @@ pub fn classify<B: Backend>(
         Err(ExecuteError::ClaimLost { .. }) => Got::ClaimLost,
         Err(ExecuteError::InProgress { .. }) => Got::InProgress,
         Err(ExecuteError::WaitTimedOut { .. }) => Got::WaitTimedOut,
+        Err(ExecuteError::Joined { .. }) => Got::SharedFate,
+        Err(ExecuteError::OutcomeUnknown { .. }) => Got::OutcomeUnknown,
         Err(other) => Got::Other(format!("{other} ({other:?})")),
     };
     (got, result.ok().map(|execution| execution.output))
