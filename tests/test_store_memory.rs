@@ -1,17 +1,40 @@
 //! `MemoryStore`: the conformance suite, then what is particular to it: the capacity bound,
-//! eviction order, and expired records removed when met.
+//! eviction order, and expired records removed when met. The stores run on a manual clock:
+//! `at(ms)` sets it to `ms` milliseconds after the start.
 
 mod store_conformance;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use idem::store::{ClaimOutcome, Completion, MemoryStore, RecordKey, Store, StoreError};
-use store_conformance::{ClaimBy, T0, TTL, at, claim_by};
+use idem::ManualClock;
+use idem::store::{ClaimOutcome, Completion, MemoryStore, RecordKey, Store, StoreError, UnixMillis};
+use store_conformance::{ClaimBy, LONG_TTL as TTL, TestTime};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn conformance() {
-    store_conformance::run_all(Arc::new(MemoryStore::new()), None).await;
+    let (clock, time) = TestTime::manual();
+    let store = MemoryStore::new().with_clock(clock);
+    store_conformance::run_all(Arc::new(store), time, None).await;
+}
+
+/// The suite's lease.
+const LEASE: Duration = Duration::from_secs(30);
+
+/// A store of `capacity` records on a manual clock, and the clock.
+fn store(capacity: usize) -> (MemoryStore, Arc<ManualClock>) {
+    let (clock, _) = TestTime::manual();
+    (
+        MemoryStore::with_capacity(capacity).with_clock(clock.clone()),
+        clock,
+    )
+}
+
+/// Sets `clock` to `ms` milliseconds after its start (it only moves forward).
+fn at(clock: &ManualClock, ms: u64) {
+    let start = 1_700_000_000_000;
+    let now = UnixMillis::now(clock).0;
+    clock.advance(Duration::from_millis((start + ms).saturating_sub(now)));
 }
 
 fn key(key: &str) -> RecordKey<'_> {
@@ -21,24 +44,23 @@ fn key(key: &str) -> RecordKey<'_> {
     }
 }
 
-async fn claim(
-    store: &MemoryStore,
-    k: &str,
-    now: idem::store::UnixMillis,
-) -> Result<ClaimOutcome, StoreError> {
-    store.claim(key(k), &claim_by(k, now).claim()).await
+fn claim_by(token: &str) -> ClaimBy {
+    ClaimBy {
+        token: token.to_owned(),
+        fingerprint: format!("fp-{token}"),
+        now: UnixMillis(0),
+        lease: LEASE,
+    }
 }
 
-async fn finish(store: &MemoryStore, k: &str, now: idem::store::UnixMillis, ttl: Duration) {
-    assert_eq!(claim(store, k, now).await.unwrap(), ClaimOutcome::Claimed);
+async fn claim(store: &MemoryStore, k: &str) -> Result<ClaimOutcome, StoreError> {
+    store.claim(key(k), &claim_by(k).claim()).await
+}
+
+async fn finish(store: &MemoryStore, k: &str, ttl: Duration) {
+    assert_eq!(claim(store, k).await.unwrap(), ClaimOutcome::Claimed);
     store
-        .complete(
-            key(k),
-            &claim_by(k, now).claim(),
-            &Completion::Marker,
-            now,
-            ttl,
-        )
+        .complete(key(k), &claim_by(k).claim(), &Completion::Marker, ttl)
         .await
         .unwrap();
 }
@@ -55,125 +77,98 @@ async fn defaults() {
 
 #[tokio::test]
 async fn full_of_live_claims() {
-    let store = MemoryStore::with_capacity(3);
+    let (store, clock) = store(3);
     for k in ["a", "b", "c"] {
-        assert_eq!(claim(&store, k, T0).await.unwrap(), ClaimOutcome::Claimed);
+        assert_eq!(claim(&store, k).await.unwrap(), ClaimOutcome::Claimed);
     }
-    let err = claim(&store, "d", T0).await.unwrap_err();
+    let err = claim(&store, "d").await.unwrap_err();
     assert!(matches!(err, StoreError::Full { capacity: 3 }), "{err:?}");
     assert_eq!(store.len(), 3);
     // Keys already there are still answered.
     assert!(matches!(
-        claim(&store, "a", T0).await.unwrap(),
+        claim(&store, "a").await.unwrap(),
         ClaimOutcome::Existing(_)
     ));
     // Once their leases have ended, the claims are abandoned: making room removes them all.
-    let later = T0.plus(store_conformance::LEASE);
-    assert_eq!(
-        claim(&store, "d", later).await.unwrap(),
-        ClaimOutcome::Claimed
-    );
+    clock.advance(LEASE);
+    assert_eq!(claim(&store, "d").await.unwrap(), ClaimOutcome::Claimed);
     assert_eq!(store.len(), 1);
 }
 
 #[tokio::test]
 async fn expired_records_go_before_live_ones() {
-    let store = MemoryStore::with_capacity(3);
-    finish(&store, "live", T0, TTL).await;
-    finish(&store, "short", T0, Duration::from_secs(1)).await;
-    assert_eq!(
-        claim(&store, "claim", T0).await.unwrap(),
-        ClaimOutcome::Claimed
-    );
-    let now = at(T0, 1_000);
-    assert_eq!(
-        claim(&store, "new", now).await.unwrap(),
-        ClaimOutcome::Claimed
-    );
+    let (store, clock) = store(3);
+    finish(&store, "live", TTL).await;
+    finish(&store, "short", Duration::from_secs(1)).await;
+    assert_eq!(claim(&store, "claim").await.unwrap(), ClaimOutcome::Claimed);
+    at(&clock, 1_000);
+    assert_eq!(claim(&store, "new").await.unwrap(), ClaimOutcome::Claimed);
     assert_eq!(store.len(), 3);
-    assert!(store.get(key("live"), now).await.unwrap().is_some());
-    assert!(store.get(key("claim"), now).await.unwrap().is_some());
-    assert!(store.get(key("short"), now).await.unwrap().is_none());
+    assert!(store.get(key("live")).await.unwrap().is_some());
+    assert!(store.get(key("claim")).await.unwrap().is_some());
+    assert!(store.get(key("short")).await.unwrap().is_none());
 }
 
 #[tokio::test]
 async fn eviction_takes_the_result_that_expires_first_never_a_live_claim() {
-    let store = MemoryStore::with_capacity(4);
-    finish(&store, "late", T0, TTL * 2).await;
-    finish(&store, "soon", T0, TTL).await;
-    assert_eq!(
-        claim(&store, "claim-1", T0).await.unwrap(),
-        ClaimOutcome::Claimed
-    );
-    assert_eq!(
-        claim(&store, "claim-2", T0).await.unwrap(),
-        ClaimOutcome::Claimed
-    );
-    let now = at(T0, 1);
+    let (store, clock) = store(4);
+    finish(&store, "late", TTL * 2).await;
+    finish(&store, "soon", TTL).await;
+    assert_eq!(claim(&store, "claim-1").await.unwrap(), ClaimOutcome::Claimed);
+    assert_eq!(claim(&store, "claim-2").await.unwrap(), ClaimOutcome::Claimed);
+    at(&clock, 1);
 
-    assert_eq!(
-        claim(&store, "x", now).await.unwrap(),
-        ClaimOutcome::Claimed
-    );
-    assert!(
-        store.get(key("soon"), now).await.unwrap().is_none(),
-        "evicted"
-    );
-    assert!(store.get(key("late"), now).await.unwrap().is_some());
+    assert_eq!(claim(&store, "x").await.unwrap(), ClaimOutcome::Claimed);
+    assert!(store.get(key("soon")).await.unwrap().is_none(), "evicted");
+    assert!(store.get(key("late")).await.unwrap().is_some());
 
-    assert_eq!(
-        claim(&store, "y", now).await.unwrap(),
-        ClaimOutcome::Claimed
-    );
-    assert!(
-        store.get(key("late"), now).await.unwrap().is_none(),
-        "evicted"
-    );
+    assert_eq!(claim(&store, "y").await.unwrap(), ClaimOutcome::Claimed);
+    assert!(store.get(key("late")).await.unwrap().is_none(), "evicted");
 
     // Only live claims are left.
-    let err = claim(&store, "z", now).await.unwrap_err();
+    let err = claim(&store, "z").await.unwrap_err();
     assert!(matches!(err, StoreError::Full { capacity: 4 }), "{err:?}");
     for k in ["claim-1", "claim-2", "x", "y"] {
-        assert!(store.get(key(k), now).await.unwrap().is_some(), "{k} kept");
+        assert!(store.get(key(k)).await.unwrap().is_some(), "{k} kept");
     }
 }
 
 #[tokio::test]
 async fn expired_records_are_removed_when_met() {
-    let store = MemoryStore::new();
-    finish(&store, "a", T0, Duration::from_secs(1)).await;
-    finish(&store, "b", T0, Duration::from_secs(1)).await;
+    let (store, clock) = store(MemoryStore::DEFAULT_CAPACITY);
+    finish(&store, "a", Duration::from_secs(1)).await;
+    finish(&store, "b", Duration::from_secs(1)).await;
     assert_eq!(store.len(), 2);
-    assert!(store.get(key("a"), at(T0, 999)).await.unwrap().is_some());
+    at(&clock, 999);
+    assert!(store.get(key("a")).await.unwrap().is_some());
     assert_eq!(store.len(), 2);
-    assert!(store.get(key("a"), at(T0, 1_000)).await.unwrap().is_none());
+    at(&clock, 1_000);
+    assert!(store.get(key("a")).await.unwrap().is_none());
     assert_eq!(store.len(), 1, "get removed the expired record");
     // A claim replaces the expired record in place.
-    assert_eq!(
-        claim(&store, "b", at(T0, 1_000)).await.unwrap(),
-        ClaimOutcome::Claimed
-    );
+    assert_eq!(claim(&store, "b").await.unwrap(), ClaimOutcome::Claimed);
     assert_eq!(store.len(), 1);
-    assert_eq!(store.purge(at(T0, 1_000), true).await.unwrap(), 1);
+    assert_eq!(store.purge(true).await.unwrap(), 1);
     assert!(store.is_empty());
 }
 
 #[tokio::test]
 async fn replacing_a_record_keeps_the_count_and_the_bound() {
     // Takeovers and re-claims after expiry do not need room.
-    let store = MemoryStore::with_capacity(1);
+    let (store, clock) = store(1);
     let lease = Duration::from_secs(10);
     let first = ClaimBy {
         lease,
-        ..claim_by("a", T0)
+        ..claim_by("a")
     };
     assert_eq!(
         store.claim(key("k"), &first.claim()).await.unwrap(),
         ClaimOutcome::Claimed
     );
+    at(&clock, 10_000);
     let second = ClaimBy {
         lease,
-        ..claim_by("b", at(T0, 10_000))
+        ..claim_by("b")
     };
     assert_eq!(
         store.claim(key("k"), &second.claim()).await.unwrap(),
@@ -182,8 +177,9 @@ async fn replacing_a_record_keeps_the_count_and_the_bound() {
         }
     );
     assert_eq!(store.len(), 1);
+    at(&clock, 10_001);
     let err = store
-        .claim(key("other"), &claim_by("c", at(T0, 10_001)).claim())
+        .claim(key("other"), &claim_by("c").claim())
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::Full { capacity: 1 }));
@@ -193,13 +189,13 @@ async fn replacing_a_record_keeps_the_count_and_the_bound() {
 async fn output_is_kept_as_the_record_format_keeps_it() {
     // Surrounding whitespace is not part of the JSON value: every store drops it.
     let store = MemoryStore::new();
-    assert_eq!(claim(&store, "k", T0).await.unwrap(), ClaimOutcome::Claimed);
+    assert_eq!(claim(&store, "k").await.unwrap(), ClaimOutcome::Claimed);
     let output = Completion::Output(b" \n{\"a\": 1}\t ".to_vec());
     store
-        .complete(key("k"), &claim_by("k", T0).claim(), &output, T0, TTL)
+        .complete(key("k"), &claim_by("k").claim(), &output, TTL)
         .await
         .unwrap();
-    let record = store.get(key("k"), T0).await.unwrap().unwrap();
+    let record = store.get(key("k")).await.unwrap().unwrap();
     assert!(matches!(
         record.state,
         idem::store::RecordState::Completed { output: Some(ref o), .. } if o == b"{\"a\": 1}"

@@ -238,7 +238,7 @@ impl Call<'_> {
                 }),
                 Shared::Failed(error),
             ),
-            RecordState::InProgress { .. } => (
+            RecordState::Unknown { .. } | RecordState::InProgress { .. } => (
                 Err(ExecuteError::InProgress {
                     key: self.key_string(),
                 }),
@@ -344,7 +344,6 @@ impl Call<'_> {
                 self.record_key(),
                 claim,
                 completion,
-                self.executor.now(),
                 ttl,
             )
             .await
