@@ -325,8 +325,12 @@ impl PostgresStore {
                 &[&self.table.lock_key()],
             )
             .await?;
-            let state = tx.query_one(&self.sql.schema_state, &[]).await?;
-            let (exists, outdated_purge): (bool, bool) = (state.try_get(0)?, state.try_get(1)?);
+            // The row, and with it the statement, dropped at once: the statement's Close then
+            // goes before the COMMIT, not after it, with the store's next request.
+            let (exists, outdated_purge): (bool, bool) = {
+                let state = tx.query_one(&self.sql.schema_state, &[]).await?;
+                (state.try_get(0)?, state.try_get(1)?)
+            };
             if !exists {
                 tx.batch_execute(&ddl).await?;
             } else if outdated_purge {
@@ -748,8 +752,10 @@ impl Store for PostgresStore {
             } else {
                 &self.sql.purge_expired
             };
-            let rows = self.query(sql, &[]).await
-            .map_err(|f| f.into_store(&self.table.to_string()))?;
+            let rows = self
+                .query(sql, &[])
+                .await
+                .map_err(|f| f.into_store(&self.table.to_string()))?;
             let removed = rows.first().and_then(|row| row.try_get::<_, i64>(0).ok());
             Ok(removed.and_then(|n| u64::try_from(n).ok()).unwrap_or(0))
         })

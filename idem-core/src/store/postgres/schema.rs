@@ -387,10 +387,14 @@ impl Statements {
              WHERE r.tool = $1 AND r.key = $2 AND ({expired}) IS NOT TRUE",
             expired = expired_at("clock.now"),
         );
+        // The time as a scalar sub-query of a CTE (an InitPlan, run once), not a joined
+        // sub-query: the planner then compares `expires_at` with a value it can look up in the
+        // partial indexes, where a join with a volatile sub-query makes it scan the table.
         let purge_expired = format!(
-            "WITH purged AS (DELETE FROM {t} AS r USING {clock} WHERE {expired} RETURNING 1) \
+            "WITH clock AS (SELECT {SERVER_NOW} AS now), \
+             purged AS (DELETE FROM {t} AS r WHERE {expired} RETURNING 1) \
              SELECT count(*) FROM purged",
-            expired = expired_at("clock.now"),
+            expired = expired_at("(SELECT now FROM clock)"),
         );
         // The quoted names are validated: they hold no `'`.
         let purge = table.quoted_with_suffix("_purge");
@@ -477,5 +481,12 @@ mod tests {
             sql.contains("CREATE INDEX IF NOT EXISTS \"idem_expires_at\" ON \"jobs\".\"idem\"")
         );
         assert!(sql.contains("CREATE OR REPLACE FUNCTION \"jobs\".\"idem_purge\"("));
+        assert!(sql.contains(
+            "CREATE INDEX IF NOT EXISTS \"idem_unknown_expires_at\" ON \"jobs\".\"idem\" \
+             (expires_at)\n    WHERE state = 'unknown';"
+        ));
+        // How `ensure_schema` tells the purge function of this idem from an earlier one's.
+        assert!(sql.contains(&format!("    -- {PURGE_VERSION}\n")));
+        assert!(sql.ends_with(&purge_function_sql(&PostgresTable::new("jobs.idem").unwrap())));
     }
 }
