@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use idem::executor::Executor;
-use idem::store::{RecordKey, RecordState, StoreError, UnixMillis};
+use idem::store::{RecordKey, RecordState, StoreError};
 
 use super::proc::Proc;
 use super::proxy::Proxy;
@@ -225,9 +225,7 @@ async fn exactly_once_in<B: Backend>(backend: Arc<B>, fleet: Fleet) {
             stored.key
         );
     }
-    let corrupt_now = admin
-        .get(record_key(&corrupt_key), UnixMillis(now_ms()))
-        .await;
+    let corrupt_now = admin.get(record_key(&corrupt_key)).await;
     assert!(
         matches!(corrupt_now, Err(StoreError::Corrupt { .. })),
         "{test}: {corrupt_now:?}"
@@ -500,7 +498,7 @@ async fn stopped_past_lease_in<B: Backend>(backend: Arc<B>, fleet: Fleet) {
     let admin = backend.admin();
     let key1 = Charge::new(orders[1]).key();
     let claim = admin
-        .get(record_key(&key1), UnixMillis(now_ms()))
+        .get(record_key(&key1))
         .await
         .expect("get")
         .expect("a record");
@@ -524,7 +522,7 @@ async fn stopped_past_lease_in<B: Backend>(backend: Arc<B>, fleet: Fleet) {
     for (order, taker) in orders.iter().zip([&b0, &b1]) {
         let key = Charge::new(order).key();
         let record = admin
-            .get(record_key(&key), UnixMillis(now_ms()))
+            .get(record_key(&key))
             .await
             .expect("get")
             .expect("a record");

@@ -205,7 +205,7 @@ impl<B: Backend> Worker<B> {
                         tool: "fleet-warm-up",
                         key: "none",
                     };
-                    store.get(key, idem::store::UnixMillis(now_ms())).await
+                    store.get(key).await
                 })
             })
             .collect();
@@ -471,11 +471,7 @@ async fn work<B: Backend>(job: Job) {
                     tool: "fleet-probe",
                     key: "none",
                 };
-                match worker
-                    .store
-                    .get(key, idem::store::UnixMillis(now_ms()))
-                    .await
-                {
+                match worker.store.get(key).await {
                     Ok(_) => break,
                     Err(_) if probing.elapsed() < Duration::from_secs(10) => {
                         failures += 1;
