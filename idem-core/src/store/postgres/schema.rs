@@ -487,6 +487,8 @@ mod tests {
         ));
         // How `ensure_schema` tells the purge function of this idem from an earlier one's.
         assert!(sql.contains(&format!("    -- {PURGE_VERSION}\n")));
-        assert!(sql.ends_with(&purge_function_sql(&PostgresTable::new("jobs.idem").unwrap())));
+        assert!(sql.ends_with(&purge_function_sql(
+            &PostgresTable::new("jobs.idem").unwrap()
+        )));
     }
 }
