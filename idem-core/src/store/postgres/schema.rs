@@ -155,8 +155,8 @@ impl fmt::Display for PostgresTable {
 /// follows [`RECORD_FORMAT`](crate::store::RECORD_FORMAT): a row is a record of that format, by
 /// column, and is written in the oldest version that can express it, as records are: version 1
 /// ([`ROW_FORMAT_V1`]) for in-progress, completed and failed rows, version 2 only for a row whose
-/// outcome is unknown. An idem that reads format 1 only (0.x before unknown outcomes) then says
-/// that such a row comes from a newer idem (`UnsupportedFormat`), and its statements, which
+/// outcome is unknown. An idem that reads format 1 only (any idem before unknown outcomes) then
+/// says that such a row comes from a newer idem (`UnsupportedFormat`), and its statements, which
 /// require `format = 1`, never overwrite, complete or purge it.
 pub(super) const ROW_FORMAT: i16 = 2;
 
