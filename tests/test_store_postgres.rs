@@ -18,17 +18,45 @@ use std::time::{Duration, Instant};
 
 use idem::store::{
     BoxFuture, ClaimOutcome, Completion, PostgresOptions, PostgresStore, PostgresTable, RecordKey,
-    RecordState, Store, StoreError,
+    RecordState, Store, StoreError, UnixMillis,
 };
 use postgres_url::split_url;
 use serde::Deserialize;
 use serde_json::value::RawValue;
-use store_conformance::{Corruptor, T0, TTL, at, claim_by, claimed_record, completed_record};
+use store_conformance::{ClaimBy, Corruptor, LONG_TTL as TTL, Shape, TestTime};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
+
+/// The lease of the claims of these tests (but those that wait for a lease to end).
+const LEASE: Duration = Duration::from_secs(30);
+
+/// The time on this host's clock.
+fn host_now() -> UnixMillis {
+    UnixMillis::now(&idem::SystemClock)
+}
+
+/// A claim by `token`, with fingerprint `fp-{token}`, the time of this host (which the store
+/// ignores) and [`LEASE`].
+fn claim_by(token: &str) -> ClaimBy {
+    ClaimBy {
+        token: token.to_owned(),
+        fingerprint: format!("fp-{token}"),
+        now: host_now(),
+        lease: LEASE,
+    }
+}
+
+/// The shape of `key`'s record; panics on a store error.
+async fn shape(store: &PostgresStore, key: RecordKey<'_>) -> Option<Shape> {
+    store
+        .get(key)
+        .await
+        .unwrap_or_else(|e| panic!("get of {key}: {e}"))
+        .map(|record| Shape::of(&record))
+}
 
 const SKIP: &str = "IDEM_POSTGRES_URL is not set; set it to e.g. \
                     postgres://postgres@127.0.0.1:5432/idem to run the PostgreSQL tests";
@@ -136,8 +164,9 @@ impl RawRow {
     }
 
     /// The row that `bytes` describe: the fields of a JSON object go to the columns of the same
-    /// name (`idem_record` to `format`, 1 when absent; the output as raw JSON); anything else
-    /// goes, as text, to `state`, which no state is named like.
+    /// name (`idem_record` to `format`, 1 when absent; the output as raw JSON, `null` included;
+    /// an unknown outcome's `reason` to `error`, where the store keeps it); anything else goes,
+    /// as text, to `state`, which no state is named like.
     fn from_bytes(bytes: &[u8]) -> Self {
         #[derive(Deserialize)]
         struct Fields<'a> {
@@ -148,9 +177,16 @@ impl RawRow {
             created_at: Option<i64>,
             lease_until: Option<i64>,
             expires_at: Option<i64>,
-            #[serde(borrow)]
+            #[serde(default, borrow, deserialize_with = "present")]
             output: Option<&'a RawValue>,
             error: Option<String>,
+            reason: Option<String>,
+        }
+        /// An `output` member, whatever its value: `null` is an output.
+        fn present<'de, D: serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Option<&'de RawValue>, D::Error> {
+            <&'de RawValue>::deserialize(deserializer).map(Some)
         }
         match serde_json::from_slice::<Fields<'_>>(bytes) {
             Ok(f) => RawRow {
@@ -162,7 +198,7 @@ impl RawRow {
                 lease_until: f.lease_until,
                 expires_at: f.expires_at,
                 output: f.output.map(|o| o.get().to_owned()),
-                error: f.error,
+                error: f.error.or(f.reason),
             },
             Err(_) => RawRow {
                 format: 1,
@@ -246,7 +282,7 @@ async fn conformance() {
     };
     let store = fresh_store(&url, PostgresOptions::new()).await;
     let corruptor = PostgresCorruptor(Arc::clone(&store));
-    store_conformance::run_all(store.clone(), Some(&corruptor)).await;
+    store_conformance::run_all(store.clone(), TestTime::Real, Some(&corruptor)).await;
     drop_table(&store).await;
 }
 
@@ -326,6 +362,24 @@ async fn garbage_rows() {
             },
         ),
         (
+            "unknown-in-format-1",
+            RawRow {
+                state: Some("unknown".into()),
+                output: None,
+                error: Some("the tool panicked".into()),
+                ..RawRow::completed(long_ago)
+            },
+        ),
+        (
+            "unknown-without-reason",
+            RawRow {
+                format: 2,
+                state: Some("unknown".into()),
+                output: None,
+                ..RawRow::completed(long_ago)
+            },
+        ),
+        (
             "claim-with-negative-lease",
             RawRow {
                 state: Some("in_progress".into()),
@@ -337,25 +391,20 @@ async fn garbage_rows() {
     for (name, row) in &spoiled {
         let key = RecordKey { tool, key: name };
         plant(&store, key, row).await;
-        let later = at(T0, 86_400_000);
-        let r = store.get(key, later).await;
+        let r = store.get(key).await;
         assert!(is_corrupt(&r), "{name}: get: {r:?}");
-        let r = store.claim(key, &claim_by("a", later).claim()).await;
+        let r = store.claim(key, &claim_by("a").claim()).await;
         assert!(is_corrupt(&r), "{name}: claim: {r:?}");
         // The row's own token ("t"), which a sloppy condition would accept.
         let r = store
-            .complete(
-                key,
-                &claim_by("t", T0).claim(),
-                &Completion::Marker,
-                later,
-                TTL,
-            )
+            .complete(key, &claim_by("t").claim(), &Completion::Marker, TTL)
             .await;
         assert!(is_corrupt(&r), "{name}: complete: {r:?}");
-        let r = store.release(key, &claim_by("t", T0).claim()).await;
+        let r = store.renew(key, &claim_by("t").claim()).await;
+        assert!(is_corrupt(&r), "{name}: renew: {r:?}");
+        let r = store.release(key, &claim_by("t").claim()).await;
         assert!(is_corrupt(&r), "{name}: release: {r:?}");
-        if let Err(StoreError::Corrupt { key: address, .. }) = store.get(key, later).await {
+        if let Err(StoreError::Corrupt { key: address, .. }) = store.get(key).await {
             assert!(address.contains(name), "{name}: the error names the key");
         }
     }
@@ -368,21 +417,21 @@ async fn garbage_rows() {
     let listed = store.list().await.unwrap();
     assert_eq!(listed.len(), spoiled.len());
     assert!(listed.iter().all(|r| r.record.is_err()), "{listed:?}");
-    assert_eq!(store.purge(at(T0, 86_400_000), false).await.unwrap(), 0);
+    assert_eq!(store.purge(false).await.unwrap(), 0);
     assert_eq!(count_rows(&store).await, n, "purge keeps them");
     for (name, _) in &spoiled {
         let key = RecordKey { tool, key: name };
         assert!(store.delete(key).await.unwrap(), "{name}: delete");
         assert_eq!(
-            store.claim(key, &claim_by("a", T0).claim()).await.unwrap(),
+            store.claim(key, &claim_by("a").claim()).await.unwrap(),
             ClaimOutcome::Claimed
         );
     }
     drop_table(&store).await;
 }
 
-/// A row of another format version is `UnsupportedFormat` everywhere, never overwritten (even
-/// when its columns say it has expired) nor purged; a negative version is `Corrupt`.
+/// A row of a newer format version (3) is `UnsupportedFormat` everywhere, never overwritten
+/// (even when its columns say it has expired) nor purged; a negative version is `Corrupt`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn other_format_rows() {
     let Some(url) = server("other_format_rows") else {
@@ -391,59 +440,53 @@ async fn other_format_rows() {
     let store = fresh_store(&url, PostgresOptions::new()).await;
     let key = RecordKey {
         tool: "formats",
-        key: "v2",
+        key: "v3",
     };
     plant(
         &store,
         key,
         &RawRow {
-            format: 2,
+            format: 3,
             ..RawRow::completed(1_000)
         },
     )
     .await;
-    let unsupported = |r: &dyn std::fmt::Debug, ok: bool| assert!(ok, "expected v2, got {r:?}");
-    let r = store.get(key, T0).await;
+    let unsupported = |r: &dyn std::fmt::Debug, ok: bool| assert!(ok, "expected v3, got {r:?}");
+    let r = store.get(key).await;
     unsupported(
         &r,
         matches!(
             r,
             Err(StoreError::UnsupportedFormat {
-                found: 2,
-                supported: 1,
+                found: 3,
+                supported: 2,
                 ..
             })
         ),
     );
-    let r = store.claim(key, &claim_by("a", T0).claim()).await;
+    let r = store.claim(key, &claim_by("a").claim()).await;
     unsupported(
         &r,
-        matches!(r, Err(StoreError::UnsupportedFormat { found: 2, .. })),
+        matches!(r, Err(StoreError::UnsupportedFormat { found: 3, .. })),
     );
     let r = store
-        .complete(
-            key,
-            &claim_by("t", T0).claim(),
-            &Completion::Marker,
-            T0,
-            TTL,
-        )
+        .complete(key, &claim_by("t").claim(), &Completion::Marker, TTL)
         .await;
     unsupported(
         &r,
-        matches!(r, Err(StoreError::UnsupportedFormat { found: 2, .. })),
+        matches!(r, Err(StoreError::UnsupportedFormat { found: 3, .. })),
     );
-    assert!(
-        store
-            .release(key, &claim_by("t", T0).claim())
-            .await
-            .is_err()
+    let r = store.renew(key, &claim_by("t").claim()).await;
+    unsupported(
+        &r,
+        matches!(r, Err(StoreError::UnsupportedFormat { found: 3, .. })),
     );
-    assert_eq!(store.purge(T0, false).await.unwrap(), 0);
+    assert!(store.release(key, &claim_by("t").claim()).await.is_err());
+    assert_eq!(store.purge(false).await.unwrap(), 0);
     let listed = store.list().await.unwrap();
     assert_eq!(listed.len(), 1);
     let reason = listed[0].record.as_ref().unwrap_err();
-    assert!(reason.contains("format version 2"), "{reason}");
+    assert!(reason.contains("format version 3"), "{reason}");
 
     let negative = RecordKey {
         tool: "formats",
@@ -458,12 +501,505 @@ async fn other_format_rows() {
         },
     )
     .await;
-    let r = store.get(negative, T0).await;
+    let r = store.get(negative).await;
     assert!(is_corrupt(&r), "{r:?}");
     assert_eq!(count_rows(&store).await, 2);
     assert!(store.delete(key).await.unwrap());
     assert!(store.delete(negative).await.unwrap());
     drop_table(&store).await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The server's clock, renewals, outcomes
+
+/// One row's columns as the store wrote them: `(format, state, created_at, lease_until,
+/// expires_at, output IS NULL, output::text, error)`.
+type Columns = (
+    i16,
+    String,
+    i64,
+    Option<i64>,
+    Option<i64>,
+    bool,
+    Option<String>,
+    Option<String>,
+);
+
+async fn columns(store: &PostgresStore, key: RecordKey<'_>) -> Columns {
+    let client = store.pool().get().await.expect("a connection");
+    let query = format!(
+        "SELECT format, state, created_at, lease_until, expires_at, output IS NULL, \
+             output::text, error \
+         FROM {} WHERE tool = $1 AND key = $2",
+        store.table().quoted()
+    );
+    let row = client
+        .query_one(query.as_str(), &[&key.tool.as_bytes(), &key.key.as_bytes()])
+        .await
+        .unwrap_or_else(|e| panic!("the row of {key}: {e}"));
+    (
+        row.get(0),
+        row.get(1),
+        row.get(2),
+        row.get(3),
+        row.get(4),
+        row.get(5),
+        row.get(6),
+        row.get(7),
+    )
+}
+
+/// The claimer's clock is never read. A claim whose `now` is 5 minutes ahead does not take over
+/// a live claim; a claim whose `now` is 5 minutes behind gets its whole lease, and is not taken
+/// over early; both leases end on the server's clock. The row's times are the server's:
+/// `created_at` is within seconds of this host's time (the server runs beside it), not 5
+/// minutes off, and the lease ends exactly `lease` after it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_clock_decides() {
+    let Some(url) = server("the_server_clock_decides") else {
+        return;
+    };
+    let store = fresh_store(&url, PostgresOptions::new()).await;
+    let lease = Duration::from_millis(400);
+    let five_minutes = 300_000;
+    let skewed = |token: &str, offset: i64| ClaimBy {
+        now: UnixMillis(host_now().0.checked_add_signed(offset).unwrap()),
+        lease,
+        ..claim_by(token)
+    };
+    for (name, holder, claimer) in [
+        ("claimer-ahead", 0, five_minutes),
+        ("holder-behind", -five_minutes, 0),
+        ("holder-behind-claimer-ahead", -five_minutes, five_minutes),
+        ("holder-ahead-claimer-behind", five_minutes, -five_minutes),
+    ] {
+        let key = RecordKey {
+            tool: "clock",
+            key: name,
+        };
+        let before = host_now();
+        let outcome = store.claim(key, &skewed("a", holder).claim()).await;
+        assert_eq!(outcome.unwrap(), ClaimOutcome::Claimed, "{name}");
+        let (_, _, created_at, lease_until, ..) = columns(&store, key).await;
+        let created_at = u64::try_from(created_at).unwrap();
+        assert!(
+            created_at.abs_diff(before.0) < 5_000,
+            "{name}: created_at {created_at} is the server's time, near {before:?}"
+        );
+        assert_eq!(
+            lease_until,
+            Some(i64::try_from(created_at + 400).unwrap()),
+            "{name}: the lease ends 400 ms after the claim, on the server's clock"
+        );
+        let r = store.claim(key, &skewed("b", claimer).claim()).await;
+        match r.unwrap() {
+            ClaimOutcome::Existing(record) => {
+                assert_eq!(Shape::of(&record), Shape::claimed("a"), "{name}");
+            }
+            other => panic!("{name}: a live claim, whatever the claimer's clock: {other:?}"),
+        }
+        tokio::time::sleep(lease + Duration::from_millis(100)).await;
+        let r = store.claim(key, &skewed("b", claimer).claim()).await;
+        assert_eq!(
+            r.unwrap(),
+            ClaimOutcome::TookOver {
+                previous_token: "a".into()
+            },
+            "{name}: the lease has ended on the server's clock"
+        );
+    }
+    drop_table(&store).await;
+}
+
+/// A claim of a 300 ms lease renewed every 100 ms for a second stays `Existing` to another
+/// claimer throughout, its lease end moving on; once the renewals stop, it is taken over after
+/// its lease. Renewing by another token, or after the takeover, is `ClaimLost` and writes
+/// nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn renewal_keeps_a_claim_alive() {
+    let Some(url) = server("renewal_keeps_a_claim_alive") else {
+        return;
+    };
+    let store = fresh_store(&url, PostgresOptions::new()).await;
+    let key = RecordKey {
+        tool: "renew",
+        key: "k",
+    };
+    let lease = Duration::from_millis(300);
+    let holder = ClaimBy {
+        lease,
+        ..claim_by("a")
+    };
+    let other = ClaimBy {
+        lease,
+        ..claim_by("b")
+    };
+    assert_eq!(
+        store.claim(key, &holder.claim()).await.unwrap(),
+        ClaimOutcome::Claimed
+    );
+    let (.., first_lease_end, _, _, _, _) = columns(&store, key).await;
+    let first_lease_end = first_lease_end.unwrap();
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(1) {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        store.renew(key, &holder.claim()).await.expect("renew");
+        match store.claim(key, &other.claim()).await.unwrap() {
+            ClaimOutcome::Existing(record) => assert_eq!(Shape::of(&record), Shape::claimed("a")),
+            other => panic!("after {:?}: {other:?}", started.elapsed()),
+        }
+    }
+    let (_, state, _, lease_end, ..) = columns(&store, key).await;
+    assert_eq!(state, "in_progress");
+    assert!(
+        lease_end.unwrap() >= first_lease_end + 900,
+        "the lease end moved on: {first_lease_end} -> {lease_end:?}"
+    );
+    let r = store.renew(key, &other.claim()).await;
+    assert!(matches!(r, Err(StoreError::ClaimLost { .. })), "{r:?}");
+    assert_eq!(
+        columns(&store, key).await.3,
+        lease_end,
+        "a renewal by another token writes nothing"
+    );
+
+    tokio::time::sleep(lease + Duration::from_millis(100)).await;
+    assert_eq!(
+        store.claim(key, &other.claim()).await.unwrap(),
+        ClaimOutcome::TookOver {
+            previous_token: "a".into()
+        }
+    );
+    let r = store.renew(key, &holder.claim()).await;
+    assert!(matches!(r, Err(StoreError::ClaimLost { .. })), "{r:?}");
+    assert_eq!(shape(&store, key).await, Some(Shape::claimed("b")));
+    drop_table(&store).await;
+}
+
+/// An output of `null` is an output: stored as the JSON `null` (not SQL NULL, which is a
+/// marker's), and replayed as `Some(b"null")` by `get` and `claim`; a marker stays `None`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn null_output_round_trips() {
+    let Some(url) = server("null_output_round_trips") else {
+        return;
+    };
+    let store = fresh_store(&url, PostgresOptions::new()).await;
+    for (name, completion, column, output) in [
+        (
+            "null",
+            Completion::Output(b"null".to_vec()),
+            Some("null"),
+            Some(b"null".to_vec()),
+        ),
+        (
+            "spaced-null",
+            Completion::Output(b" \n null \t".to_vec()),
+            Some("null"),
+            Some(b"null".to_vec()),
+        ),
+        ("marker", Completion::Marker, None, None),
+    ] {
+        let key = RecordKey {
+            tool: "null",
+            key: name,
+        };
+        store.claim(key, &claim_by("a").claim()).await.unwrap();
+        store
+            .complete(key, &claim_by("a").claim(), &completion, TTL)
+            .await
+            .unwrap();
+        let (_, state, _, _, _, is_null, text, _) = columns(&store, key).await;
+        assert_eq!(state, "completed", "{name}");
+        assert_eq!(
+            (is_null, text.as_deref()),
+            (column.is_none(), column),
+            "{name}"
+        );
+        let record = store.get(key).await.unwrap().expect("the record");
+        assert!(
+            matches!(&record.state, RecordState::Completed { output: o, .. } if *o == output),
+            "{name}: {record:?}"
+        );
+        match store.claim(key, &claim_by("b").claim()).await.unwrap() {
+            ClaimOutcome::Existing(replayed) => assert_eq!(replayed, record, "{name}"),
+            other => panic!("{name}: {other:?}"),
+        }
+    }
+    drop_table(&store).await;
+}
+
+/// An unknown outcome is a row of format 2, state `unknown`, its reason in `error`; it reads
+/// back as `RecordState::Unknown`, is replayed to claimers, cannot be completed or renewed
+/// again, and expires after its TTL on the server's clock: `get` no longer sees it, a claim
+/// takes the key (a row of format 1 again), and `purge` removes it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_outcome_round_trips_and_expires() {
+    let Some(url) = server("unknown_outcome_round_trips_and_expires") else {
+        return;
+    };
+    let store = fresh_store(&url, PostgresOptions::new()).await;
+    let ttl = Duration::from_millis(400);
+    let reason = "the tool panicked: index out of bounds";
+    let unknown = Completion::Unknown(reason.into());
+    let keys = ["claimed-again", "purged"].map(|key| RecordKey {
+        tool: "unknown",
+        key,
+    });
+    for key in keys {
+        store.claim(key, &claim_by("a").claim()).await.unwrap();
+        store
+            .complete(key, &claim_by("a").claim(), &unknown, ttl)
+            .await
+            .unwrap();
+        let (format, state, _, lease_until, expires_at, output_is_null, _, error) =
+            columns(&store, key).await;
+        assert_eq!(
+            (format, state.as_str(), lease_until, output_is_null),
+            (2, "unknown", None, true)
+        );
+        assert_eq!(error.as_deref(), Some(reason), "the reason is in `error`");
+        let record = store.get(key).await.unwrap().expect("the record");
+        assert_eq!(
+            record.state,
+            RecordState::Unknown {
+                reason: reason.into(),
+                expires_at: UnixMillis(u64::try_from(expires_at.unwrap()).unwrap()),
+            }
+        );
+        assert_eq!(Shape::of(&record), Shape::done("a", &unknown));
+        match store.claim(key, &claim_by("b").claim()).await.unwrap() {
+            ClaimOutcome::Existing(replayed) => assert_eq!(replayed, record),
+            other => panic!("a live unknown outcome is replayed: {other:?}"),
+        }
+        let r = store
+            .complete(key, &claim_by("a").claim(), &Completion::Marker, TTL)
+            .await;
+        assert!(matches!(r, Err(StoreError::ClaimLost { .. })), "{r:?}");
+        let r = store.renew(key, &claim_by("a").claim()).await;
+        assert!(matches!(r, Err(StoreError::ClaimLost { .. })), "{r:?}");
+        assert_eq!(store.get(key).await.unwrap(), Some(record));
+    }
+    assert_eq!(store.purge(false).await.unwrap(), 0, "not expired yet");
+
+    tokio::time::sleep(ttl + Duration::from_millis(100)).await;
+    for key in keys {
+        assert_eq!(store.get(key).await.unwrap(), None, "expired");
+    }
+    assert_eq!(
+        store.claim(keys[0], &claim_by("c").claim()).await.unwrap(),
+        ClaimOutcome::Claimed
+    );
+    let (format, state, _, _, expires_at, _, _, error) = columns(&store, keys[0]).await;
+    assert_eq!(
+        (format, state.as_str(), expires_at, error),
+        (1, "in_progress", None, None)
+    );
+    assert_eq!(store.purge(false).await.unwrap(), 1, "the expired one");
+    let left: Vec<String> = store
+        .list()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.key)
+        .collect();
+    assert_eq!(left, ["claimed-again"]);
+    drop_table(&store).await;
+}
+
+/// A store on a table created by the previous idem (its DDL, as it shipped), which reads format
+/// 1 only: unknown outcomes work on it as they are (no `CHECK` on `state`). Its purge function
+/// leaves them; the store's own purge does not; `ensure_schema` replaces the function (the
+/// role owns it) and the new one purges them; `ensure_schema` builds no index on the live
+/// table.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_table_of_the_previous_idem() {
+    let Some(url) = server("a_table_of_the_previous_idem") else {
+        return;
+    };
+    let table = fresh_table();
+    let admin = fresh_store(&url, PostgresOptions::new()).await;
+    sql(&admin, &previous_ddl(&table)).await;
+    let store = PostgresStore::connect_with(
+        &url,
+        PostgresOptions::new()
+            .table(table.clone())
+            .create_schema(false),
+    )
+    .await
+    .expect("the previous idem's table");
+    let unknown = Completion::Unknown("the caller stopped waiting".into());
+    let complete_unknown = |key: &'static str, ttl: Duration| {
+        let store = &store;
+        let unknown = &unknown;
+        async move {
+            let key = RecordKey {
+                tool: "previous",
+                key,
+            };
+            store.claim(key, &claim_by("a").claim()).await.unwrap();
+            store
+                .complete(key, &claim_by("a").claim(), unknown, ttl)
+                .await
+                .unwrap();
+            key
+        }
+    };
+    let live = complete_unknown("live", TTL).await;
+    match store.claim(live, &claim_by("b").claim()).await.unwrap() {
+        ClaimOutcome::Existing(record) => {
+            assert_eq!(Shape::of(&record), Shape::done("a", &unknown));
+        }
+        other => panic!("{other:?}"),
+    }
+    complete_unknown("expired-1", Duration::ZERO).await;
+
+    let purge_function = format!("SELECT \"{}_purge\"()", table.name());
+    let client = admin.pool().get().await.unwrap();
+    let purged: i64 = client
+        .query_one(purge_function.as_str(), &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(purged, 0, "the previous purge function reads format 1 only");
+    assert_eq!(store.purge(false).await.unwrap(), 1, "the store's purge");
+
+    store.ensure_schema().await.expect("ensure_schema");
+    store.ensure_schema().await.expect("again");
+    complete_unknown("expired-2", Duration::ZERO).await;
+    let purged: i64 = client
+        .query_one(purge_function.as_str(), &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(purged, 1, "the replaced purge function");
+    let indexes: i64 = client
+        .query_one(
+            "SELECT count(*) FROM pg_indexes WHERE tablename = $1",
+            &[&table.name()],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(
+        indexes, 2,
+        "the primary key and the previous index, no more"
+    );
+    let left: Vec<String> = store
+        .list()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.key)
+        .collect();
+    assert_eq!(left, ["live"]);
+    drop(client);
+    drop_table(&store).await;
+    drop_table(&admin).await;
+}
+
+/// The DDL of `table` as the previous idem (row format 1 only) wrote it.
+fn previous_ddl(table: &PostgresTable) -> String {
+    let t = table.quoted();
+    let name = table.name();
+    format!(
+        r#"CREATE TABLE IF NOT EXISTS {t} (
+    tool           bytea    NOT NULL,
+    key            bytea    NOT NULL,
+    format         smallint NOT NULL,
+    state          text,
+    token          text,
+    fingerprint    text,
+    created_at     bigint,
+    lease_until    bigint,
+    expires_at     bigint,
+    output         json,
+    error          text,
+    previous_token text,
+    PRIMARY KEY (tool, key)
+);
+CREATE INDEX IF NOT EXISTS "{name}_expires_at" ON {t} (expires_at)
+    WHERE state IN ('completed', 'failed');
+CREATE OR REPLACE FUNCTION "{name}_purge"(
+    now_ms bigint DEFAULT (extract(epoch FROM clock_timestamp()) * 1000)::bigint
+) RETURNS bigint LANGUAGE sql AS $idem_purge$
+    WITH purged AS (DELETE FROM {t} AS r WHERE r.format = 1 AND r.token IS NOT NULL
+        AND r.fingerprint IS NOT NULL AND r.created_at >= 0
+        AND ((r.state = 'completed' AND r.expires_at BETWEEN 0 AND now_ms)
+        OR (r.state = 'failed' AND r.error IS NOT NULL AND r.expires_at BETWEEN 0 AND now_ms))
+        RETURNING 1)
+    SELECT count(*) FROM purged
+$idem_purge$;
+"#
+    )
+}
+
+/// A role that does not exist, and a database that does not exist: `Unavailable`, and the
+/// message says so in the server's words, with the SQLSTATE code (not "db error").
+#[tokio::test]
+async fn errors_say_what_the_server_said() {
+    let Some(url) = server("errors_say_what_the_server_said") else {
+        return;
+    };
+    let Some((upstream, rewrite)) = split_url(&url).await else {
+        println!("errors_say_what_the_server_said: skipped: not a postgres:// URL");
+        return;
+    };
+    let options = || {
+        PostgresOptions::new()
+            .table(fresh_table())
+            .connect_timeout(Duration::from_secs(3))
+    };
+    let wrong_role = format!("postgres://idem_no_such_role@{upstream}/postgres");
+    let err = PostgresStore::connect_with(&wrong_role, options())
+        .await
+        .expect_err("no such role");
+    assert!(
+        matches!(
+            err,
+            StoreError::Unavailable {
+                store: "postgres",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let message = err.to_string();
+    println!("errors_say_what_the_server_said: {message}");
+    assert!(
+        message.contains("cannot connect to PostgreSQL: FATAL 28000: ")
+            && message.contains(r#"role "idem_no_such_role" does not exist"#),
+        "{message}"
+    );
+
+    // The URL's user, on a database that does not exist.
+    let via = rewrite(upstream);
+    let (authority, _) = via.rsplit_once('/').expect("a path");
+    let wrong_database = format!("{authority}/idem_no_such_database");
+    let err = PostgresStore::connect_with(&wrong_database, options())
+        .await
+        .expect_err("no such database");
+    let message = err.to_string();
+    println!("errors_say_what_the_server_said: {message}");
+    assert!(
+        message.contains("cannot connect to PostgreSQL: FATAL 3D000: ")
+            && message.contains(r#"database "idem_no_such_database" does not exist"#),
+        "{message}"
+    );
+
+    // A statement on a table that is gone: the server's words too.
+    let store = fresh_store(&url, PostgresOptions::new()).await;
+    drop_table(&store).await;
+    let r = store
+        .get(RecordKey {
+            tool: "t",
+            key: "k",
+        })
+        .await;
+    let message = r.expect_err("no table").to_string();
+    assert!(
+        message.contains("PostgreSQL failed: ERROR 42P01: ") && message.contains("does not exist"),
+        "{message}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -489,7 +1025,7 @@ async fn too_large() {
         key: "k",
     };
     assert_eq!(
-        store.claim(key, &claim_by("a", T0).claim()).await.unwrap(),
+        store.claim(key, &claim_by("a").claim()).await.unwrap(),
         ClaimOutcome::Claimed
     );
     let json_of = |size: usize| {
@@ -500,7 +1036,7 @@ async fn too_large() {
     };
     let too_big = Completion::Output(json_of(limit + 1));
     let r = store
-        .complete(key, &claim_by("a", T0).claim(), &too_big, T0, TTL)
+        .complete(key, &claim_by("a").claim(), &too_big, TTL)
         .await;
     assert!(
         matches!(r, Err(StoreError::TooLarge { size, limit: l, .. }) if size == limit + 1 && l == limit),
@@ -509,29 +1045,25 @@ async fn too_large() {
     let r = store
         .complete(
             key,
-            &claim_by("a", T0).claim(),
+            &claim_by("a").claim(),
             &Completion::Failed("e".repeat(limit + 1)),
-            T0,
             TTL,
         )
         .await;
     assert!(matches!(r, Err(StoreError::TooLarge { .. })), "{r:?}");
     assert_eq!(
-        store.get(key, T0).await.unwrap(),
-        Some(claimed_record("a", T0)),
+        shape(&store, key).await,
+        Some(Shape::claimed("a")),
         "the claim stays"
     );
     let fits = Completion::Output(json_of(limit));
     store
-        .complete(key, &claim_by("a", T0).claim(), &fits, T0, TTL)
+        .complete(key, &claim_by("a").claim(), &fits, TTL)
         .await
         .unwrap();
-    assert_eq!(
-        store.get(key, T0).await.unwrap(),
-        Some(completed_record("a", T0, &fits, T0))
-    );
+    assert_eq!(shape(&store, key).await, Some(Shape::done("a", &fits)));
 
-    let mut huge_claim = claim_by("b", T0);
+    let mut huge_claim = claim_by("b");
     huge_claim.fingerprint = "f".repeat(limit);
     let other = RecordKey {
         tool: "sizes",
@@ -539,7 +1071,7 @@ async fn too_large() {
     };
     let r = store.claim(other, &huge_claim.claim()).await;
     assert!(matches!(r, Err(StoreError::TooLarge { .. })), "{r:?}");
-    assert_eq!(store.get(other, T0).await.unwrap(), None);
+    assert_eq!(store.get(other).await.unwrap(), None);
     drop_table(&store).await;
 }
 
@@ -570,21 +1102,18 @@ async fn odd_tool_ids_and_keys() {
         let key = RecordKey { tool, key };
         let token = format!("t{i}");
         assert_eq!(
-            store
-                .claim(key, &claim_by(&token, T0).claim())
-                .await
-                .unwrap(),
+            store.claim(key, &claim_by(&token).claim()).await.unwrap(),
             ClaimOutcome::Claimed,
             "{key:?}"
         );
         let done = Completion::Output(format!("{{\"i\":{i},\"s\":\"\\u0000\"}}").into_bytes());
         store
-            .complete(key, &claim_by(&token, T0).claim(), &done, T0, TTL)
+            .complete(key, &claim_by(&token).claim(), &done, TTL)
             .await
             .unwrap();
         assert_eq!(
-            store.get(key, T0).await.unwrap(),
-            Some(completed_record(&token, T0, &done, T0)),
+            shape(&store, key).await,
+            Some(Shape::done(&token, &done)),
             "{key:?}"
         );
     }
@@ -606,7 +1135,7 @@ async fn odd_tool_ids_and_keys() {
         tool: &long_tool,
         key: "k",
     };
-    let r = store.claim(long, &claim_by("a", T0).claim()).await;
+    let r = store.claim(long, &claim_by("a").claim()).await;
     assert!(
         matches!(
             r,
@@ -618,22 +1147,11 @@ async fn odd_tool_ids_and_keys() {
         ),
         "{r:?}"
     );
-    assert_eq!(store.get(long, T0).await.unwrap(), None);
-    assert!(
-        !store
-            .release(long, &claim_by("a", T0).claim())
-            .await
-            .unwrap()
-    );
+    assert_eq!(store.get(long).await.unwrap(), None);
+    assert!(!store.release(long, &claim_by("a").claim()).await.unwrap());
     assert!(!store.delete(long).await.unwrap());
     let r = store
-        .complete(
-            long,
-            &claim_by("a", T0).claim(),
-            &Completion::Marker,
-            T0,
-            TTL,
-        )
+        .complete(long, &claim_by("a").claim(), &Completion::Marker, TTL)
         .await;
     assert!(matches!(r, Err(StoreError::ClaimLost { .. })), "{r:?}");
 
@@ -642,46 +1160,34 @@ async fn odd_tool_ids_and_keys() {
         tool: "nul",
         key: "k",
     };
-    let r = store.claim(key, &claim_by("a\0b", T0).claim()).await;
+    let r = store.claim(key, &claim_by("a\0b").claim()).await;
     assert!(is_corrupt(&r), "token: {r:?}");
-    let mut claim = claim_by("a", T0);
+    let mut claim = claim_by("a");
     claim.fingerprint = "f\0".into();
     let r = store.claim(key, &claim.claim()).await;
     assert!(is_corrupt(&r), "fingerprint: {r:?}");
-    assert_eq!(store.get(key, T0).await.unwrap(), None, "nothing written");
+    assert_eq!(store.get(key).await.unwrap(), None, "nothing written");
     assert_eq!(
-        store.claim(key, &claim_by("a", T0).claim()).await.unwrap(),
+        store.claim(key, &claim_by("a").claim()).await.unwrap(),
         ClaimOutcome::Claimed
     );
     let r = store
         .complete(
             key,
-            &claim_by("a", T0).claim(),
+            &claim_by("a").claim(),
             &Completion::Failed("bad\0error".into()),
-            T0,
             TTL,
         )
         .await;
     assert!(is_corrupt(&r), "error message: {r:?}");
     let r = store
-        .complete(
-            key,
-            &claim_by("a\0", T0).claim(),
-            &Completion::Marker,
-            T0,
-            TTL,
-        )
+        .complete(key, &claim_by("a\0").claim(), &Completion::Marker, TTL)
         .await;
     assert!(matches!(r, Err(StoreError::ClaimLost { .. })), "{r:?}");
-    assert!(
-        !store
-            .release(key, &claim_by("a\0", T0).claim())
-            .await
-            .unwrap()
-    );
+    assert!(!store.release(key, &claim_by("a\0").claim()).await.unwrap());
     assert_eq!(
-        store.get(key, T0).await.unwrap(),
-        Some(claimed_record("a", T0)),
+        shape(&store, key).await,
+        Some(Shape::claimed("a")),
         "the claim is intact"
     );
     drop_table(&store).await;
@@ -736,7 +1242,7 @@ async fn schema() {
         key: "k",
     };
     assert_eq!(
-        raced.claim(key, &claim_by("a", T0).claim()).await.unwrap(),
+        raced.claim(key, &claim_by("a").claim()).await.unwrap(),
         ClaimOutcome::Claimed
     );
     drop_table(raced).await;
@@ -761,28 +1267,27 @@ async fn schema() {
     .expect("the migrated table");
     migrated.ensure_schema().await.expect("a table that exists");
     let output = Completion::Output(b"{}".to_vec());
-    for (i, k) in ["expired", "live", "claim"].iter().enumerate() {
+    let unknown = Completion::Unknown("the tool panicked".into());
+    let records = [
+        ("expired", Some((&output, Duration::ZERO))),
+        ("live", Some((&output, TTL))),
+        ("unknown-expired", Some((&unknown, Duration::ZERO))),
+        ("claim", None),
+    ];
+    for (k, completion) in records {
         let key = RecordKey {
             tool: "schema",
             key: k,
         };
-        migrated.claim(key, &claim_by(k, T0).claim()).await.unwrap();
-        if i < 2 {
-            let ttl = if i == 0 { Duration::ZERO } else { TTL };
+        migrated.claim(key, &claim_by(k).claim()).await.unwrap();
+        if let Some((completion, ttl)) = completion {
             migrated
-                .complete(key, &claim_by(k, T0).claim(), &output, T0, ttl)
+                .complete(key, &claim_by(k).claim(), completion, ttl)
                 .await
                 .unwrap();
         }
     }
     let client = store.pool().get().await.unwrap();
-    let purge = format!("SELECT \"{schema_name}\".\"Idem_Records_purge\"($1)");
-    let purged: i64 = client
-        .query_one(purge.as_str(), &[&i64::try_from(at(T0, 1).0).unwrap()])
-        .await
-        .unwrap()
-        .get(0);
-    assert_eq!(purged, 1, "the purge function removes the expired record");
     let default_now = format!("SELECT \"{schema_name}\".\"Idem_Records_purge\"()");
     let purged: i64 = client
         .query_one(default_now.as_str(), &[])
@@ -790,9 +1295,22 @@ async fn schema() {
         .unwrap()
         .get(0);
     assert_eq!(
-        purged, 1,
-        "in 2023 + 1 h, the live record has expired by now"
+        purged, 2,
+        "the purge function, on the server's clock, removes the expired records, an unknown \
+         outcome's included"
     );
+    // A day past the live record's TTL, on the server's clock.
+    let later = format!(
+        "SELECT \"{schema_name}\".\"Idem_Records_purge\"(\
+             (extract(epoch FROM clock_timestamp()) * 1000)::bigint + $1)"
+    );
+    let ttl_and_a_day = i64::try_from((TTL + Duration::from_secs(86_400)).as_millis()).unwrap();
+    let purged: i64 = client
+        .query_one(later.as_str(), &[&ttl_and_a_day])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(purged, 1, "the live record has expired by then");
     let left: Vec<String> = migrated
         .list()
         .await
@@ -836,7 +1354,7 @@ async fn a_fleet_shares_one_table() {
                         key: &key,
                     };
                     store
-                        .claim(key, &claim_by(&format!("w{i}"), T0).claim())
+                        .claim(key, &claim_by(&format!("w{i}")).claim())
                         .await
                         .unwrap()
                 })
@@ -854,13 +1372,13 @@ async fn a_fleet_shares_one_table() {
         tool: "fleet",
         key: "k0",
     };
-    let holder = first.get(key, T0).await.unwrap().unwrap().token;
+    let holder = first.get(key).await.unwrap().unwrap().token;
     let done = Completion::Output(b"[1]".to_vec());
     second
-        .complete(key, &claim_by(&holder, T0).claim(), &done, T0, TTL)
+        .complete(key, &claim_by(&holder).claim(), &done, TTL)
         .await
         .unwrap();
-    let seen = stores[2].get(key, T0).await.unwrap().unwrap();
+    let seen = stores[2].get(key).await.unwrap().unwrap();
     assert!(matches!(seen.state, RecordState::Completed { .. }));
     drop_table(&first).await;
 }
@@ -943,7 +1461,7 @@ async fn connections_cut_mid_load() {
                         key: &key,
                     };
                     let started = Instant::now();
-                    let r = store.claim(key, &claim_by("a", T0).claim()).await;
+                    let r = store.claim(key, &claim_by("a").claim()).await;
                     (r, started.elapsed())
                 })
             })
@@ -956,7 +1474,7 @@ async fn connections_cut_mid_load() {
                 tool: "cut",
                 key: "before",
             },
-            &claim_by("a", T0).claim(),
+            &claim_by("a").claim(),
         )
         .await;
     assert_eq!(r.unwrap(), ClaimOutcome::Claimed);

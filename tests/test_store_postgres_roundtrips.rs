@@ -16,15 +16,30 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use idem::Context;
 use idem::executor::{Executor, Outcome};
 use idem::spec::ToolSpec;
+use std::time::Duration;
+
 use idem::store::{
     ClaimOutcome, Completion, PostgresOptions, PostgresStore, PostgresTable, RecordKey, Store,
-    StoreError,
+    StoreError, UnixMillis,
 };
 use postgres_url::split_url;
 use serde_json::json;
-use store_conformance::{LEASE, T0, TTL, at, claim_by};
+use store_conformance::{ClaimBy, LONG_TTL as TTL};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
+
+/// The lease of the claims here: short, since the store waits for its end on the server's clock.
+const LEASE: Duration = Duration::from_millis(300);
+
+/// A claim by `token` (the time it carries is the caller's, which the store ignores).
+fn claim_by(token: &str) -> ClaimBy {
+    ClaimBy {
+        token: token.to_owned(),
+        fingerprint: format!("fp-{token}"),
+        now: UnixMillis::now(&idem::SystemClock),
+        lease: LEASE,
+    }
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn round_trips_per_operation() {
@@ -110,54 +125,62 @@ async fn round_trips_per_operation() {
     };
     let done = Completion::Output(b"{\"ok\":true}".to_vec());
     // The statements the executor did not prepare.
-    s.release(key, &claim_by("x", T0).claim()).await.unwrap();
-    s.get(key, T0).await.unwrap();
+    s.release(key, &claim_by("x").claim()).await.unwrap();
+    let _ = s.renew(key, &claim_by("x").claim()).await;
+    s.get(key).await.unwrap();
     s.delete(key).await.unwrap();
     s.list().await.unwrap();
-    s.purge(T0, false).await.unwrap();
+    s.purge(false).await.unwrap();
 
-    let (r, counts) = counted(&wire, s.claim(key, &claim_by("a", T0).claim())).await;
+    let (r, counts) = counted(&wire, s.claim(key, &claim_by("a").claim())).await;
     assert_eq!(r.unwrap(), ClaimOutcome::Claimed);
     check("claim: free key (Claimed)", counts, (1, 0));
-    let (r, counts) = counted(&wire, s.claim(key, &claim_by("b", at(T0, 1)).claim())).await;
+    let (r, counts) = counted(&wire, s.renew(key, &claim_by("a").claim())).await;
+    r.unwrap();
+    check("renew", counts, (1, 0));
+    let (r, counts) = counted(&wire, s.claim(key, &claim_by("b").claim())).await;
     assert!(matches!(r.unwrap(), ClaimOutcome::Existing(_)));
     check("claim: live claim (Existing)", counts, (1, 0));
-    let end = T0.plus(LEASE);
-    let (r, counts) = counted(&wire, s.claim(key, &claim_by("c", end).claim())).await;
+    tokio::time::sleep(LEASE + Duration::from_millis(100)).await;
+    let (r, counts) = counted(&wire, s.claim(key, &claim_by("c").claim())).await;
     assert!(matches!(r.unwrap(), ClaimOutcome::TookOver { .. }));
     check("claim: lease ended (TookOver)", counts, (1, 0));
+    let (r, counts) = counted(&wire, s.renew(key, &claim_by("a").claim())).await;
+    assert!(matches!(r, Err(StoreError::ClaimLost { .. })));
+    check(
+        "renew of a lost claim (then reads the record)",
+        counts,
+        (2, 0),
+    );
+    let short_ttl = Duration::from_millis(300);
     let (r, counts) = counted(
         &wire,
-        s.complete(key, &claim_by("c", T0).claim(), &done, end, TTL),
+        s.complete(key, &claim_by("c").claim(), &done, short_ttl),
     )
     .await;
     r.unwrap();
     check("complete", counts, (1, 0));
-    let (r, counts) = counted(&wire, s.claim(key, &claim_by("d", at(end, 1)).claim())).await;
+    let (r, counts) = counted(&wire, s.claim(key, &claim_by("d").claim())).await;
     assert!(matches!(r.unwrap(), ClaimOutcome::Existing(_)));
     check(
         "claim: completed record (Existing: a replay)",
         counts,
         (1, 0),
     );
-    let expired = end.plus(TTL);
-    let (r, counts) = counted(&wire, s.claim(key, &claim_by("e", expired).claim())).await;
+    tokio::time::sleep(short_ttl + Duration::from_millis(100)).await;
+    let (r, counts) = counted(&wire, s.claim(key, &claim_by("e").claim())).await;
     assert_eq!(r.unwrap(), ClaimOutcome::Claimed);
     check("claim: expired record (Claimed)", counts, (1, 0));
-    let (r, counts) = counted(&wire, s.get(key, expired)).await;
+    let (r, counts) = counted(&wire, s.get(key)).await;
     assert!(r.unwrap().is_some());
     check("get", counts, (1, 0));
-    let (r, counts) = counted(&wire, s.release(key, &claim_by("e", T0).claim())).await;
+    let (r, counts) = counted(&wire, s.release(key, &claim_by("e").claim())).await;
     assert!(r.unwrap());
     check("release", counts, (1, 0));
-    let (r, counts) = counted(&wire, s.release(key, &claim_by("e", T0).claim())).await;
+    let (r, counts) = counted(&wire, s.release(key, &claim_by("e").claim())).await;
     assert!(!r.unwrap());
     check("release of nothing (then reads the record)", counts, (2, 0));
-    let (r, counts) = counted(
-        &wire,
-        s.complete(key, &claim_by("e", T0).claim(), &done, expired, TTL),
-    )
-    .await;
+    let (r, counts) = counted(&wire, s.complete(key, &claim_by("e").claim(), &done, TTL)).await;
     assert!(matches!(r, Err(StoreError::ClaimLost { .. })));
     check(
         "complete of a lost claim (then reads the record)",
@@ -170,7 +193,7 @@ async fn round_trips_per_operation() {
     let (r, counts) = counted(&wire, s.list()).await;
     r.unwrap();
     check("list", counts, (1, 0));
-    let (r, counts) = counted(&wire, s.purge(T0, false)).await;
+    let (r, counts) = counted(&wire, s.purge(false)).await;
     r.unwrap();
     check("purge", counts, (1, 0));
 

@@ -4,7 +4,9 @@
 //!   runs.
 //! - `row.rs`: rows to records.
 //! - `options.rs`: [`PostgresOptions`] and the connection pool.
+//! - `error.rs`: PostgreSQL's failures, their cause in the message.
 
+mod error;
 mod options;
 mod row;
 mod schema;
@@ -25,9 +27,9 @@ use super::{
     BoxFuture, Claim, ClaimOutcome, Completion, Record, RecordKey, Store, StoreError, StoredRecord,
     UnixMillis,
 };
-use crate::error::BoxError;
+use error::PostgresError;
 use row::millis;
-use schema::Statements;
+use schema::{ROW_FORMAT, ROW_FORMAT_V1, Statements};
 
 /// A store in a PostgreSQL table, shared by every process that connects to the database: a
 /// fleet of workers gets one answer per key, whichever worker asks.
@@ -79,32 +81,61 @@ use schema::Statements;
 /// | column | type | holds |
 /// |---|---|---|
 /// | `tool`, `key` | `bytea`, the primary key | the tool id and the key, in UTF-8 |
-/// | `format` | `smallint` | the row format: 1 |
-/// | `state` | `text` | `in_progress`, `completed` or `failed` |
+/// | `format` | `smallint` | the row format: 1, or 2 for an unknown outcome |
+/// | `state` | `text` | `in_progress`, `completed`, `failed` or `unknown` |
 /// | `token`, `fingerprint` | `text` | the claim's token, the arguments' SHA-256 |
 /// | `created_at`, `lease_until`, `expires_at` | `bigint` | times, in ms since the Unix epoch |
 /// | `output` | `json` | a completed call's output, byte for byte; `NULL` for a marker |
-/// | `error` | `text` | a failed call's error |
+/// | `error` | `text` | a failed call's error; why an `unknown` outcome is unknown |
 /// | `previous_token` | `text` | the token of the claim this one took over, if any |
 ///
-/// plus a partial index on `expires_at` for purges, and a function `{table}_purge(now_ms)` that
+/// plus partial indexes on `expires_at` for purges, and a function `{table}_purge(now_ms)` that
 /// removes the expired records, for a scheduler such as pg_cron (the store's own
 /// [`purge`](Store::purge) runs the same `DELETE`). Tool ids and keys are `bytea` because a tool
 /// id may hold any character, NUL included, which `text` cannot; `json` keeps the output exactly
-/// as the tool serialized it (number forms, key order, escapes), which `jsonb` would not. Times
-/// past `i64::MAX` ms (a TTL of `Duration::MAX`) are stored as `i64::MAX`.
+/// as the tool serialized it (number forms, key order, escapes, a bare `null`), which `jsonb`
+/// would not. Times past `i64::MAX` ms (a TTL of `Duration::MAX`) are stored as `i64::MAX`.
 ///
-/// A row whose `format` is not 1 is [`StoreError::UnsupportedFormat`]; a row whose state is
-/// unknown, or that lacks what its state needs (a `token`, a `lease_until`, ...), or holds a
-/// negative time, is [`StoreError::Corrupt`]. The statements test the same conditions in SQL, so
-/// that no claim overwrites such a row, no completion or release touches it, and no purge removes
-/// it: [`delete`](Store::delete) it by hand.
+/// A row is written in the oldest format that can express it, as [`Record`]s are: format 1,
+/// except an unknown outcome ([`Completion::Unknown`]), which is format 2, its reason in
+/// `error`. A row of a format above 2 is [`StoreError::UnsupportedFormat`]; a row whose state is
+/// not one of its format's, or that lacks what its state needs (a `token`, a `lease_until`, ...),
+/// or holds a negative time, is [`StoreError::Corrupt`]. The statements test the same conditions
+/// in SQL, so that no claim overwrites such a row, no completion or release touches it, and no
+/// purge removes it: [`delete`](Store::delete) it by hand.
+///
+/// ### A table of an earlier idem
+///
+/// The columns have not changed, and `state` has no `CHECK`: an earlier idem's table holds
+/// unknown outcomes as it is. What is new is around it:
+///
+/// - an earlier idem reads format 1 only: it reports a format-2 row as
+///   [`StoreError::UnsupportedFormat`] (a record of a newer idem) and its statements, which
+///   require format 1, never overwrite nor purge it. The key stays taken for its TTL, as the
+///   unknown outcome asks, and this idem's claims and purges remove it once it has expired;
+/// - [`ensure_schema`](PostgresStore::ensure_schema) (what connecting runs) replaces the purge
+///   function of an earlier idem, which purges no unknown outcome, when the connected role owns
+///   it and the table. It does not build the partial index of unknown outcomes on a live table
+///   (the build would block its writes): until it is built, a purge scans the table. Build it
+///   without blocking with `CREATE INDEX CONCURRENTLY IF NOT EXISTS "{table}_unknown_expires_at"
+///   ON {table} (expires_at) WHERE state = 'unknown'`, or run [`schema_sql`] as a migration
+///   (it creates what is missing).
+///
+/// [`schema_sql`]: PostgresStore::schema_sql
+///
+/// ## Time: the server's clock
+///
+/// Every statement reads the time on the server (`clock_timestamp()`), once, and decides with it
+/// alone whether a lease has ended or a result has expired; a lease or a TTL is sent as a
+/// duration and added to that time. [`Claim::now`] is never read: workers whose clocks disagree
+/// by minutes see the same leases. `created_at` is the server's time of the claim.
 ///
 /// ## Round trips
 ///
 /// Every operation is one statement, in autocommit, and so one round trip once the connection has
 /// prepared it: a new call costs two ([`claim`](Store::claim), then
-/// [`complete`](Store::complete)), a replay one (the claim finds the record).
+/// [`complete`](Store::complete)), a replay one (the claim finds the record), a
+/// [`renew`](Store::renew) one.
 ///
 /// The claim is a single statement whatever it finds: an `INSERT ... ON CONFLICT DO UPDATE ...
 /// WHERE <the record may be claimed>` in a CTE, which inserts a claim on a free key and replaces
@@ -115,8 +146,8 @@ use schema::Statements;
 /// commits between that snapshot and the insert (a race) does the statement find nothing to
 /// return: the store then runs it again, and sees the winner.
 ///
-/// A completion that does not apply (the claim was lost) and a release that removes nothing read
-/// the record once more, to tell a lost claim from a record that cannot be read.
+/// A completion or a renewal that does not apply (the claim was lost) and a release that removes
+/// nothing read the record once more, to tell a lost claim from a record that cannot be read.
 ///
 /// ## Bounded failure
 ///
@@ -133,7 +164,9 @@ use schema::Statements;
 ///
 /// Every such failure is [`StoreError::Unavailable`] with `store: "postgres"`, and so is any
 /// other error of the server or the connection, except a value PostgreSQL refuses (an SQLSTATE
-/// of class 22), which is [`StoreError::Corrupt`].
+/// of class 22), which is [`StoreError::Corrupt`]. The message says what failed in the server's
+/// words, its SQLSTATE code included: `cannot connect to PostgreSQL: FATAL 28000: role "x" does
+/// not exist`, `... FATAL 3D000: database "x" does not exist`.
 ///
 /// ## Limits
 ///
@@ -269,10 +302,12 @@ impl PostgresStore {
         schema::schema_sql(table)
     }
 
-    /// Creates the table, its index and its purge function ([`schema_sql`]) when the table does
-    /// not exist; when it does, changes nothing (so that a role that does not own it may call
-    /// this). Safe to call again, and from many processes at once: the calls take turns on an
-    /// advisory lock.
+    /// Creates the table, its indexes and its purge function ([`schema_sql`]) when the table does
+    /// not exist. When it does, changes nothing (so that a role that does not own it may call
+    /// this), except the purge function of an earlier idem (one that purges no unknown outcome),
+    /// which it replaces when the role owns that function and the table (see
+    /// [A table of an earlier idem](PostgresStore#a-table-of-an-earlier-idem)). Safe to call
+    /// again, and from many processes at once: the calls take turns on an advisory lock.
     ///
     /// [`schema_sql`]: PostgresStore::schema_sql
     ///
@@ -290,12 +325,17 @@ impl PostgresStore {
                 &[&self.table.lock_key()],
             )
             .await?;
-            let exists: bool = tx
-                .query_one(&self.sql.table_exists, &[])
-                .await?
-                .try_get(0)?;
+            // The row, and with it the statement, dropped at once: the statement's Close then
+            // goes before the COMMIT, not after it, with the store's next request.
+            let (exists, outdated_purge): (bool, bool) = {
+                let state = tx.query_one(&self.sql.schema_state, &[]).await?;
+                (state.try_get(0)?, state.try_get(1)?)
+            };
             if !exists {
                 tx.batch_execute(&ddl).await?;
+            } else if outdated_purge {
+                tx.batch_execute(&schema::purge_function_sql(&self.table))
+                    .await?;
             }
             tx.commit().await
         })
@@ -334,14 +374,11 @@ impl PostgresStore {
     async fn client(&self) -> Result<Object, Failure> {
         match tokio::time::timeout(self.connection_timeout, self.pool.get()).await {
             Ok(Ok(client)) => Ok(client),
-            Ok(Err(err)) => Err(Failure::Connect(Box::new(err))),
-            Err(_) => Err(Failure::Connect(
-                format!(
-                    "no connection to PostgreSQL within {:?}",
-                    self.connection_timeout
-                )
-                .into(),
-            )),
+            Ok(Err(err)) => Err(Failure::Connect(PostgresError::connect(&err))),
+            Err(_) => Err(Failure::Connect(PostgresError::new(
+                "cannot connect to PostgreSQL",
+                &format!("no connection within {:?}", self.connection_timeout),
+            ))),
         }
     }
 
@@ -368,7 +405,8 @@ impl PostgresStore {
         settle(client, answer, self.answer_timeout)
     }
 
-    /// The record of `key`, expired or not; `name` names it in errors.
+    /// The record of `key`, unless it has expired on the server's clock (a row the store cannot
+    /// read is an error, expired or not); `name` names it in errors.
     async fn fetch(&self, key: RecordKey<'_>, name: &str) -> Result<Option<Record>, StoreError> {
         let rows = self
             .query(&self.sql.get, &[&key.tool.as_bytes(), &key.key.as_bytes()])
@@ -405,7 +443,7 @@ fn settle<T>(
 #[derive(Debug)]
 enum Failure {
     /// No connection: the server refused or did not answer, or the pool is exhausted.
-    Connect(BoxError),
+    Connect(PostgresError),
     /// The server answered with an error, or the connection broke.
     Postgres(tokio_postgres::Error),
     /// No answer in time; the connection was dropped.
@@ -423,7 +461,7 @@ impl Failure {
     }
 
     fn into_store(self, name: &str) -> StoreError {
-        let source: BoxError = match self {
+        let source = match self {
             Failure::Postgres(err) => match err.as_db_error() {
                 // Data exceptions: a value PostgreSQL does not take.
                 Some(db) if db.code().code().starts_with("22") => {
@@ -432,17 +470,17 @@ impl Failure {
                         reason: format!("PostgreSQL refuses a value: {}", db.message()),
                     };
                 }
-                _ => Box::new(err),
+                _ => PostgresError::statement(&err),
             },
             Failure::Connect(err) => err,
-            Failure::NoAnswer(waited) => {
-                format!("PostgreSQL did not answer within {waited:?}; the connection was dropped")
-                    .into()
-            }
+            Failure::NoAnswer(waited) => PostgresError::new(
+                "PostgreSQL did not answer",
+                &format!("no answer within {waited:?}; the connection was dropped"),
+            ),
         };
         StoreError::Unavailable {
             store: "postgres",
-            source,
+            source: Box::new(source),
         }
     }
 }
@@ -494,15 +532,13 @@ impl Store for PostgresStore {
             check_text(&name, "token", claim.token)?;
             check_text(&name, "fingerprint", claim.fingerprint)?;
             self.check_size(&name, claim.token.len() + claim.fingerprint.len())?;
-            let now = millis(claim.now);
-            let lease_until = millis(claim.now.plus(claim.lease));
-            let params: [&(dyn ToSql + Sync); 6] = [
+            let lease = millis(claim.lease);
+            let params: [&(dyn ToSql + Sync); 5] = [
                 &key.tool.as_bytes(),
                 &key.key.as_bytes(),
                 &claim.token,
                 &claim.fingerprint,
-                &now,
-                &lease_until,
+                &lease,
             ];
             for _ in 0..CLAIM_ATTEMPTS {
                 let rows = match self.query(&self.sql.claim, &params).await {
@@ -523,10 +559,13 @@ impl Store for PostgresStore {
                     });
                 }
                 // Not won: the record found, unless a claim of the key committed after this
-                // statement's snapshot (none found, or one the statement could have claimed).
-                match row::decode(&name, row, 2)? {
+                // statement's snapshot (none found, or one the statement could have claimed at
+                // the server's time it read).
+                let server_now: i64 = row.try_get(2).map_err(unreadable)?;
+                let server_now = UnixMillis(u64::try_from(server_now).unwrap_or(0));
+                match row::decode(&name, row, 3)? {
                     Some(record)
-                        if !record.lease_expired(claim.now) && !record.is_expired(claim.now) =>
+                        if !record.lease_expired(server_now) && !record.is_expired(server_now) =>
                     {
                         return Ok(ClaimOutcome::Existing(record));
                     }
@@ -543,38 +582,72 @@ impl Store for PostgresStore {
         })
     }
 
+    fn renew<'a>(
+        &'a self,
+        key: RecordKey<'a>,
+        claim: &'a Claim<'a>,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            let token = claim.token;
+            let name = key.to_string();
+            // A token `text` cannot hold is no claim's.
+            if !token.contains('\0') {
+                let lease = millis(claim.lease);
+                let params: [&(dyn ToSql + Sync); 4] =
+                    [&key.tool.as_bytes(), &key.key.as_bytes(), &token, &lease];
+                let updated = self
+                    .execute(&self.sql.renew, &params)
+                    .await
+                    .map_err(|f| f.into_store(&name))?;
+                if updated > 0 {
+                    return Ok(());
+                }
+            }
+            // Not a claim of `token`: lost, unless the record cannot be read at all.
+            self.fetch(key, &name).await?;
+            Err(StoreError::ClaimLost { key: name })
+        })
+    }
+
     fn complete<'a>(
         &'a self,
         key: RecordKey<'a>,
         claim: &'a Claim<'a>,
         completion: &'a Completion,
-        now: UnixMillis,
         ttl: Duration,
     ) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(async move {
             let token = claim.token;
             let name = key.to_string();
-            let (state, output, error) = match completion {
+            let (format, state, output, error) = match completion {
                 Completion::Output(bytes) => {
                     self.check_size(&name, bytes.len())?;
-                    ("completed", Some(checked_output(&name, bytes)?), None)
+                    let output = checked_output(&name, bytes)?;
+                    (ROW_FORMAT_V1, "completed", Some(output), None)
                 }
-                Completion::Marker => ("completed", None, None),
+                Completion::Marker => (ROW_FORMAT_V1, "completed", None, None),
                 Completion::Failed(error) => {
                     self.check_size(&name, error.len())?;
                     check_text(&name, "error message", error)?;
-                    ("failed", None, Some(error.as_str()))
+                    (ROW_FORMAT_V1, "failed", None, Some(error.as_str()))
+                }
+                // The reason goes to `error`: see the table in `PostgresStore`'s docs.
+                Completion::Unknown(reason) => {
+                    self.check_size(&name, reason.len())?;
+                    check_text(&name, "reason", reason)?;
+                    (ROW_FORMAT, "unknown", None, Some(reason.as_str()))
                 }
             };
             // A token `text` cannot hold is no claim's.
             if !token.contains('\0') {
-                let expires_at = millis(now.plus(ttl));
-                let params: [&(dyn ToSql + Sync); 7] = [
+                let ttl = millis(ttl);
+                let params: [&(dyn ToSql + Sync); 8] = [
                     &key.tool.as_bytes(),
                     &key.key.as_bytes(),
                     &token,
+                    &format,
                     &state,
-                    &expires_at,
+                    &ttl,
                     &output,
                     &error,
                 ];
@@ -617,17 +690,10 @@ impl Store for PostgresStore {
         })
     }
 
-    fn get<'a>(
-        &'a self,
-        key: RecordKey<'a>,
-        now: UnixMillis,
-    ) -> BoxFuture<'a, Result<Option<Record>, StoreError>> {
+    fn get<'a>(&'a self, key: RecordKey<'a>) -> BoxFuture<'a, Result<Option<Record>, StoreError>> {
         Box::pin(async move {
             let name = key.to_string();
-            Ok(self
-                .fetch(key, &name)
-                .await?
-                .filter(|record| !record.is_expired(now)))
+            self.fetch(key, &name).await
         })
     }
 
@@ -679,15 +745,17 @@ impl Store for PostgresStore {
         })
     }
 
-    fn purge(&self, now: UnixMillis, all: bool) -> BoxFuture<'_, Result<u64, StoreError>> {
+    fn purge(&self, all: bool) -> BoxFuture<'_, Result<u64, StoreError>> {
         Box::pin(async move {
-            let now = millis(now);
-            let rows = if all {
-                self.query(&self.sql.purge_all, &[]).await
+            let sql = if all {
+                &self.sql.purge_all
             } else {
-                self.query(&self.sql.purge_expired, &[&now]).await
-            }
-            .map_err(|f| f.into_store(&self.table.to_string()))?;
+                &self.sql.purge_expired
+            };
+            let rows = self
+                .query(sql, &[])
+                .await
+                .map_err(|f| f.into_store(&self.table.to_string()))?;
             let removed = rows.first().and_then(|row| row.try_get::<_, i64>(0).ok());
             Ok(removed.and_then(|n| u64::try_from(n).ok()).unwrap_or(0))
         })

@@ -8,6 +8,7 @@ use tokio_postgres::Socket;
 use tokio_postgres::tls::{MakeTlsConnect, TlsConnect};
 
 use super::PostgresTable;
+use super::error::{PostgresError, chain, describe};
 use crate::store::StoreError;
 
 /// How a [`PostgresStore`](super::PostgresStore) connects and what it accepts. Every setting has
@@ -163,7 +164,12 @@ impl PostgresOptions {
         T::TlsConnect: Sync + Send,
         <T::TlsConnect as TlsConnect<Socket>>::Future: Send,
     {
-        let mut config: tokio_postgres::Config = url.parse().map_err(unavailable)?;
+        let mut config: tokio_postgres::Config = url.parse().map_err(|e| {
+            unavailable(PostgresError::new(
+                "cannot read the PostgreSQL connection string",
+                &describe(&e),
+            ))
+        })?;
         config.connect_timeout(self.connect_timeout);
         let statement_timeout = format!(
             "-c statement_timeout={}",
@@ -193,7 +199,12 @@ impl PostgresOptions {
                 recycle: Some(self.connect_timeout),
             })
             .build()
-            .map_err(unavailable)
+            .map_err(|e| {
+                unavailable(PostgresError::new(
+                    "cannot build the PostgreSQL pool",
+                    &chain(&e),
+                ))
+            })
     }
 }
 
@@ -203,7 +214,7 @@ impl Default for PostgresOptions {
     }
 }
 
-fn unavailable(err: impl std::error::Error + Send + Sync + 'static) -> StoreError {
+fn unavailable(err: PostgresError) -> StoreError {
     StoreError::Unavailable {
         store: "postgres",
         source: Box::new(err),

@@ -3,6 +3,8 @@
 use tokio_postgres::Row;
 use tokio_postgres::types::FromSql;
 
+use std::time::Duration;
+
 use super::schema::ROW_FORMAT;
 use crate::store::{RECORD_FORMAT, Record, RecordState, StoreError, UnixMillis};
 
@@ -10,19 +12,22 @@ use crate::store::{RECORD_FORMAT, Record, RecordState, StoreError, UnixMillis};
 // changes, so does the other.
 const _: () = assert!(RECORD_FORMAT == ROW_FORMAT as u64);
 
-/// A time as stored: milliseconds, clamped to `i64::MAX` (the year 292 million) since a `bigint`
-/// holds no more. Times that far away (a TTL of `Duration::MAX`) mean "never" either way.
-pub(super) fn millis(time: UnixMillis) -> i64 {
-    i64::try_from(time.0).unwrap_or(i64::MAX)
+/// A duration as the statements take it: whole milliseconds (as
+/// [`UnixMillis::plus`] counts them), clamped to `i64::MAX` since a `bigint` holds no more. The
+/// server clamps the time it adds it to in the same way: a TTL of `Duration::MAX` means "never".
+pub(super) fn millis(duration: Duration) -> i64 {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
 }
 
 /// Reads the record in the [`RECORD_COLUMNS`](super::schema::RECORD_COLUMNS) of `row`, from
 /// column `at` on; `None` when they are all NULL (no record: the row of a claim that found none).
 /// `name` names the record in errors.
 ///
-/// The checks are those of [`Record::decode`], by column: a row of another format version is
-/// [`StoreError::UnsupportedFormat`]; a row whose state is unknown, or that lacks a field its
-/// state needs, or holds a negative time, is [`StoreError::Corrupt`].
+/// The checks are those of [`Record::decode`], by column: a row of a format version above
+/// [`ROW_FORMAT`] (or 0) is [`StoreError::UnsupportedFormat`]; a row whose state is not one of
+/// its format's (`unknown` needs format 2), or that lacks a field its state needs, or holds a
+/// negative time, is [`StoreError::Corrupt`]. An unknown outcome's reason is in the `error`
+/// column.
 pub(super) fn decode(name: &str, row: &Row, at: usize) -> Result<Option<Record>, StoreError> {
     let corrupt = |reason: String| StoreError::Corrupt {
         key: name.to_owned(),
@@ -31,7 +36,7 @@ pub(super) fn decode(name: &str, row: &Row, at: usize) -> Result<Option<Record>,
     let Some(format) = column::<i16>(name, row, at, "format")? else {
         return Ok(None);
     };
-    if format != ROW_FORMAT {
+    if !(1..=ROW_FORMAT).contains(&format) {
         return Err(match u64::try_from(format) {
             Ok(found) => StoreError::UnsupportedFormat {
                 key: name.to_owned(),
@@ -64,6 +69,11 @@ pub(super) fn decode(name: &str, row: &Row, at: usize) -> Result<Option<Record>,
         },
         Some("failed") => RecordState::Failed {
             error: column::<String>(name, row, at + 8, "error")?.ok_or_else(|| missing("error"))?,
+            expires_at: time(6, "expires_at")?,
+        },
+        Some("unknown") if format >= 2 => RecordState::Unknown {
+            reason: column::<String>(name, row, at + 8, "error")?
+                .ok_or_else(|| missing("error"))?,
             expires_at: time(6, "expires_at")?,
         },
         Some(other) => return Err(corrupt(format!("unknown state `{other}`"))),
@@ -100,10 +110,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn times_are_clamped() {
-        assert_eq!(millis(UnixMillis(0)), 0);
-        assert_eq!(millis(UnixMillis(1_700_000_000_000)), 1_700_000_000_000);
-        assert_eq!(millis(UnixMillis(u64::MAX)), i64::MAX);
+    fn durations_are_whole_milliseconds_clamped() {
+        assert_eq!(millis(Duration::ZERO), 0);
+        assert_eq!(millis(Duration::from_micros(1_999)), 1);
+        assert_eq!(millis(Duration::from_secs(3600)), 3_600_000);
+        assert_eq!(millis(Duration::MAX), i64::MAX);
     }
 
     #[test]

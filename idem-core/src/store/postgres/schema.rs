@@ -151,75 +151,126 @@ impl fmt::Display for PostgresTable {
     }
 }
 
-/// The format version of the rows this idem reads and writes (the `format` column). It follows
-/// [`RECORD_FORMAT`](crate::store::RECORD_FORMAT): a row is a record of that format, by column.
-pub(super) const ROW_FORMAT: i16 = 1;
+/// The newest format version of the rows this idem reads and writes (the `format` column). It
+/// follows [`RECORD_FORMAT`](crate::store::RECORD_FORMAT): a row is a record of that format, by
+/// column, and is written in the oldest version that can express it, as records are: version 1
+/// ([`ROW_FORMAT_V1`]) for in-progress, completed and failed rows, version 2 only for a row whose
+/// outcome is unknown. An idem that reads format 1 only (any idem before unknown outcomes) then
+/// says that such a row comes from a newer idem (`UnsupportedFormat`), and its statements, which
+/// require `format = 1`, never overwrite, complete or purge it.
+pub(super) const ROW_FORMAT: i16 = 2;
+
+/// The format of every row but an unknown outcome's.
+pub(super) const ROW_FORMAT_V1: i16 = 1;
 
 /// The columns a record is read from, in the order [`super::row::decode`] reads them.
 pub(super) const RECORD_COLUMNS: &str =
     "format, state, token, fingerprint, created_at, lease_until, expires_at, output::text, error";
 
-/// A well-formed row of format 1 (alias `r`): the fields every state needs. The SQL twin of the
-/// checks of [`super::row::decode`]: a row that fails them is never overwritten nor purged.
-const WELL_FORMED: &str = "r.format = 1 AND r.token IS NOT NULL AND r.fingerprint IS NOT NULL \
-     AND r.created_at >= 0";
+/// The time on the server's clock, in ms since the Unix epoch: what decides every lease and every
+/// expiry. `clock_timestamp()`, not `now()`: the time when the statement reads it, not when its
+/// transaction began (the same in autocommit, but not under a caller's transaction or after a
+/// wait for a row lock). Each statement reads it once, in a sub-query named `clock`, so that all
+/// its comparisons and the times it writes agree.
+const SERVER_NOW: &str = "(extract(epoch FROM clock_timestamp()) * 1000)::bigint";
+
+/// `now + duration` (both `bigint` ms, the duration non-negative), clamped to the largest
+/// `bigint` instead of overflowing (a TTL of `Duration::MAX` means "never").
+fn plus(now: &str, duration: &str) -> String {
+    format!("({now} + least({duration}, 9223372036854775807 - {now}))")
+}
+
+/// A well-formed row of a format this idem reads (alias `r`): the fields every state needs. The
+/// SQL twin of the checks of [`super::row::decode`]: a row that fails them is never overwritten
+/// nor purged.
+const WELL_FORMED: &str = "r.format IN (1, 2) AND r.token IS NOT NULL \
+     AND r.fingerprint IS NOT NULL AND r.created_at >= 0";
 
 /// Row `r` is a well-formed claim.
 fn in_progress() -> String {
     format!("{WELL_FORMED} AND r.state = 'in_progress' AND r.lease_until >= 0")
 }
 
-/// Row `r` is a well-formed completed or failed record expired at `now` (a parameter):
-/// [`Record::is_expired`](crate::store::Record::is_expired).
-fn expired_at(now: &str) -> String {
+/// Row `r` is a well-formed finished record (completed, failed, or of unknown outcome, whose
+/// reason is in `error`) whose expiry is at or before `now` (an expression).
+fn finished_by(now: &str) -> String {
     format!(
-        "{WELL_FORMED} AND ((r.state = 'completed' AND r.expires_at BETWEEN 0 AND {now}) \
-         OR (r.state = 'failed' AND r.error IS NOT NULL AND r.expires_at BETWEEN 0 AND {now}))"
+        "(r.state = 'completed' AND r.expires_at BETWEEN 0 AND {now}) \
+         OR (r.state = 'failed' AND r.error IS NOT NULL AND r.expires_at BETWEEN 0 AND {now}) \
+         OR (r.state = 'unknown' AND r.format >= 2 AND r.error IS NOT NULL \
+             AND r.expires_at BETWEEN 0 AND {now})"
     )
 }
 
-/// Row `r` may be claimed at `now` (a parameter): a claim whose lease has ended, or an expired
+/// Row `r` is a well-formed finished record expired at `now` (an expression):
+/// [`Record::is_expired`](crate::store::Record::is_expired).
+fn expired_at(now: &str) -> String {
+    format!("{WELL_FORMED} AND ({})", finished_by(now))
+}
+
+/// Row `r` may be claimed at `now` (an expression): a claim whose lease has ended, or an expired
 /// result.
 fn claimable_at(now: &str) -> String {
     format!(
         "{WELL_FORMED} AND ((r.state = 'in_progress' AND r.lease_until BETWEEN 0 AND {now}) \
-         OR (r.state = 'completed' AND r.expires_at BETWEEN 0 AND {now}) \
-         OR (r.state = 'failed' AND r.error IS NOT NULL AND r.expires_at BETWEEN 0 AND {now}))"
+         OR {})",
+        finished_by(now)
     )
 }
+
+/// A line in the body of the purge function of this version: a purge function without it was
+/// created by an earlier idem, and purges no row of unknown outcome.
+pub(super) const PURGE_VERSION: &str = "idem purge: row formats 1 and 2";
 
 /// The DDL of `table`: see [`PostgresStore::schema_sql`](super::PostgresStore::schema_sql).
 pub(super) fn schema_sql(table: &PostgresTable) -> String {
     let t = table.quoted();
     // An index's name takes no schema: it lives in its table's.
     let index = format!("\"{}_expires_at\"", table.name());
-    let purge = table.quoted_with_suffix("_purge");
-    let expired = expired_at("now_ms");
+    let unknown_index = format!("\"{}_unknown_expires_at\"", table.name());
+    let purge = purge_function_sql(table);
     format!(
-        r#"-- idem: the table of PostgresStore (row format 1). Safe to run again.
+        r#"-- idem: the table of PostgresStore (row formats 1 and 2). Safe to run again: on a table
+-- of an earlier idem, it adds the index of unknown outcomes and replaces the purge function.
 CREATE TABLE IF NOT EXISTS {t} (
     tool           bytea    NOT NULL, -- the tool id, in UTF-8 (bytea: it may hold any character)
     key            bytea    NOT NULL, -- the idempotency key, in UTF-8
-    format         smallint NOT NULL, -- how to read the row: 1
-    state          text,              -- 'in_progress', 'completed' or 'failed'
+    format         smallint NOT NULL, -- how to read the row: 1, or 2 for an unknown outcome
+    state          text,              -- 'in_progress', 'completed', 'failed' or 'unknown'
     token          text,              -- the token of the claim that created the record
     fingerprint    text,              -- SHA-256 (hex) of the first call's arguments
     created_at     bigint,            -- when the key was claimed, in ms since the Unix epoch
     lease_until    bigint,            -- in_progress: when another caller may take the key over (ms)
-    expires_at     bigint,            -- completed, failed: when the record expires (ms)
+    expires_at     bigint,            -- completed, failed, unknown: when the record expires (ms)
     output         json,              -- completed: the output as the tool returned it; NULL: a marker
-    error          text,              -- failed: the error's message
+    error          text,              -- failed: the error's message; unknown: why it is unknown
     previous_token text,              -- the token of the claim this one took over, if any
     PRIMARY KEY (tool, key)
 );
 -- What purges look for.
 CREATE INDEX IF NOT EXISTS {index} ON {t} (expires_at)
     WHERE state IN ('completed', 'failed');
--- Removes the completed and failed records expired at `now_ms` (now by default); returns how
--- many. For a scheduler such as pg_cron: SELECT {purge}();
+CREATE INDEX IF NOT EXISTS {unknown_index} ON {t} (expires_at)
+    WHERE state = 'unknown';
+{purge}"#
+    )
+}
+
+/// The DDL of `table`'s purge function: the end of [`schema_sql`], and what
+/// [`ensure_schema`](super::PostgresStore::ensure_schema) runs alone to replace the function of
+/// an earlier idem.
+pub(super) fn purge_function_sql(table: &PostgresTable) -> String {
+    let t = table.quoted();
+    let purge = table.quoted_with_suffix("_purge");
+    let expired = expired_at("now_ms");
+    format!(
+        r#"-- Removes the finished records (completed, failed, unknown) expired at `now_ms` (now on the
+-- server's clock by default); returns how many. For a scheduler such as pg_cron:
+-- SELECT {purge}();
 CREATE OR REPLACE FUNCTION {purge}(
-    now_ms bigint DEFAULT (extract(epoch FROM clock_timestamp()) * 1000)::bigint
+    now_ms bigint DEFAULT {SERVER_NOW}
 ) RETURNS bigint LANGUAGE sql AS $idem_purge$
+    -- {PURGE_VERSION}
     WITH purged AS (DELETE FROM {t} AS r WHERE {expired} RETURNING 1)
     SELECT count(*) FROM purged
 $idem_purge$;
@@ -228,98 +279,147 @@ $idem_purge$;
 }
 
 /// The statements of a store, for one table. Parameters are numbered in the order the store binds
-/// them; tool ids and keys are bound as bytes, times as `bigint` milliseconds.
+/// them; tool ids and keys are bound as bytes, durations as `bigint` milliseconds. No statement
+/// takes a time: each reads the server's clock ([`SERVER_NOW`]).
 #[derive(Debug)]
 pub(super) struct Statements {
-    /// `$1 tool, $2 key, $3 token, $4 fingerprint, $5 now, $6 lease_until`: see
-    /// [`Statements::new`]. One row: `won`, `previous_token`, then [`RECORD_COLUMNS`] of the
+    /// `$1 tool, $2 key, $3 token, $4 fingerprint, $5 lease (ms)`: see [`Statements::new`]. One
+    /// row: `won`, `previous_token`, the server's time (ms), then [`RECORD_COLUMNS`] of the
     /// record found (all NULL when there was none, or when the claim won).
     pub(super) claim: String,
-    /// `$1 tool, $2 key, $3 token, $4 state, $5 expires_at, $6 output, $7 error`: one row
-    /// updated, or none when the record is not a claim of `$3`.
+    /// `$1 tool, $2 key, $3 token, $4 lease (ms)`: one row updated, or none when the record is
+    /// not a claim of `$3`.
+    pub(super) renew: String,
+    /// `$1 tool, $2 key, $3 token, $4 format, $5 state, $6 ttl (ms), $7 output, $8 error`: one
+    /// row updated, or none when the record is not a claim of `$3`.
     pub(super) complete: String,
     /// `$1 tool, $2 key, $3 token`: one row deleted, or none when the record is not a claim of
     /// `$3`.
     pub(super) release: String,
-    /// `$1 tool, $2 key`: [`RECORD_COLUMNS`] of the record, if any.
+    /// `$1 tool, $2 key`: [`RECORD_COLUMNS`] of the record, unless it has expired on the
+    /// server's clock.
     pub(super) get: String,
     /// `$1 tool, $2 key`: the rows deleted.
     pub(super) delete: String,
     /// `tool, key,` then [`RECORD_COLUMNS`] of every row.
     pub(super) list: String,
-    /// `$1 now`: one row, the count of the expired records deleted.
+    /// One row, the count of the records expired on the server's clock that were deleted.
     pub(super) purge_expired: String,
     /// One row, the count of the records deleted.
     pub(super) purge_all: String,
     /// One row: whether the table exists.
     pub(super) table_exists: String,
+    /// One row: whether the table exists, and whether its purge function is one of an earlier
+    /// idem that the connected role may replace (it owns the function and the table).
+    pub(super) schema_state: String,
 }
 
 impl Statements {
     pub(super) fn new(table: &PostgresTable) -> Self {
         let t = table.quoted();
         let in_progress = in_progress();
+        let clock = format!("(SELECT {SERVER_NOW} AS now) AS clock");
         // The claim, in one statement whatever it finds:
+        // - `clock` reads the server's time, once;
         // - `found` reads the record as of the statement's snapshot;
         // - `won` inserts the claim, or, when a record is there and may be claimed (a lease that
         //   has ended, an expired result), replaces it (keeping the taken-over token, which
         //   RETURNING cannot see otherwise) under the row lock ON CONFLICT takes. When the
         //   snapshot shows a record that may not be claimed (a live claim, a live result: every
         //   replay), nothing is inserted at all: ON CONFLICT would lock the row, and a replay
-        //   would then cost a transaction id, WAL and a flush for nothing;
-        // - the outer SELECT gives `won`, or the record found when the claim did not win.
+        //   would then cost a transaction id, WAL and a flush for nothing. The row it would
+        //   insert carries the server's time as `created_at`, which is how ON CONFLICT's WHERE
+        //   (which sees the target row and EXCLUDED only) reads the same time as the rest;
+        // - the outer SELECT gives `won`, the server's time, and the record found when the claim
+        //   did not win.
         // A claim that lost because another claim of the key committed after this statement's
         // snapshot finds no record, or a claimable one: the store runs the statement again
         // (a race only; see `PostgresStore`).
         let claim = format!(
-            "WITH found AS ( \
+            "WITH clock AS ( \
+                 SELECT {SERVER_NOW} AS now \
+             ), found AS ( \
                  SELECT {RECORD_COLUMNS} FROM {t} WHERE tool = $1 AND key = $2 \
              ), won AS ( \
                  INSERT INTO {t} AS r (tool, key, format, state, token, fingerprint, created_at, \
                      lease_until) \
-                 SELECT $1::bytea, $2::bytea, {ROW_FORMAT}, 'in_progress', $3::text, $4::text, \
-                     $5::bigint, $6::bigint \
-                 WHERE NOT EXISTS (SELECT 1 FROM found AS r WHERE ({claimable}) IS NOT TRUE) \
+                 SELECT $1::bytea, $2::bytea, {ROW_FORMAT_V1}, 'in_progress', $3::text, \
+                     $4::text, clock.now, {lease_until} \
+                 FROM clock \
+                 WHERE NOT EXISTS ( \
+                     SELECT 1 FROM found AS r, clock WHERE ({claimable_found}) IS NOT TRUE \
+                 ) \
                  ON CONFLICT (tool, key) DO UPDATE SET \
                      format = EXCLUDED.format, state = EXCLUDED.state, token = EXCLUDED.token, \
                      fingerprint = EXCLUDED.fingerprint, created_at = EXCLUDED.created_at, \
                      lease_until = EXCLUDED.lease_until, expires_at = NULL, output = NULL, \
                      error = NULL, \
                      previous_token = CASE WHEN r.state = 'in_progress' THEN r.token END \
-                 WHERE {claimable} \
+                 WHERE {claimable_row} \
                  RETURNING r.previous_token \
              ) \
-             SELECT EXISTS (SELECT 1 FROM won), (SELECT previous_token FROM won), found.* \
+             SELECT EXISTS (SELECT 1 FROM won), (SELECT previous_token FROM won), \
+                 (SELECT now FROM clock), found.* \
              FROM (SELECT 1) AS one LEFT JOIN found ON NOT EXISTS (SELECT 1 FROM won)",
-            claimable = claimable_at("$5"),
+            lease_until = plus("clock.now", "$5::bigint"),
+            claimable_found = claimable_at("clock.now"),
+            claimable_row = claimable_at("EXCLUDED.created_at"),
+        );
+        let renew = format!(
+            "UPDATE {t} AS r SET lease_until = {lease_until} \
+             FROM {clock} \
+             WHERE r.tool = $1 AND r.key = $2 AND r.token = $3 AND {in_progress}",
+            lease_until = plus("clock.now", "$4::bigint"),
         );
         let complete = format!(
-            "UPDATE {t} AS r SET state = $4, lease_until = NULL, expires_at = $5, \
-                 output = $6::text::json, error = $7 \
-             WHERE r.tool = $1 AND r.key = $2 AND r.token = $3 AND {in_progress}"
+            "UPDATE {t} AS r SET format = $4, state = $5, lease_until = NULL, \
+                 expires_at = {expires_at}, output = $7::text::json, error = $8 \
+             FROM {clock} \
+             WHERE r.tool = $1 AND r.key = $2 AND r.token = $3 AND {in_progress}",
+            expires_at = plus("clock.now", "$6::bigint"),
         );
         let release = format!(
             "DELETE FROM {t} AS r \
              WHERE r.tool = $1 AND r.key = $2 AND r.token = $3 AND {in_progress}"
         );
+        let get = format!(
+            "SELECT {RECORD_COLUMNS} FROM {t} AS r, {clock} \
+             WHERE r.tool = $1 AND r.key = $2 AND ({expired}) IS NOT TRUE",
+            expired = expired_at("clock.now"),
+        );
+        // The time as a scalar sub-query of a CTE (an InitPlan, run once), not a joined
+        // sub-query: the planner then compares `expires_at` with a value it can look up in the
+        // partial indexes, where a join with a volatile sub-query makes it scan the table.
         let purge_expired = format!(
-            "WITH purged AS (DELETE FROM {t} AS r WHERE {expired} RETURNING 1) \
+            "WITH clock AS (SELECT {SERVER_NOW} AS now), \
+             purged AS (DELETE FROM {t} AS r WHERE {expired} RETURNING 1) \
              SELECT count(*) FROM purged",
-            expired = expired_at("$1"),
+            expired = expired_at("(SELECT now FROM clock)"),
+        );
+        // The quoted names are validated: they hold no `'`.
+        let purge = table.quoted_with_suffix("_purge");
+        let schema_state = format!(
+            "SELECT to_regclass('{t}') IS NOT NULL, coalesce(( \
+                 SELECT position('{PURGE_VERSION}' IN p.prosrc) = 0 \
+                     AND pg_has_role(p.proowner, 'USAGE') AND pg_has_role(c.relowner, 'USAGE') \
+                 FROM pg_proc AS p, pg_class AS c \
+                 WHERE p.oid = to_regprocedure('{purge}(bigint)') AND c.oid = to_regclass('{t}') \
+             ), false)"
         );
         Statements {
             claim,
+            renew,
             complete,
             release,
-            get: format!("SELECT {RECORD_COLUMNS} FROM {t} WHERE tool = $1 AND key = $2"),
+            get,
             delete: format!("DELETE FROM {t} WHERE tool = $1 AND key = $2"),
             list: format!("SELECT tool, key, {RECORD_COLUMNS} FROM {t}"),
             purge_expired,
             purge_all: format!(
                 "WITH purged AS (DELETE FROM {t} RETURNING 1) SELECT count(*) FROM purged"
             ),
-            // The quoted name is validated: it holds no `'`.
             table_exists: format!("SELECT to_regclass('{t}') IS NOT NULL"),
+            schema_state,
         }
     }
 }
@@ -381,5 +481,14 @@ mod tests {
             sql.contains("CREATE INDEX IF NOT EXISTS \"idem_expires_at\" ON \"jobs\".\"idem\"")
         );
         assert!(sql.contains("CREATE OR REPLACE FUNCTION \"jobs\".\"idem_purge\"("));
+        assert!(sql.contains(
+            "CREATE INDEX IF NOT EXISTS \"idem_unknown_expires_at\" ON \"jobs\".\"idem\" \
+             (expires_at)\n    WHERE state = 'unknown';"
+        ));
+        // How `ensure_schema` tells the purge function of this idem from an earlier one's.
+        assert!(sql.contains(&format!("    -- {PURGE_VERSION}\n")));
+        assert!(sql.ends_with(&purge_function_sql(
+            &PostgresTable::new("jobs.idem").unwrap()
+        )));
     }
 }
