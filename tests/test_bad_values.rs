@@ -365,10 +365,21 @@ fn non_finite_numbers_through_serde_are_errors_like_a_derived_f64() {
     );
 }
 
-/// An `f64` that can be a map key (serde_json writes a float key as the float's text).
-#[derive(Serialize, PartialEq, PartialOrd)]
+/// An `f64` that can be a map key (serde_json writes a float key as the float's text), ordered
+/// by `total_cmp`.
+#[derive(Serialize)]
 struct FloatKey(f64);
+impl PartialEq for FloatKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other).is_eq()
+    }
+}
 impl Eq for FloatKey {}
+impl PartialOrd for FloatKey {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
 impl Ord for FloatKey {
     fn cmp(&self, other: &Self) -> std::cmp::Ordering {
         self.0.total_cmp(&other.0)

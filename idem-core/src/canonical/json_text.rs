@@ -372,3 +372,57 @@ impl<'de> Visitor<'de> for ValueSeed<'_, '_> {
         Ok(Value::Object(members))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_scan_finds_integer_literals_beyond_64_bits_only() {
+        let json = br#"{"18446744073709551616":[1,-9223372036854775809,"2\"99999999999999999999",1.8446744073709551616e19,18446744073709551616]}"#;
+        let found: Vec<(usize, &[u8])> = out_of_range_integers(json)
+            .into_iter()
+            .map(|(n, range)| (n, &json[range]))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                (1, &b"-9223372036854775809"[..]),
+                (3, &b"18446744073709551616"[..])
+            ]
+        );
+    }
+
+    #[test]
+    fn pointers_escape_tilde_and_slash() {
+        let pointer = Pointer(vec![
+            Segment::Member("a/b".into()),
+            Segment::Index(3),
+            Segment::Member("~x".into()),
+        ]);
+        assert_eq!(pointer.to_string(), "/a~1b/3/~0x");
+        assert_eq!(pointer.argument(), "a/b");
+        assert_eq!(Pointer(Vec::new()).to_string(), "/");
+    }
+
+    #[test]
+    fn byte_offsets_follow_lines() {
+        let json = b"{\n  \"a\": 1\n}";
+        assert_eq!(byte_offset(json, 1, 1), 0);
+        assert_eq!(byte_offset(json, 2, 3), 4);
+        assert_eq!(byte_offset(json, 9, 9), json.len() - 1);
+    }
+
+    #[test]
+    fn a_raw_value_counts_the_levels_above_it() {
+        assert!(parse_value(b"[[0]]", MAX_DEPTH - 2).is_ok());
+        assert!(matches!(
+            parse_value(b"[[0]]", MAX_DEPTH - 1),
+            Err(EncodeError::TooDeep { limit: MAX_DEPTH })
+        ));
+        assert!(matches!(
+            parse_value(br#"{"a":1,"a":1}"#, 0),
+            Err(EncodeError::DuplicateMember { name }) if name == "a"
+        ));
+    }
+}

@@ -350,3 +350,53 @@ impl CanonicalWriter {
         self.write_raw(b":");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn brackets_inside_strings_open_no_level() {
+        let mut w = CanonicalWriter::buffer().inside_document();
+        for _ in 0..MAX_DEPTH {
+            w.write_str("{[");
+        }
+        assert_eq!(w.depth(), 0);
+        assert!(w.check_depth().is_ok());
+    }
+
+    #[test]
+    fn the_first_object_of_a_document_is_not_a_level() {
+        let mut w = CanonicalWriter::buffer();
+        w.write_raw(b"{");
+        assert_eq!(w.depth(), 0);
+        assert!(w.begin_object().is_ok());
+        assert_eq!(w.depth(), 1);
+        w.end_object();
+        w.write_raw(b"}");
+        assert_eq!(w.depth(), 0);
+        assert_eq!(w.into_bytes().unwrap_or_default(), b"{{}}");
+    }
+
+    #[test]
+    fn a_level_beyond_the_limit_fails_and_stays_failed() {
+        let mut w = CanonicalWriter::buffer().inside_document();
+        for _ in 0..MAX_DEPTH {
+            assert!(w.begin_array().is_ok());
+        }
+        assert!(matches!(
+            w.begin_array(),
+            Err(EncodeError::TooDeep { limit: MAX_DEPTH })
+        ));
+        w.end_array();
+        // Closing the level does not make the bytes a key again.
+        assert!(w.check_depth().is_err());
+        assert!(w.write_f64(1.0).is_err());
+        // A raw `[` (as derived code writes it) counts like begin_array.
+        let mut raw = CanonicalWriter::hasher(Algorithm::Sha256).inside_document();
+        for _ in 0..=MAX_DEPTH {
+            raw.write_raw(b"[");
+        }
+        assert!(raw.check_depth().is_err());
+    }
+}
