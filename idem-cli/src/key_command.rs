@@ -12,7 +12,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use clap::Args;
 use idem_core::{
     Algorithm, Context, DefaultStrategy, FieldsStrategy, HashStrategy, IdempotencyKey, JsonArgs,
-    KeyInput, KeyStrategy, ManualClock, Window,
+    KeyError, KeyInput, KeyStrategy, ManualClock, Window, parse_json_arguments,
 };
 use serde_json::Value;
 
@@ -39,6 +39,13 @@ Strategies:
   hash     like default, with --algorithm (default sha256), --include-user (default true)
            and --include-session (default false)
   A key field that is missing, null or \"\" is an error. --tenant, when given, always takes part.
+
+Arguments:
+  A JSON object (--args, or stdin). A member name given twice, an integer beyond the 64-bit
+  range (send it as a string) and nesting deeper than 128 levels are errors.
+  Without a Rust type there is no schema: an optional argument left out and the same argument
+  given as null are different arguments, with different keys. For a derived type the key comes
+  from the typed value, where an omitted Option field and null are the same.
 
 Exit status:
   0  the key was printed
@@ -320,14 +327,18 @@ pub(crate) fn run(args: &KeyArgs) -> Result<(), CliError> {
     write_output(&mut stdout, &output).map_err(CliError::WriteStdout)
 }
 
-/// Parses the arguments JSON.
+/// Parses the arguments JSON, refusing what would make two calls share a key (a member given
+/// twice, an integer beyond 64 bits, a value nested too deep).
 fn read_arguments(json: &[u8], origin: ArgsOrigin) -> Result<Value, CliError> {
     if origin == ArgsOrigin::Stdin && json.iter().all(u8::is_ascii_whitespace) {
         return Err(CliError::NoArguments {
             stdin_is_terminal: false,
         });
     }
-    serde_json::from_slice(json).map_err(|source| CliError::InvalidJson { origin, source })
+    parse_json_arguments(json).map_err(|err| match err {
+        KeyError::InvalidJson(source) => CliError::InvalidJson { origin, source },
+        other => CliError::from(other),
+    })
 }
 
 /// Computes the key (and the canonical bytes with `--explain`). `system_now` is only called for

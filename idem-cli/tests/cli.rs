@@ -562,3 +562,102 @@ fn help_documents_the_explain_layout() {
     }
     assert_eq!(idem(&["--version"], None).code, Some(0));
 }
+
+/// `idem ARGS` that must fail with exit code 2; returns its one line of stderr.
+fn bad_input(args: &[&str], stdin: Option<&str>) -> String {
+    let run = idem(args, stdin);
+    assert_eq!(run.code, Some(2), "{args:?}: {run:?}");
+    assert_eq!(run.stdout, "", "{args:?}: printed a key");
+    run.stderr
+        .strip_suffix('\n')
+        .filter(|line| !line.contains('\n'))
+        .unwrap_or_else(|| panic!("{args:?}: not one line on stderr: {run:?}"))
+        .to_owned()
+}
+
+#[test]
+fn a_member_given_twice_is_refused_not_last_one_wins() {
+    let expected = "idem: error: the arguments JSON has the member `a` twice in one object \
+                    (at `/a`); member names must be unique";
+    assert_eq!(
+        bad_input(&["key", "--tool", "t", "--args", r#"{"a":1,"a":2}"#], None),
+        expected
+    );
+    // The same from stdin, and in a nested object (named by its JSON pointer).
+    assert_eq!(
+        bad_input(&["key", "--tool", "t"], Some(r#"{"a":1,"a":2}"#)),
+        expected
+    );
+    assert_eq!(
+        bad_input(
+            &[
+                "key",
+                "--tool",
+                "t",
+                "--args",
+                r#"{"items":[{"id":1,"id":1}]}"#
+            ],
+            None
+        ),
+        "idem: error: the arguments JSON has the member `id` twice in one object \
+         (at `/items/0/id`); member names must be unique"
+    );
+}
+
+#[test]
+fn integers_beyond_64_bits_are_refused_not_rounded() {
+    // 2^64 and 2^64+1 are the same double: they would share a key.
+    for literal in [
+        "18446744073709551616",
+        "18446744073709551617",
+        "-9223372036854775809",
+    ] {
+        let json = format!(r#"{{"n":{literal}}}"#);
+        assert_eq!(
+            bad_input(&["key", "--tool", "t", "--args", &json], None),
+            format!(
+                "idem: error: the arguments JSON has the integer {literal} at `/n`, outside the \
+                 64-bit range (-2^63 to 2^64-1): it would be rounded to a double; send it as a \
+                 string (\"{literal}\")"
+            )
+        );
+    }
+    // The extremes of the range keep their exact digits (key format v1, section 5.4).
+    let (canonical, _) = explain(&[
+        "key",
+        "--tool",
+        "t",
+        "--args",
+        r#"{"max":18446744073709551615,"min":-9223372036854775808}"#,
+    ]);
+    assert_eq!(
+        canonical,
+        r#"{"args":{"max":18446744073709551615,"min":-9223372036854775808},"session":null,"tool":"t","user":null,"v":1}"#
+    );
+}
+
+#[test]
+fn a_value_nested_too_deep_is_refused() {
+    let deep = format!(r#"{{"a":{}{}}}"#, "[".repeat(129), "]".repeat(129));
+    assert_eq!(
+        bad_input(&["key", "--tool", "t"], Some(&deep)),
+        "idem: error: argument `a` cannot be encoded: the value nests arrays and objects more \
+         than 128 levels deep"
+    );
+    let deepest = format!(r#"{{"a":{}{}}}"#, "[".repeat(128), "]".repeat(128));
+    let (canonical, _) = explain(&["key", "--tool", "t", "--args", &deepest]);
+    assert!(canonical.starts_with(&format!(r#"{{"args":{{"a":{}]"#, "[".repeat(128))));
+}
+
+#[test]
+fn help_says_null_and_omitted_differ_without_a_type() {
+    let run = idem(&["key", "--help"], None);
+    assert_eq!(run.code, Some(0), "{run:?}");
+    for part in [
+        "given as null are different arguments, with different keys",
+        "an omitted Option field and null are the same",
+        "A member name given twice",
+    ] {
+        assert!(run.stdout.contains(part), "help lacks {part:?}");
+    }
+}

@@ -59,7 +59,8 @@ pub trait Arguments {
         let Some(index) = self.field_index(name) else {
             return Ok(None);
         };
-        let mut writer = CanonicalWriter::buffer();
+        // Inside a document: the value's levels count as they do in a key.
+        let mut writer = CanonicalWriter::buffer().inside_document();
         self.write_field(index, &mut writer)
             .map_err(|source| KeyError::Encode {
                 field: name.to_owned(),
@@ -77,19 +78,56 @@ pub trait Arguments {
 
 /// Writes every field of `args` as one JSON object (the form used for fingerprints and nesting).
 ///
+/// When the object is the start of the writer's document (a fingerprint), it is not a level of
+/// nesting, as the envelope's `"args"` object is not: each argument may nest
+/// [`MAX_DEPTH`](crate::canonical::MAX_DEPTH) levels in both.
+///
 /// # Errors
 /// When a field has no canonical form.
 pub fn write_arguments_object<A: Arguments + ?Sized>(
     args: &A,
     writer: &mut CanonicalWriter,
 ) -> Result<(), EncodeError> {
-    writer.write_raw(b"{");
+    writer.begin_object()?;
     for i in 0..args.field_count() {
         writer.write_member_name(i == 0, args.field_name(i));
         args.write_field(i, writer)?;
     }
-    writer.write_raw(b"}");
-    Ok(())
+    writer.end_object();
+    writer.check_depth()
+}
+
+/// Reads the arguments of a tool call from JSON text, refusing what would make two different
+/// calls share a key. Use it (then [`JsonArgs::new`], or hand the `Value` to the executor)
+/// for arguments that arrive as text, such as a model's tool call.
+///
+/// `serde_json::from_slice` accepts all of these and loses information; this function refuses
+/// them with an error that says where:
+/// - a member name repeated in one object ([`KeyError::DuplicateMember`]; RFC 8785 and I-JSON
+///   require unique names, and a parser keeps only one of the values);
+/// - an integer literal outside the range of `i64` and `u64` ([`KeyError::IntegerOutOfRange`]:
+///   it would be rounded to a double, so `18446744073709551616` and `18446744073709551617` would
+///   share a key; send such numbers as strings). A literal with a fraction or an exponent is a
+///   double (RFC 8785), read as the nearest one, however many digits it has;
+/// - an argument nested deeper than [`MAX_DEPTH`](crate::canonical::MAX_DEPTH) levels
+///   ([`KeyError::Encode`] with [`EncodeError::TooDeep`]).
+///
+/// ```
+/// use idem_core::{Arguments, JsonArgs, KeyError, parse_json_arguments};
+///
+/// let value = parse_json_arguments(r#"{"order_id": "o-1", "qty": 2}"#).unwrap();
+/// let args = JsonArgs::new(&value).unwrap();
+/// assert_eq!(args.field_name(0), "order_id");
+///
+/// let err = parse_json_arguments(r#"{"order_id": "o-1", "order_id": "o-2"}"#).unwrap_err();
+/// assert!(matches!(err, KeyError::DuplicateMember { ref name, .. } if name == "order_id"));
+/// ```
+///
+/// # Errors
+/// The ones above; [`KeyError::InvalidJson`] for text that is not JSON, and
+/// [`KeyError::ArgumentsNotObject`] for JSON that is not an object.
+pub fn parse_json_arguments(json: impl AsRef<[u8]>) -> Result<Value, KeyError> {
+    crate::canonical::json_text::parse_arguments(json.as_ref())
 }
 
 /// Arguments given as a JSON object, for tools that have no Rust type.
@@ -104,6 +142,15 @@ pub fn write_arguments_object<A: Arguments + ?Sized>(
 /// assert_eq!(args.field_name(0), "order_id");
 /// assert!(JsonArgs::new(&json!([1, 2])).is_err());
 /// ```
+///
+/// A `Value` cannot hold a member twice, so `JsonArgs` has none; arguments that arrive as JSON
+/// text should be read with [`parse_json_arguments`], which refuses a repeated member (and
+/// integers beyond 64 bits) instead of keeping one of them silently.
+///
+/// Without a Rust type there is no schema: an optional argument that is left out and the same
+/// argument given as `null` are two different sets of arguments, with two different keys
+/// (`{}` and `{"note":null}`). With a derived type, the key comes from the typed value, where
+/// an omitted `Option` field and `null` are both `None`, so they share a key.
 #[derive(Debug, Clone)]
 pub struct JsonArgs<'a> {
     members: Vec<(&'a str, &'a Value)>,

@@ -18,11 +18,29 @@ pub enum EncodeError {
         /// What was found instead.
         found: &'static str,
     },
-    /// Two members of one object have the same name.
+    /// Two members of one object have the same name: two map keys that serialize to the same
+    /// string, or a name repeated in JSON text.
     #[error("the object has the member `{name}` twice")]
     DuplicateMember {
         /// The repeated member name.
         name: String,
+    },
+    /// Arrays and objects nested deeper than [`MAX_DEPTH`](crate::canonical::MAX_DEPTH) levels
+    /// inside one argument.
+    #[error("the value nests arrays and objects more than {limit} levels deep")]
+    TooDeep {
+        /// The deepest nesting allowed.
+        limit: usize,
+    },
+    /// An integer outside the range of `i64` and `u64`, which serde_json would round to a
+    /// double (so that two different integers would share a key).
+    #[error(
+        "the integer {literal} is outside the 64-bit range (-2^63 to 2^64-1) and would be \
+         rounded; send it as a string"
+    )]
+    IntegerOutOfRange {
+        /// The integer's decimal digits.
+        literal: String,
     },
     /// A value encoded through serde (`#[idem(serde)]`) failed to serialize.
     #[error("serde could not serialize the value: {0}")]
@@ -101,6 +119,34 @@ pub enum KeyError {
         /// What went wrong.
         #[source]
         source: EncodeError,
+    },
+    /// The arguments given as JSON text are not valid JSON.
+    #[error("the arguments are not valid JSON: {0}")]
+    InvalidJson(#[source] serde_json::Error),
+    /// The arguments given as JSON text repeat a member name in one object (RFC 8785 and
+    /// I-JSON, RFC 7493, refuse it; a parser would keep one of the two values silently).
+    #[error(
+        "the arguments JSON has the member `{name}` twice in one object (at `{pointer}`); \
+         member names must be unique"
+    )]
+    DuplicateMember {
+        /// The JSON pointer (RFC 6901) of the repeated member, e.g. `/items/0/id`.
+        pointer: String,
+        /// The repeated name.
+        name: String,
+    },
+    /// The arguments given as JSON text hold an integer literal beyond the 64-bit range, which
+    /// would be rounded to a double (so that two different integers would share a key).
+    #[error(
+        "the arguments JSON has the integer {literal} at `{pointer}`, outside the 64-bit range \
+         (-2^63 to 2^64-1): it would be rounded to a double; send it as a string \
+         (\"{literal}\")"
+    )]
+    IntegerOutOfRange {
+        /// The JSON pointer (RFC 6901) of the number.
+        pointer: String,
+        /// The literal as written.
+        literal: String,
     },
     /// The tool id is empty.
     #[error("the tool id is empty")]

@@ -39,7 +39,7 @@ mod window;
 #[doc(hidden)]
 pub mod __private;
 
-pub use arguments::{Arguments, JsonArgs, write_arguments_object};
+pub use arguments::{Arguments, JsonArgs, parse_json_arguments, write_arguments_object};
 pub use canonical::Canonical;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use context::Context;

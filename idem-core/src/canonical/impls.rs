@@ -65,7 +65,8 @@ macro_rules! integers {
     ($($t:ty)*) => {$(
         impl Canonical for $t {
 
-            const PARAMETER_TYPE: ParameterType = ParameterType::Integer;            #[inline]
+            const PARAMETER_TYPE: ParameterType = ParameterType::Integer;
+            #[inline]
             fn write_canonical(&self, w: &mut CanonicalWriter) -> Result<(), EncodeError> {
                 w.write_integer(*self);
                 Ok(())
@@ -96,6 +97,9 @@ impl<T: Canonical> Canonical for Option<T> {
     const PARAMETER_TYPE: ParameterType = T::PARAMETER_TYPE;
     const OPTIONAL: bool = true;
     fn write_canonical(&self, w: &mut CanonicalWriter) -> Result<(), EncodeError> {
+        // Recursive types nest through `Option` and the pointers below: stop at once when the
+        // writer went too deep (see `CanonicalWriter`'s nesting depth).
+        w.check_depth()?;
         match self {
             Some(value) => value.write_canonical(w),
             None => {
@@ -119,6 +123,7 @@ macro_rules! pointers {
             const OPTIONAL: bool = T::OPTIONAL;
             #[inline]
             fn write_canonical(&self, w: &mut CanonicalWriter) -> Result<(), EncodeError> {
+                w.check_depth()?;
                 (**self).write_canonical(w)
             }
             fn presence(&self) -> Presence {
@@ -134,6 +139,7 @@ impl<T: Canonical + ?Sized> Canonical for &T {
     const OPTIONAL: bool = T::OPTIONAL;
     #[inline]
     fn write_canonical(&self, w: &mut CanonicalWriter) -> Result<(), EncodeError> {
+        w.check_depth()?;
         (**self).write_canonical(w)
     }
     fn presence(&self) -> Presence {
@@ -144,6 +150,7 @@ impl<T: Canonical + ?Sized> Canonical for &T {
 impl<T: Canonical + ToOwned + ?Sized> Canonical for Cow<'_, T> {
     const PARAMETER_TYPE: ParameterType = T::PARAMETER_TYPE;
     fn write_canonical(&self, w: &mut CanonicalWriter) -> Result<(), EncodeError> {
+        w.check_depth()?;
         (**self).write_canonical(w)
     }
     fn presence(&self) -> Presence {
@@ -156,15 +163,16 @@ pub(crate) fn write_array<'a, T: Canonical + 'a>(
     w: &mut CanonicalWriter,
     items: impl IntoIterator<Item = &'a T>,
 ) -> Result<(), EncodeError> {
-    w.write_raw(b"[");
+    w.begin_array()?;
     for (i, item) in items.into_iter().enumerate() {
         if i > 0 {
             w.write_raw(b",");
         }
         item.write_canonical(w)?;
     }
-    w.write_raw(b"]");
-    Ok(())
+    w.end_array();
+    // A level opened inside an item that wrote no fallible token is reported here.
+    w.check_depth()
 }
 
 impl<T: Canonical> Canonical for [T] {
@@ -208,19 +216,25 @@ impl<T: Canonical, S> Canonical for HashSet<T, S> {
     /// An array of the elements sorted by their canonical bytes, so that the key does not depend
     /// on the iteration order of the set.
     fn write_canonical(&self, w: &mut CanonicalWriter) -> Result<(), EncodeError> {
+        w.begin_array()?;
         let mut encoded = self
             .iter()
-            .map(Canonical::to_canonical_vec)
-            .collect::<Result<Vec<_>, _>>()?;
+            .map(|item| {
+                // Encoded at the set's depth, so that the elements' levels count.
+                let mut buffer = w.nested_buffer();
+                item.write_canonical(&mut buffer)?;
+                buffer.check_depth()?;
+                Ok(buffer.into_bytes().unwrap_or_default())
+            })
+            .collect::<Result<Vec<_>, EncodeError>>()?;
         encoded.sort_unstable();
-        w.write_raw(b"[");
         for (i, item) in encoded.iter().enumerate() {
             if i > 0 {
                 w.write_raw(b",");
             }
             w.write_raw(item);
         }
-        w.write_raw(b"]");
+        w.end_array();
         Ok(())
     }
 }
@@ -228,17 +242,17 @@ impl<T: Canonical, S> Canonical for HashSet<T, S> {
 macro_rules! tuples {
     ($(($($name:ident $idx:tt),+))*) => {$(
         impl<$($name: Canonical),+> Canonical for ($($name,)+) {
-    const PARAMETER_TYPE: ParameterType = ParameterType::Array;
+            const PARAMETER_TYPE: ParameterType = ParameterType::Array;
             fn write_canonical(&self, w: &mut CanonicalWriter) -> Result<(), EncodeError> {
-                w.write_raw(b"[");
+                w.begin_array()?;
                 $(
                     if $idx > 0 {
                         w.write_raw(b",");
                     }
                     self.$idx.write_canonical(w)?;
                 )+
-                w.write_raw(b"]");
-                Ok(())
+                w.end_array();
+                w.check_depth()
             }
         }
     )*};
@@ -328,13 +342,13 @@ where
             name: pair[0].0.clone().into_owned(),
         });
     }
-    w.write_raw(b"{");
+    w.begin_object()?;
     for (i, (name, value)) in members.iter().enumerate() {
         w.write_member_name(i == 0, name);
         value.write_canonical(w)?;
     }
-    w.write_raw(b"}");
-    Ok(())
+    w.end_object();
+    w.check_depth()
 }
 
 impl<K: MapKey, V: Canonical> Canonical for BTreeMap<K, V> {

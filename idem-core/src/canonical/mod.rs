@@ -7,14 +7,16 @@
 
 mod impls;
 mod json;
+pub(crate) mod json_text;
 mod order;
 mod serde_bridge;
+mod serde_value;
 mod writer;
 
 pub use json::write_json_object_members;
 pub use order::cmp_member_names;
 pub use serde_bridge::SerdeCanonical;
-pub use writer::CanonicalWriter;
+pub use writer::{CanonicalWriter, MAX_DEPTH};
 
 use crate::error::EncodeError;
 use crate::spec::ParameterType;
@@ -48,7 +50,8 @@ pub trait Canonical {
     /// Writes the canonical bytes of `self`.
     ///
     /// # Errors
-    /// When the value has no canonical form (a NaN, a map with a key that is not a string).
+    /// When the value has no canonical form (a NaN, a map with a key that is not a string, two
+    /// map keys with the same name, a nesting deeper than [`MAX_DEPTH`]).
     fn write_canonical(&self, writer: &mut CanonicalWriter) -> Result<(), EncodeError>;
 
     /// Whether the value counts as present when it is a key field: `None`, JSON `null` and the

@@ -2,12 +2,18 @@
 
 use serde::Serialize;
 
-use super::{Canonical, CanonicalWriter, Presence};
+use super::{Canonical, CanonicalWriter, Presence, serde_value};
 use crate::error::EncodeError;
 
 /// Encodes a `Serialize` value through serde: the value is first turned into a
 /// `serde_json::Value`, then written canonically. This costs an allocation per value; the
 /// derive uses it for fields marked `#[idem(serde)]`.
+///
+/// The `Value` is the one `serde_json::to_value` builds, with its silent losses refused: NaN
+/// and the infinities are [`EncodeError::NonFiniteNumber`] (serde_json writes `null`), two map
+/// keys that serialize to the same string are [`EncodeError::DuplicateMember`] (serde_json
+/// keeps the last), and a value nested deeper than [`MAX_DEPTH`](super::MAX_DEPTH) is
+/// [`EncodeError::TooDeep`] before serde's recursion can exhaust the stack.
 ///
 /// ```
 /// use idem_core::canonical::{Canonical, SerdeCanonical};
@@ -22,18 +28,20 @@ use crate::error::EncodeError;
 pub struct SerdeCanonical<'a, T: ?Sized>(pub &'a T);
 
 impl<T: Serialize + ?Sized> SerdeCanonical<'_, T> {
-    fn to_value(&self) -> Result<serde_json::Value, EncodeError> {
-        serde_json::to_value(self.0).map_err(|e| EncodeError::Serde(e.to_string()))
+    /// The value, as one that sits inside `depth` open arrays and objects.
+    fn to_value(&self, depth: usize) -> Result<serde_json::Value, EncodeError> {
+        serde_value::to_value(self.0, depth)
     }
 }
 
 impl<T: Serialize + ?Sized> Canonical for SerdeCanonical<'_, T> {
     fn write_canonical(&self, w: &mut CanonicalWriter) -> Result<(), EncodeError> {
-        self.to_value()?.write_canonical(w)
+        w.check_depth()?;
+        self.to_value(w.depth())?.write_canonical(w)
     }
 
     fn presence(&self) -> Presence {
-        self.to_value()
+        self.to_value(0)
             .map_or(Presence::Present, |value| value.presence())
     }
 }

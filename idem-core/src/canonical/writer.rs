@@ -10,6 +10,19 @@ use crate::key::{Algorithm, IdempotencyKey};
 /// A writer either hashes what it receives (no buffer, no allocation) or collects it in a
 /// `Vec<u8>` (to show the canonical bytes, or to sort set elements).
 ///
+/// # Nesting depth
+///
+/// The writer counts the arrays and objects that are open, and refuses to go deeper than
+/// [`MAX_DEPTH`] levels, so that a deeply nested value is an error instead of a stack overflow.
+/// A level opens with [`begin_array`](Self::begin_array) or [`begin_object`](Self::begin_object),
+/// or with a [`write_raw`](Self::write_raw) of exactly `[` or `{`, and closes with the matching
+/// `end_*` call or a `write_raw` of exactly `]` or `}`. The object a document starts with (the
+/// envelope, or the arguments object of a fingerprint) is not counted: levels are counted
+/// inside the arguments. Once a level beyond the limit was opened, every fallible write
+/// ([`check_depth`](Self::check_depth), `begin_*`, [`write_f64`](Self::write_f64) and the
+/// `Canonical` implementations of containers, pointers and `Option`) returns
+/// [`EncodeError::TooDeep`], and the bytes written are not a key.
+///
 /// ```
 /// use idem_core::canonical::{Canonical, CanonicalWriter};
 ///
@@ -24,7 +37,20 @@ pub struct CanonicalWriter {
     /// bytes instead of one per token (a key is made of dozens of tiny writes).
     pending: [u8; PENDING],
     pending_len: usize,
+    /// Arrays and objects open (the document's first object excluded).
+    depth: usize,
+    /// Whether a level beyond [`MAX_DEPTH`] was opened.
+    too_deep: bool,
+    /// Whether anything was written: a document's first `{` is its root and is not counted.
+    started: bool,
 }
+
+/// The deepest nesting of arrays and objects an argument may have: 128 levels.
+///
+/// `[[1]]` is two levels. Arguments are rarely more than a handful of levels deep; 128 is the
+/// nesting serde_json's parser accepts by default, and it keeps the recursion of the encoder
+/// (and of serde) far from the end of a 2 MiB thread stack, even in a debug build.
+pub const MAX_DEPTH: usize = 128;
 
 /// Bytes gathered before a hasher update: two SHA-512 blocks.
 const PENDING: usize = 256;
@@ -58,7 +84,77 @@ impl CanonicalWriter {
             sink,
             pending: [0; PENDING],
             pending_len: 0,
+            depth: 0,
+            too_deep: false,
+            started: false,
         }
+    }
+
+    /// A buffering writer at the same depth as `self`, for a value that is encoded apart (a set
+    /// element, to sort it) and then written with [`write_raw`](Self::write_raw).
+    pub(crate) fn nested_buffer(&self) -> Self {
+        let mut writer = Self::buffer();
+        writer.depth = self.depth;
+        writer.too_deep = self.too_deep;
+        writer.started = true;
+        writer
+    }
+
+    /// Marks the writer as being inside a document already, so that a first `{` is counted as
+    /// a level (for a single argument value written on its own).
+    pub(crate) fn inside_document(mut self) -> Self {
+        self.started = true;
+        self
+    }
+
+    /// How many arrays and objects are open.
+    pub fn depth(&self) -> usize {
+        self.depth
+    }
+
+    /// Fails if an array or object was opened beyond [`MAX_DEPTH`] levels.
+    ///
+    /// # Errors
+    /// [`EncodeError::TooDeep`].
+    #[inline]
+    pub fn check_depth(&self) -> Result<(), EncodeError> {
+        if self.too_deep {
+            Err(EncodeError::TooDeep { limit: MAX_DEPTH })
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Opens an array: writes `[`.
+    ///
+    /// # Errors
+    /// [`EncodeError::TooDeep`] when this array is more than [`MAX_DEPTH`] levels deep.
+    #[inline]
+    pub fn begin_array(&mut self) -> Result<(), EncodeError> {
+        self.write_raw(b"[");
+        self.check_depth()
+    }
+
+    /// Closes an array: writes `]`.
+    #[inline]
+    pub fn end_array(&mut self) {
+        self.write_raw(b"]");
+    }
+
+    /// Opens an object: writes `{`.
+    ///
+    /// # Errors
+    /// [`EncodeError::TooDeep`] when this object is more than [`MAX_DEPTH`] levels deep.
+    #[inline]
+    pub fn begin_object(&mut self) -> Result<(), EncodeError> {
+        self.write_raw(b"{");
+        self.check_depth()
+    }
+
+    /// Closes an object: writes `}`.
+    #[inline]
+    pub fn end_object(&mut self) {
+        self.write_raw(b"}");
     }
 
     /// Hands the gathered bytes to the hasher.
@@ -94,8 +190,36 @@ impl CanonicalWriter {
     }
 
     /// Writes bytes as they are. The caller guarantees they are canonical JSON tokens.
+    ///
+    /// Exactly `[` or `{` opens a level of nesting, exactly `]` or `}` closes one (see
+    /// [Nesting depth](Self#nesting-depth)); longer byte strings are taken as they are.
     #[inline]
     pub fn write_raw(&mut self, bytes: &[u8]) {
+        match bytes {
+            [b'[' | b'{'] => self.open_level(bytes[0]),
+            [b']' | b'}'] => self.depth = self.depth.saturating_sub(1),
+            _ => {}
+        }
+        self.started = true;
+        self.push(bytes);
+    }
+
+    /// Counts a level that opens, unless it is the object a document starts with.
+    #[inline]
+    fn open_level(&mut self, token: u8) {
+        if token == b'{' && !self.started {
+            // The root of the document (its `}` leaves the depth at 0).
+            return;
+        }
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            self.too_deep = true;
+        }
+    }
+
+    /// Appends bytes, with no accounting of levels (string contents, pre-encoded values).
+    #[inline]
+    fn push(&mut self, bytes: &[u8]) {
         if let Sink::Buffer(buf) = &mut self.sink {
             buf.extend_from_slice(bytes);
             return;
@@ -140,15 +264,17 @@ impl CanonicalWriter {
     /// Writes a string with the escaping of RFC 8785 (section 3.2.2.2): `"` and `\` are
     /// escaped, control characters use `\b \t \n \f \r` or `\u00xx`, everything else is UTF-8.
     pub fn write_str(&mut self, value: &str) {
+        // The pieces of a string are not tokens: a `{` in a string opens no level.
+        self.started = true;
         let bytes = value.as_bytes();
         if !bytes.iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\') {
             // The common case: nothing to escape, one copy.
-            self.write_raw(b"\"");
-            self.write_raw(bytes);
-            self.write_raw(b"\"");
+            self.push(b"\"");
+            self.push(bytes);
+            self.push(b"\"");
             return;
         }
-        self.write_raw(b"\"");
+        self.push(b"\"");
         let mut start = 0;
         for (i, &b) in bytes.iter().enumerate() {
             let escape: &[u8] = match b {
@@ -160,9 +286,9 @@ impl CanonicalWriter {
                 b'\x0c' => b"\\f",
                 b'\r' => b"\\r",
                 0x00..=0x1f => {
-                    self.write_raw(&bytes[start..i]);
+                    self.push(&bytes[start..i]);
                     const HEX: &[u8; 16] = b"0123456789abcdef";
-                    self.write_raw(&[
+                    self.push(&[
                         b'\\',
                         b'u',
                         b'0',
@@ -175,12 +301,12 @@ impl CanonicalWriter {
                 }
                 _ => continue,
             };
-            self.write_raw(&bytes[start..i]);
-            self.write_raw(escape);
+            self.push(&bytes[start..i]);
+            self.push(escape);
             start = i + 1;
         }
-        self.write_raw(&bytes[start..]);
-        self.write_raw(b"\"");
+        self.push(&bytes[start..]);
+        self.push(b"\"");
     }
 
     /// Writes an integer as its exact decimal digits.
@@ -196,9 +322,11 @@ impl CanonicalWriter {
     /// Writes a number in the ECMAScript form of RFC 8785 (section 3.2.2.3); `-0` is written `0`.
     ///
     /// # Errors
-    /// [`EncodeError::NonFiniteNumber`] for NaN and the infinities.
+    /// [`EncodeError::NonFiniteNumber`] for NaN and the infinities; [`EncodeError::TooDeep`]
+    /// when the value is inside a level beyond [`MAX_DEPTH`].
     #[inline]
     pub fn write_f64(&mut self, value: f64) -> Result<(), EncodeError> {
+        self.check_depth()?;
         if !value.is_finite() {
             return Err(EncodeError::NonFiniteNumber(value));
         }
@@ -220,5 +348,55 @@ impl CanonicalWriter {
         }
         self.write_str(name);
         self.write_raw(b":");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn brackets_inside_strings_open_no_level() {
+        let mut w = CanonicalWriter::buffer().inside_document();
+        for _ in 0..MAX_DEPTH {
+            w.write_str("{[");
+        }
+        assert_eq!(w.depth(), 0);
+        assert!(w.check_depth().is_ok());
+    }
+
+    #[test]
+    fn the_first_object_of_a_document_is_not_a_level() {
+        let mut w = CanonicalWriter::buffer();
+        w.write_raw(b"{");
+        assert_eq!(w.depth(), 0);
+        assert!(w.begin_object().is_ok());
+        assert_eq!(w.depth(), 1);
+        w.end_object();
+        w.write_raw(b"}");
+        assert_eq!(w.depth(), 0);
+        assert_eq!(w.into_bytes().unwrap_or_default(), b"{{}}");
+    }
+
+    #[test]
+    fn a_level_beyond_the_limit_fails_and_stays_failed() {
+        let mut w = CanonicalWriter::buffer().inside_document();
+        for _ in 0..MAX_DEPTH {
+            assert!(w.begin_array().is_ok());
+        }
+        assert!(matches!(
+            w.begin_array(),
+            Err(EncodeError::TooDeep { limit: MAX_DEPTH })
+        ));
+        w.end_array();
+        // Closing the level does not make the bytes a key again.
+        assert!(w.check_depth().is_err());
+        assert!(w.write_f64(1.0).is_err());
+        // A raw `[` (as derived code writes it) counts like begin_array.
+        let mut raw = CanonicalWriter::hasher(Algorithm::Sha256).inside_document();
+        for _ in 0..=MAX_DEPTH {
+            raw.write_raw(b"[");
+        }
+        assert!(raw.check_depth().is_err());
     }
 }
