@@ -609,8 +609,7 @@ impl IdemSide {
                 ensure(claimed == ClaimOutcome::Claimed, || {
                     format!("a store claim: {claimed:?}")
                 })?;
-                let now = UnixMillis::now(&SystemClock);
-                store.complete(key, &claim, &values.1, now, TTL).await?;
+                store.complete(key, &claim, &values.1, TTL).await?;
                 Ok(())
             }
         })
@@ -820,8 +819,8 @@ async fn redis_bench(url: &str, plan: Plan) -> Result<(), BoxError> {
         plan,
     ))
     .await;
-    let removed = store.purge(UnixMillis(0), true).await;
-    let raw_removed = raw_keys.purge(UnixMillis(0), true).await;
+    let removed = store.purge(true).await;
+    let raw_removed = raw_keys.purge(true).await;
     let mut results = measured??;
     println!(
         "(removed {} idem keys and {} raw keys)",

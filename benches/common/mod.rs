@@ -42,13 +42,6 @@ pub async fn charge(args: &ProcessPayment) -> Result<Receipt, Infallible> {
     Ok(receipt(args))
 }
 
-/// The tool, waiting once (a yield to the runtime) before it answers, as any tool with I/O does:
-/// what makes the executor arm the renewal of the call's lease.
-pub async fn charge_after_a_wait(args: &ProcessPayment) -> Result<Receipt, Infallible> {
-    tokio::task::yield_now().await;
-    Ok(receipt(args))
-}
-
 /// Payment `id`; ids have a fixed width, so every key hashes an envelope of the same length.
 pub fn payment(id: u64) -> ProcessPayment {
     ProcessPayment {

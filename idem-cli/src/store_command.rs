@@ -299,7 +299,7 @@ mod tests {
                 store.claim(address, &claim).await.expect("claimed");
                 let output = Completion::Output(b"{\"ok\":true}".to_vec());
                 store
-                    .complete(address, &claim, &output, NOW, ttl)
+                    .complete(address, &claim, &output, ttl)
                     .await
                     .expect("completed");
             }
@@ -346,11 +346,11 @@ mod tests {
             ("a", "new", Duration::from_secs(3600)),
         ]);
         let mut out = Vec::new();
-        block_on(purge(&store, PurgeScope::Expired, NOW, &mut out)).expect("purged");
+        block_on(purge(&store, PurgeScope::Expired, &mut out)).expect("purged");
         assert_eq!(out, b"removed 1 expired record\n");
         assert_eq!(store.len(), 1);
         out.clear();
-        block_on(purge(&store, PurgeScope::All, NOW, &mut out)).expect("purged");
+        block_on(purge(&store, PurgeScope::All, &mut out)).expect("purged");
         assert_eq!(out, b"removed 1 record\n");
         assert!(store.is_empty());
     }

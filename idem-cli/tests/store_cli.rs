@@ -5,6 +5,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use std::sync::Arc;
+
+use idem_core::ManualClock;
 use idem_core::store::{Claim, ClaimOutcome, Completion, RecordKey, RedbStore, Store, UnixMillis};
 use tempfile::TempDir;
 
@@ -34,15 +37,16 @@ fn block_on<T>(future: impl Future<Output = T>) -> T {
         .block_on(future)
 }
 
-/// Claims `tool/key` at `now` with `lease` (and the token `t-{key}`), then completes it with
-/// `completion` for `ttl` unless it is `None`.
+/// Claims `tool/key` at `now` on the store's clock with `lease` (and the token `t-{key}`), then
+/// completes it with `completion` for `ttl` unless it is `None`.
 async fn put(
-    store: &RedbStore,
+    (store, clock): (&RedbStore, &ManualClock),
     (tool, key): (&str, &str),
     now: UnixMillis,
     lease: Duration,
     completion: Option<(Completion, Duration)>,
 ) {
+    clock.set_unix_seconds(now.0 / 1000);
     let address = RecordKey { tool, key };
     let (token, fingerprint) = (format!("t-{key}"), format!("fp-{key}"));
     let claim = Claim {
@@ -55,7 +59,7 @@ async fn put(
     assert_eq!(claimed, ClaimOutcome::Claimed);
     if let Some((completion, ttl)) = completion {
         store
-            .complete(address, &claim, &completion, now, ttl)
+            .complete(address, &claim, &completion, ttl)
             .await
             .expect("the completion");
     }
@@ -65,12 +69,16 @@ async fn put(
 fn fixture() -> (TempDir, PathBuf) {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let path = dir.path().join("idem.redb");
-    let store = RedbStore::open(&path).expect("a new store");
+    let clock = Arc::new(ManualClock::at_unix_seconds(0));
+    let store = RedbStore::open(&path)
+        .expect("a new store")
+        .with_clock(clock.clone());
+    let store = (&store, &*clock);
     block_on(async {
         let output = Completion::Output(OUTPUT.as_bytes().to_vec());
         let lease = Duration::from_secs(30);
         put(
-            &store,
+            store,
             (PAYMENT, SHARED_KEY),
             RECENT,
             lease,
@@ -78,7 +86,7 @@ fn fixture() -> (TempDir, PathBuf) {
         )
         .await;
         put(
-            &store,
+            store,
             (PAYMENT, EXPIRED_KEY),
             LONG_AGO,
             lease,
@@ -87,27 +95,27 @@ fn fixture() -> (TempDir, PathBuf) {
         .await;
         let failed = Completion::Failed("mailbox \"full\"\nretry later".into());
         put(
-            &store,
+            store,
             (EMAIL, SHARED_KEY),
             RECENT,
             lease,
             Some((failed, CENTURY)),
         )
         .await;
-        put(&store, (EMAIL, CLAIM_KEY), RECENT, CENTURY, None).await;
+        put(store, (EMAIL, CLAIM_KEY), RECENT, CENTURY, None).await;
         let marker = Some((Completion::Marker, CENTURY));
-        put(&store, (ORDER, MARKER_KEY), RECENT, lease, marker).await;
-        put(&store, (ORDER, STALE_CLAIM_KEY), LONG_AGO, lease, None).await;
+        put(store, (ORDER, MARKER_KEY), RECENT, lease, marker).await;
+        put(store, (ORDER, STALE_CLAIM_KEY), LONG_AGO, lease, None).await;
         let corrupt = RecordKey {
             tool: PAYMENT,
             key: CORRUPT_KEY,
         };
         store
+            .0
             .write_raw(corrupt, b"{not json".to_vec())
             .await
             .expect("a raw write");
     });
-    drop(store);
     (dir, path)
 }
 
