@@ -191,7 +191,7 @@ fn ecommerce_payment() {
             "persist_result true, ttl 86400s",
             "retry after 10 min              : Replayed { args_differ: false }, receipt rcpt-1",
             "retry after 23h59m59s           : Replayed { args_differ: false }, receipt rcpt-1",
-            "retry after 24 h (expired)      : Executed { took_over: false }, receipt rcpt-3",
+            "t+86400s retry after 24 h (expired)      : Executed { took_over: false }, receipt rcpt-3 for txn-5001, payments 3",
             "payments: 3",
         ],
     );
@@ -219,7 +219,8 @@ fn rate_limited_api() {
             "t+ 30s alice s-2: Replayed { args_differ: false }",
             "t+ 60s bob   s-9: Executed { took_over: false }",
             "t+299s alice s-3: Replayed { args_differ: false }",
-            "t+300s alice s-3: Executed { took_over: false }",
+            "t+300s alice s-3: Executed { took_over: false },    response #3, api calls 3",
+            "t+330s bob   s-9: Replayed { args_differ: false },  response #2, api calls 3",
             "api calls: 3 for 6 requests",
         ],
     );
