@@ -75,9 +75,10 @@ fn payment() {
         &[
             "first call:   Executed { took_over: false }, key fb5f9548c85a45ebea520fad031352eede67603dbeeea9880d4f8192282e5d7b",
             "exact retry:  Replayed { args_differ: false }, receipt ch_1, charges 1",
-            "Replayed { args_differ: true }, same key: true, receipt ch_1 for cust-42 10.5 -> mismatch flagged: true, charges 1",
-            "with MismatchPolicy::Reject the altered retry is refused",
+            "altered retry (cust-99, 99.0, user bob): refused, charges 1: key `fb5f9548c85a45ebea520fad031352eede67603dbeeea9880d4f8192282e5d7b` was first used with other arguments; a retry must send the same arguments",
+            "with MismatchPolicy::Replay: Replayed { args_differ: true }, same key: true, receipt ch_1 for cust-42 10.5 -> mismatch flagged: true, charges 1",
             "charges: 2 (one per transaction id)",
+            "metrics: executions 2, replays 2, mismatches 2",
         ],
     );
 }
@@ -105,6 +106,7 @@ fn secure_payment() {
             "key (128 hex chars, SHA-512)",
             "alice (session laptop-7): Replayed { args_differ: false }, same key: true",
             "bob (session phone-1):    Executed { took_over: false }, same key: false",
+            "alice with another card token: refused (ArgumentsMismatch), charges 2",
             "typed #[derive(Idempotent)] key equals the JSON key: true",
             "charges: 2 (alice once, bob once)",
         ],
