@@ -90,8 +90,8 @@ fn order_fulfillment() {
         &[
             "parameter warehouse_id (String, optional)",
             "attempt 1 (warehouse Some(\"wh-berlin\"), shipping Some(\"express\")): Executed",
-            "attempt 2 (warehouse Some(\"wh-paris\"), shipping Some(\"standard\")): Replayed { args_differ: true }",
-            "shipment shp-1 from wh-berlin via express, shipments 1",
+            "attempt 2 (warehouse Some(\"wh-paris\"), shipping Some(\"standard\")): Replayed { args_differ: true }, key 989f691cc267d9c3d879b84985c6d07efd5da746bcadf635e7ed85c261cbcb16, shipment shp-1 from wh-berlin via express, shipments 1",
+            "attempt 3 (warehouse None, shipping None): Replayed { args_differ: true }, key 989f691cc267d9c3d879b84985c6d07efd5da746bcadf635e7ed85c261cbcb16, shipment shp-1 from wh-berlin via express, shipments 1",
             "shipments: 2 (one per order)",
         ],
     );
@@ -205,7 +205,8 @@ fn user_registration() {
         "user_registration",
         &[
             "double click    (ada@example.com, ada): Replayed { args_differ: false } -> user 1001 (ada)",
-            "other username  (ada@example.com, ada_l): Replayed { args_differ: true } -> user 1001 (ada)",
+            "other password  (ada@example.com, ada): Replayed { args_differ: false } -> user 1001 (ada), users 1",
+            "other username  (ada@example.com, ada_l): Replayed { args_differ: true } -> user 1001 (ada), users 1",
             "another email   (grace@example.com, grace): Executed { took_over: false } -> user 1002",
             "users: 2 (one per email)",
         ],
