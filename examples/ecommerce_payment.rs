@@ -2,7 +2,8 @@
 //!
 //! Idempotent by `transaction_id`, results kept (`persist_result`) for 24 hours (`ttl`): a retry
 //! within 24 hours gets the cached receipt; once the record has expired, the same transaction id
-//! is processed again. A `ManualClock` moves time forward without sleeping.
+//! is processed again. A `ManualClock`, given to the store (whose clock decides expiry), moves
+//! time forward without sleeping.
 //!
 //! `cargo run --example ecommerce_payment`
 
@@ -47,7 +48,10 @@ const START: u64 = 1_795_775_465;
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let clock = Arc::new(ManualClock::at_unix_seconds(START));
-    let executor = Executor::new(MemoryStore::new()).with_clock(clock.clone());
+    // The store's clock decides when a record expires; the executor's drives key computation
+    // (and the times it reports). Both read the one manual clock, so moving it ages the records.
+    let store = MemoryStore::new().with_clock(clock.clone());
+    let executor = Executor::new(store).with_clock(clock.clone());
     let spec = ToolSpec::for_args::<EcommercePayment>().build()?;
     let config = spec.idempotency();
     println!(

@@ -1,14 +1,15 @@
 //! Field-based strategy, example 2 of the design document: order fulfillment.
 //!
 //! An order is fulfilled once, whatever warehouse or shipping method a retry names: the key is
-//! the tool id and `order_id`, nothing else.
+//! the tool id and `order_id`, nothing else. A retry naming other details gets the shipment that
+//! was made, flagged as differing from what it asked for (`MismatchPolicy::Replay`, opted in).
 //!
 //! `cargo run --example order_fulfillment`
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use idem::executor::{Executor, Outcome};
-use idem::spec::ToolSpec;
+use idem::spec::{MismatchPolicy, ToolSpec};
 use idem::store::MemoryStore;
 use idem::{Context, Idempotent};
 use serde::{Deserialize, Serialize};
@@ -71,7 +72,15 @@ fn order(order_id: &str, warehouse: Option<&str>, method: Option<&str>) -> Fulfi
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let executor = Executor::new(MemoryStore::new());
-    let spec = ToolSpec::for_args::<FulfillOrder>().build()?;
+    // Different arguments under one key are refused by default. Here the design document's
+    // behaviour is the point: "same order won't be fulfilled twice, regardless of warehouse or
+    // shipping method". A retry with other details is the same order, and what its caller needs
+    // is the shipment that exists (which names the warehouse and method actually used), with
+    // `args_differ` telling it that its own details were not applied. So this tool opts in to
+    // replaying with the mismatch flagged.
+    let spec = ToolSpec::for_args::<FulfillOrder>()
+        .configure(|c| c.on_mismatch(MismatchPolicy::Replay))
+        .build()?;
     println!(
         "tool {} ({}): {}",
         spec.id(),
@@ -126,6 +135,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     println!("ord-1001 shipped once, regardless of warehouse or shipping method");
+    assert_eq!(warehouse.shipments(), 1);
 
     // Another order ships.
     let other = order("ord-1002", Some("wh-paris"), Some("standard"));

@@ -1,7 +1,8 @@
 //! The quick start, on the embedded default store (a redb file).
 //!
 //! ```console
-//! cargo run --example quickstart    # first run: the payment runs once, duplicates replay
+//! cargo run --example quickstart    # first run: the payment runs once, duplicates replay,
+//!                                   # a retry with another amount is refused
 //! cargo run --example quickstart    # second run: a new process replays everything from the file
 //! ```
 //!
@@ -11,7 +12,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use idem::executor::{Executor, Outcome};
+use idem::executor::{ExecuteError, Executor, Outcome};
 use idem::spec::ToolSpec;
 use idem::store::RedbStore;
 use idem::{Context, Idempotent};
@@ -130,18 +131,25 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     println!("\n4. a retry with the same transaction id but another amount");
+    // Same key, other arguments: refused by default (`MismatchPolicy::Reject`), as Stripe and
+    // the IETF Idempotency-Key draft do. Replaying the 10.5 EUR receipt would tell the caller
+    // that 99 EUR were charged; charging would pay twice. A tool whose key alone identifies the
+    // call can opt in to replaying with a flag instead:
+    // `ToolSpec::for_args::<ProcessPayment>().configure(|c| c.on_mismatch(MismatchPolicy::Replay))`.
     let changed = ProcessPayment {
         amount: 99.0,
         ..payment.clone()
     };
-    let flagged = executor
+    match executor
         .execute(&spec, &ctx, &changed, || charge_card(changed.clone()))
-        .await?;
-    println!(
-        "   {} -> charged amount stays {}",
-        describe(&flagged.outcome),
-        flagged.output.amount
-    );
+        .await
+    {
+        Err(err @ ExecuteError::ArgumentsMismatch { .. }) => {
+            println!("   REFUSED (no charge): {err}");
+        }
+        Ok(run) => panic!("the changed retry was not refused: {:?}", run.outcome),
+        Err(err) => return Err(err.into()),
+    }
 
     let charges = CHARGES.load(Ordering::SeqCst);
     let metrics = executor.metrics();

@@ -5,7 +5,8 @@
 //! the cached response from any session; another user gets a separate cache entry; after 5
 //! minutes the request goes out again. This takes load off the external API.
 //!
-//! The HTTP call is simulated (no network); a `ManualClock` moves time without sleeping.
+//! The HTTP call is simulated (no network); a `ManualClock`, given to the store (whose clock
+//! decides expiry), moves time without sleeping.
 //!
 //! `cargo run --example rate_limited_api`
 
@@ -52,7 +53,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     let clock = Arc::new(ManualClock::at_unix_seconds(START));
-    let executor = Executor::new(MemoryStore::new()).with_clock(clock.clone());
+    // The store's clock decides when a cached response expires; the executor's drives key
+    // computation (and the times it reports). Both read the one manual clock.
+    let store = MemoryStore::new().with_clock(clock.clone());
+    let executor = Executor::new(store).with_clock(clock.clone());
     // The external API's request counter: what the rate limit is about.
     let api_calls = AtomicUsize::new(0);
     let call_api = |args: &Value| {

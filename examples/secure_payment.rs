@@ -2,7 +2,8 @@
 //!
 //! SHA-512 over the tool id, the user (not the session) and the key fields `transaction_id`,
 //! `amount` and `timestamp`. The same payment retried from another session of the same user is
-//! a duplicate; the same payment sent by another user is not.
+//! a duplicate; the same payment sent by another user is not. The same key with other
+//! arguments (another card) is refused.
 //!
 //! The design document declares this tool with `parameters=[]`, so it is described at run time
 //! with `ToolSpec::function` and called with JSON arguments.
@@ -11,7 +12,7 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use idem::executor::{Executor, Outcome};
+use idem::executor::{ExecuteError, Executor, Outcome};
 use idem::spec::{IdempotencyConfig, ToolSpec};
 use idem::store::MemoryStore;
 use idem::{Algorithm, Context, HashStrategy, Idempotent, JsonArgs, KeyInput};
@@ -116,19 +117,27 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     assert!(other.outcome.executed());
     assert_ne!(other.key.as_ref(), Some(&key));
 
-    // A non-key argument (the card token) does not change the key, but it does change the
-    // arguments' fingerprint: the replay is flagged.
+    // 4. A non-key argument (the card token) does not change the key, but it does change the
+    //    arguments' fingerprint: the same payment sent with another card is refused (the
+    //    default `MismatchPolicy::Reject`), as a security-critical payment tool wants. Replaying
+    //    the visa receipt would tell the caller the mastercard was charged; running it again
+    //    would charge twice.
     let mut new_card = args.clone();
     new_card["card_token"] = Value::from("tok_mastercard_5555");
-    let flagged = executor
+    match executor
         .execute(&spec, &alice_laptop, &new_card, || charge("alice"))
-        .await?;
-    println!(
-        "alice with another card token: {:?} (flagged: {})",
-        flagged.outcome,
-        flagged.outcome.args_differ()
-    );
-    assert_eq!(flagged.outcome, Outcome::Replayed { args_differ: true });
+        .await
+    {
+        Err(err @ ExecuteError::ArgumentsMismatch { .. }) => {
+            let so_far = charges.load(Ordering::SeqCst);
+            println!(
+                "alice with another card token: refused (ArgumentsMismatch), charges {so_far}"
+            );
+            assert!(err.to_string().contains(key.as_str()));
+            assert_eq!(so_far, 2, "a refused call does not charge");
+        }
+        other => panic!("expected ArgumentsMismatch, got {other:?}"),
+    }
 
     // The typed struct gives the very same key.
     let typed = SecurePayment {

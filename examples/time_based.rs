@@ -28,9 +28,10 @@ use serde::{Deserialize, Serialize};
 /// 2026-11-27 10:31:05 UTC.
 const START: u64 = 1_795_775_465;
 
-/// The one clock of this program, given to the executor: the built-in window, the custom key
-/// function (through `KeyInput::now`) and TTLs all read it. In production the executor would
-/// simply read the system clock.
+/// The one clock of this program. Given to the executor, it drives key computation: the
+/// built-in window and the custom key function (through `KeyInput::now`) read it. Given to the
+/// store too, it also decides the records' TTLs, so the whole scenario runs on one time. In
+/// production both would simply read the system clock.
 static CLOCK: LazyLock<Arc<ManualClock>> =
     LazyLock::new(|| Arc::new(ManualClock::at_unix_seconds(START)));
 
@@ -108,7 +109,8 @@ async fn scenario<A: Idempotent>(
 ) -> Result<usize, Box<dyn std::error::Error>> {
     println!("-- {form}");
     CLOCK.set_unix_seconds(START);
-    let executor = Executor::new(MemoryStore::new()).with_clock(CLOCK.clone());
+    let store = MemoryStore::new().with_clock(CLOCK.clone());
+    let executor = Executor::new(store).with_clock(CLOCK.clone());
     let spec = ToolSpec::for_args::<A>().build()?;
     let ctx = Context::new().with_user("alice");
     let runs = AtomicUsize::new(0);

@@ -1,7 +1,8 @@
 //! Use case 2 of the design document: user registration, idempotent by email.
 //!
 //! The same email is never registered twice: a retry (even with another username) returns the
-//! existing user; another email creates a new user.
+//! existing user, flagged when its details differ (`MismatchPolicy::Replay`, opted in); another
+//! email creates a new user.
 //!
 //! `cargo run --example user_registration`
 
@@ -9,7 +10,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use idem::executor::{Executor, Outcome};
-use idem::spec::ToolSpec;
+use idem::spec::{MismatchPolicy, ToolSpec};
 use idem::store::MemoryStore;
 use idem::{Context, Idempotent};
 use serde::{Deserialize, Serialize};
@@ -84,7 +85,15 @@ fn register(email: &str, username: &str, password: &str) -> RegisterUser {
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let executor = Executor::new(MemoryStore::new());
-    let spec = ToolSpec::for_args::<RegisterUser>().build()?;
+    // Different arguments under one key are refused by default. The design document's
+    // behaviour is the point of this use case: "retry with same email = returns existing user",
+    // whatever username the retry names. A sign-up form wants the account that exists (to say
+    // "this email is already registered as ada"), and `args_differ` tells it that the username
+    // it sent was not the one registered. So this tool opts in to replaying with the mismatch
+    // flagged. (The password is `skip`ped: it never makes a retry differ.)
+    let spec = ToolSpec::for_args::<RegisterUser>()
+        .configure(|c| c.on_mismatch(MismatchPolicy::Replay))
+        .build()?;
     let accounts = Accounts::default();
     let ctx = Context::new().with_session("signup-form");
 

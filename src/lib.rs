@@ -66,7 +66,7 @@
 //! | `crate = "::path"` | where the runtime is, when `idem` is renamed or re-exported |
 //! | `name = "process_payment"` | the tool's name in its [`spec::ToolSpec`] (default: the struct's name in snake case) |
 //! | `ttl = "24h"` | how long a result is kept for replays (default 24 h) |
-//! | `lease = "60s"` | how long a claim holds before another caller may take it over (default 60 s) |
+//! | `lease = "30s"` | how long a claim holds without a renewal before another caller may take it over; the executor renews it while the tool runs (default 30 s) |
 //! | `persist_result = true \| false` | keep the output for replays, or only a marker that the call ran (default `true`) |
 //!
 //! ## Field attributes: `#[idem(...)]` on a field
@@ -114,7 +114,9 @@
 //! An [`executor::Executor`] claims the key in a [`store`], runs the tool once, keeps the output
 //! for the TTL and replays it on retry; duplicates racing in one process share one execution,
 //! duplicates elsewhere wait for it, and a claim whose holder crashed is taken over after its
-//! lease. [`store::RedbStore`] (one file, the default) and [`store::MemoryStore`] ship with idem.
+//! lease. A duplicate whose arguments differ from the first call's is refused by default
+//! ([`spec::MismatchPolicy`]). Leases and TTLs run on the store's clock.
+//! [`store::RedbStore`] (one file, the default) and [`store::MemoryStore`] ship with idem.
 //!
 //! ```
 //! use idem::executor::{Executor, Outcome};

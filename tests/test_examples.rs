@@ -2,8 +2,9 @@
 //!
 //! Each example asserts the behaviour of its use case (a regression makes it exit non-zero);
 //! these tests run the binaries `cargo test` has already built (it builds the examples) and check
-//! their exit status and a few key lines of their output.
+//! their exit status and the key lines of their output, exactly.
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -21,6 +22,12 @@ fn example_binary(name: &str) -> PathBuf {
 
 /// Runs the example and returns its standard output, failing on a non-zero exit.
 fn run_example(name: &str) -> String {
+    run_example_with(name, &[])
+}
+
+/// Runs the example with extra environment variables and returns its standard output, failing
+/// on a non-zero exit.
+fn run_example_with(name: &str, envs: &[(&str, &OsStr)]) -> String {
     let binary = example_binary(name);
     assert!(
         binary.is_file(),
@@ -45,6 +52,7 @@ fn run_example(name: &str) -> String {
     }
     let output = Command::new(&binary)
         .env_remove("RUST_BACKTRACE")
+        .envs(envs.iter().copied())
         .output()
         .unwrap_or_else(|err| panic!("cannot run {}: {err}", binary.display()));
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
@@ -60,12 +68,71 @@ fn run_example(name: &str) -> String {
 /// Runs the example and checks that its output contains every phrase.
 fn check(name: &str, phrases: &[&str]) {
     let stdout = run_example(name);
+    contains_all(name, &stdout, phrases);
+}
+
+/// Checks that an example's output contains every phrase.
+fn contains_all(name: &str, stdout: &str, phrases: &[&str]) {
     for phrase in phrases {
         assert!(
             stdout.contains(phrase),
             "example `{name}` did not print {phrase:?}; it printed:\n{stdout}"
         );
     }
+}
+
+/// Deletes the file when dropped, test passed or not.
+struct RemoveOnDrop(PathBuf);
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// The README's demonstration, run twice on a fresh store file: the first process charges each
+/// transaction once and refuses the retry with another amount; the second process replays every
+/// call from the file and charges nothing. (How the nine duplicates of the race split between
+/// joining the running call and replaying it depends on timing; the charges do not.)
+#[test]
+fn quickstart() {
+    let db = RemoveOnDrop(std::env::temp_dir().join(format!(
+        "idem-test-examples-quickstart-{}.redb",
+        std::process::id()
+    )));
+    let _ = std::fs::remove_file(&db.0);
+    let envs = [("IDEM_QUICKSTART_DB", db.0.as_os_str())];
+    let refused = "4. a retry with the same transaction id but another amount\n   REFUSED (no charge): key `fb5f9548c85a45ebea520fad031352eede67603dbeeea9880d4f8192282e5d7b` was first used with other arguments; a retry must send the same arguments\n";
+
+    let first = run_example_with("quickstart", &envs);
+    contains_all(
+        "quickstart",
+        &first,
+        &[
+            "(new)\n",
+            "1. pay\n   EXECUTED (the card was charged) -> Receipt { charge_id: \"ch_txn-0001_1\", amount: 10.5, currency: \"EUR\" }\n   key fb5f9548c85a45ebea520fad031352eede67603dbeeea9880d4f8192282e5d7b\n",
+            "2. the agent retries the same step\n   REPLAYED from the store (no charge) -> Receipt { charge_id: \"ch_txn-0001_1\", amount: 10.5, currency: \"EUR\" }\n",
+            "3. ten duplicates race for a new transaction\n    1 x EXECUTED (the card was charged)\n",
+            refused,
+            "cards charged by this process: 2; executions 2, ",
+            "mismatches 1\n",
+        ],
+    );
+    assert_eq!(first.matches("EXECUTED").count(), 2, "{first}");
+
+    let second = run_example_with("quickstart", &envs);
+    contains_all(
+        "quickstart",
+        &second,
+        &[
+            "(reopened: earlier runs are remembered)\n",
+            "1. pay\n   REPLAYED from the store (no charge) -> Receipt { charge_id: \"ch_txn-0001_1\", amount: 10.5, currency: \"EUR\" }\n",
+            refused,
+            "cards charged by this process: 0; executions 0, ",
+            "mismatches 1\n",
+        ],
+    );
+    assert!(!second.contains("EXECUTED"), "{second}");
 }
 
 #[test]
@@ -75,9 +142,10 @@ fn payment() {
         &[
             "first call:   Executed { took_over: false }, key fb5f9548c85a45ebea520fad031352eede67603dbeeea9880d4f8192282e5d7b",
             "exact retry:  Replayed { args_differ: false }, receipt ch_1, charges 1",
-            "Replayed { args_differ: true }, same key: true, receipt ch_1 for cust-42 10.5 -> mismatch flagged: true, charges 1",
-            "with MismatchPolicy::Reject the altered retry is refused",
+            "altered retry (cust-99, 99.0, user bob): refused, charges 1: key `fb5f9548c85a45ebea520fad031352eede67603dbeeea9880d4f8192282e5d7b` was first used with other arguments; a retry must send the same arguments",
+            "with MismatchPolicy::Replay: Replayed { args_differ: true }, same key: true, receipt ch_1 for cust-42 10.5 -> mismatch flagged: true, charges 1",
             "charges: 2 (one per transaction id)",
+            "metrics: executions 2, replays 2, mismatches 2",
         ],
     );
 }
@@ -89,8 +157,8 @@ fn order_fulfillment() {
         &[
             "parameter warehouse_id (String, optional)",
             "attempt 1 (warehouse Some(\"wh-berlin\"), shipping Some(\"express\")): Executed",
-            "attempt 2 (warehouse Some(\"wh-paris\"), shipping Some(\"standard\")): Replayed { args_differ: true }",
-            "shipment shp-1 from wh-berlin via express, shipments 1",
+            "attempt 2 (warehouse Some(\"wh-paris\"), shipping Some(\"standard\")): Replayed { args_differ: true }, key 989f691cc267d9c3d879b84985c6d07efd5da746bcadf635e7ed85c261cbcb16, shipment shp-1 from wh-berlin via express, shipments 1",
+            "attempt 3 (warehouse None, shipping None): Replayed { args_differ: true }, key 989f691cc267d9c3d879b84985c6d07efd5da746bcadf635e7ed85c261cbcb16, shipment shp-1 from wh-berlin via express, shipments 1",
             "shipments: 2 (one per order)",
         ],
     );
@@ -105,6 +173,7 @@ fn secure_payment() {
             "key (128 hex chars, SHA-512)",
             "alice (session laptop-7): Replayed { args_differ: false }, same key: true",
             "bob (session phone-1):    Executed { took_over: false }, same key: false",
+            "alice with another card token: refused (ArgumentsMismatch), charges 2",
             "typed #[derive(Idempotent)] key equals the JSON key: true",
             "charges: 2 (alice once, bob once)",
         ],
@@ -191,7 +260,7 @@ fn ecommerce_payment() {
             "persist_result true, ttl 86400s",
             "retry after 10 min              : Replayed { args_differ: false }, receipt rcpt-1",
             "retry after 23h59m59s           : Replayed { args_differ: false }, receipt rcpt-1",
-            "retry after 24 h (expired)      : Executed { took_over: false }, receipt rcpt-3",
+            "t+86400s retry after 24 h (expired)      : Executed { took_over: false }, receipt rcpt-3 for txn-5001, payments 3",
             "payments: 3",
         ],
     );
@@ -203,7 +272,8 @@ fn user_registration() {
         "user_registration",
         &[
             "double click    (ada@example.com, ada): Replayed { args_differ: false } -> user 1001 (ada)",
-            "other username  (ada@example.com, ada_l): Replayed { args_differ: true } -> user 1001 (ada)",
+            "other password  (ada@example.com, ada): Replayed { args_differ: false } -> user 1001 (ada), users 1",
+            "other username  (ada@example.com, ada_l): Replayed { args_differ: true } -> user 1001 (ada), users 1",
             "another email   (grace@example.com, grace): Executed { took_over: false } -> user 1002",
             "users: 2 (one per email)",
         ],
@@ -219,7 +289,8 @@ fn rate_limited_api() {
             "t+ 30s alice s-2: Replayed { args_differ: false }",
             "t+ 60s bob   s-9: Executed { took_over: false }",
             "t+299s alice s-3: Replayed { args_differ: false }",
-            "t+300s alice s-3: Executed { took_over: false }",
+            "t+300s alice s-3: Executed { took_over: false },    response #3, api calls 3",
+            "t+330s bob   s-9: Replayed { args_differ: false },  response #2, api calls 3",
             "api calls: 3 for 6 requests",
         ],
     );
