@@ -738,3 +738,31 @@ async fn a_claim_whose_answer_was_lost_is_given_back() {
     assert_eq!(retry.outcome, Outcome::Executed { took_over: false });
     assert_eq!(gateway.count(), 1);
 }
+
+/// A claim lost because an operator deleted the record mid-call is explained as such (not as a
+/// lease that ran out), and the result is not written over whatever came next.
+#[tokio::test]
+async fn a_claim_lost_to_a_delete_says_so() {
+    let (executor, _clock, spec) = setup();
+    let ctx = Context::new();
+    let args = payment("txn-deleted", 2.0);
+    let key = args.idempotency_key(&ctx).unwrap();
+    let address = RecordKey {
+        tool: spec.id(),
+        key: key.as_str(),
+    };
+    let err = executor
+        .execute(&spec, &ctx, &args, || async {
+            assert!(executor.store().delete(address).await.unwrap());
+            Ok::<_, PaymentError>(Receipt {
+                charge_id: 1,
+                amount: 2.0,
+            })
+        })
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ExecuteError::ClaimLost { .. }), "{err}");
+    let message = err.to_string();
+    assert!(message.contains("the record was deleted"), "{message}");
+    assert_eq!(executor.store().get(address).await.unwrap(), None);
+}

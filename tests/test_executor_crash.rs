@@ -102,8 +102,10 @@ async fn a_worker_killed_during_the_tool_is_taken_over_after_its_lease() {
     let db = dir.path().join("idem.redb");
     run_and_kill("die-during-tool", &db, "running");
 
+    // The store's clock decides leases: the new process's store runs on a clock it can move.
     let clock = Arc::new(ManualClock::at_unix_seconds(unix_now()));
-    let executor = Executor::new(RedbStore::open(&db).unwrap()).with_clock(clock.clone());
+    let store = RedbStore::open(&db).unwrap().with_clock(clock.clone());
+    let executor = Executor::new(store).with_clock(clock.clone());
     let spec = ToolSpec::for_args::<ProcessPayment>()
         .configure(|c| c.on_in_progress(InProgressPolicy::Fail))
         .build()
