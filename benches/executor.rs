@@ -32,7 +32,9 @@ use tokio::runtime::Runtime;
 
 /// The tool, waiting once (a yield to the runtime) before it answers, as any tool with I/O does:
 /// what makes the executor arm the renewal of the call's lease.
-pub async fn charge_after_a_wait(args: &ProcessPayment) -> Result<Receipt, std::convert::Infallible> {
+pub async fn charge_after_a_wait(
+    args: &ProcessPayment,
+) -> Result<Receipt, std::convert::Infallible> {
     tokio::task::yield_now().await;
     Ok(receipt(args))
 }

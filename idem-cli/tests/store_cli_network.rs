@@ -56,10 +56,7 @@ async fn fill(store: &dyn Store) {
         };
         store.claim(address, &claim).await.unwrap();
         let output = Completion::Output(br#"{"charge_id":"ch_1"}"#.to_vec());
-        store
-            .complete(address, &claim, &output, ttl)
-            .await
-            .unwrap();
+        store.complete(address, &claim, &output, ttl).await.unwrap();
     }
     tokio::time::sleep(Duration::from_millis(200)).await;
 }
@@ -118,7 +115,10 @@ fn redis_store_list_get_purge() {
             .unwrap();
         fill(&store).await;
     });
-    exercise(&["store", "--redis", &url, "--redis-prefix", &prefix], false);
+    exercise(
+        &["store", "--redis", &url, "--redis-prefix", &prefix],
+        false,
+    );
 }
 
 #[test]
@@ -147,7 +147,10 @@ fn postgres_store_list_get_purge_and_schema() {
         let store = PostgresStore::connect_with(&url, options).await.unwrap();
         fill(&store).await;
     });
-    exercise(&["store", "--postgres", &url, "--postgres-table", &table], true);
+    exercise(
+        &["store", "--postgres", &url, "--postgres-table", &table],
+        true,
+    );
     let (code, sql, err) = idem(&[
         "store",
         "--postgres",
