@@ -486,7 +486,14 @@ async fn other_format_rows() {
     let listed = store.list().await.unwrap();
     assert_eq!(listed.len(), 1);
     let reason = listed[0].record.as_ref().unwrap_err();
-    assert!(reason.contains("format version 3"), "{reason}");
+    assert_eq!(
+        *reason,
+        idem::store::Unreadable::NewerFormat {
+            found: 3,
+            supported: idem::store::RECORD_FORMAT
+        },
+        "a newer record is listed as such, never as corrupt"
+    );
 
     let negative = RecordKey {
         tool: "formats",

@@ -43,10 +43,14 @@ Examples:
 const LIST_AFTER_HELP: &str = "\
 Output: a header, then one line per record, sorted by tool then key:
   TOOL KEY STATE CREATED EXPIRES OUTPUT
-  STATE    completed, failed or in_progress; `,expired` when a completed or failed record is
-           past its expiry (it counts as absent; purge --expired removes it); `,lease_over` when
-           a claim's lease has run out (the next claim takes the key over); corrupt when the
-           record cannot be read (the reason ends the line).
+  STATE    completed, failed, unknown (the call may or may not have taken effect: it does not
+           run again until the record expires or is deleted) or in_progress; `,expired` when a
+           finished record is past its expiry by this host's clock (it counts as absent; purge
+           --expired removes it); `,lease_over` when a claim's lease has run out (the next claim
+           takes the key over); corrupt when the record cannot be read, newer_format when a newer
+           idem wrote it (upgrade; do not delete it); the reason ends the line.
+  TOOL,KEY white space, control characters and backslashes are escaped as in Rust (`\n`,
+           `\u{20}`, `\\`).
   CREATED  when the key was claimed; EXPIRES: the expiry, or the end of the lease of an
            in_progress record. Both in RFC 3339 (UTC), in unix milliseconds past year 9999.
   OUTPUT   the size of the stored output JSON (`17B`), `marker` when only the fact that the

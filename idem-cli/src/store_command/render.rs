@@ -2,7 +2,7 @@
 
 use std::io::{self, Write};
 
-use idem_core::store::{Record, RecordState, StoredRecord, UnixMillis};
+use idem_core::store::{Record, RecordState, StoredRecord, UnixMillis, Unreadable};
 
 /// The header of `list`.
 const HEADER: [&str; 6] = ["TOOL", "KEY", "STATE", "CREATED", "EXPIRES", "OUTPUT"];
@@ -14,7 +14,7 @@ pub(crate) fn write_list(
     records: &[StoredRecord],
     now: UnixMillis,
 ) -> io::Result<()> {
-    let rows: Vec<([String; 6], Option<&str>)> = records.iter().map(|r| row(r, now)).collect();
+    let rows: Vec<([String; 6], Option<String>)> = records.iter().map(|r| row(r, now)).collect();
     let mut widths = HEADER.map(str::len);
     for (cells, _) in &rows {
         for (width, cell) in widths.iter_mut().zip(cells) {
@@ -24,7 +24,7 @@ pub(crate) fn write_list(
     let header = HEADER.map(str::to_owned);
     write_row(out, &header, None, &widths)?;
     for (cells, reason) in &rows {
-        write_row(out, cells, *reason, &widths)?;
+        write_row(out, cells, reason.as_deref(), &widths)?;
     }
     out.flush()
 }
@@ -85,8 +85,17 @@ fn escaped(text: &str, also: impl Fn(char) -> bool) -> String {
     out
 }
 
+/// The state shown for a record that cannot be read: `corrupt`, or `newer_format` for a sound
+/// record written by a newer idem (never to be deleted for that).
+fn unreadable_state(why: &Unreadable) -> &'static str {
+    match why {
+        Unreadable::NewerFormat { .. } => "newer_format",
+        _ => "corrupt",
+    }
+}
+
 /// The cells of one record, and the reason it cannot be read.
-fn row(stored: &StoredRecord, now: UnixMillis) -> ([String; 6], Option<&str>) {
+fn row(stored: &StoredRecord, now: UnixMillis) -> ([String; 6], Option<String>) {
     let tool = cell(&stored.tool);
     let key = cell(&stored.key);
     match &stored.record {
@@ -111,10 +120,11 @@ fn row(stored: &StoredRecord, now: UnixMillis) -> ([String; 6], Option<&str>) {
             ];
             (cells, None)
         }
-        Err(reason) => {
+        Err(why) => {
             let dash = || "-".to_owned();
-            let cells = [tool, key, "corrupt".to_owned(), dash(), dash(), dash()];
-            (cells, Some(reason.as_str()))
+            let state = unreadable_state(why).to_owned();
+            let cells = [tool, key, state, dash(), dash(), dash()];
+            (cells, Some(why.to_string()))
         }
     }
 }
@@ -152,9 +162,9 @@ pub(crate) fn write_record(
     writeln!(out, "key: {}", printable(&stored.key))?;
     let record = match &stored.record {
         Ok(record) => record,
-        Err(reason) => {
-            writeln!(out, "state: corrupt")?;
-            writeln!(out, "reason: {}", printable(&one_line(reason)))?;
+        Err(why) => {
+            writeln!(out, "state: {}", unreadable_state(why))?;
+            writeln!(out, "reason: {}", printable(&one_line(&why.to_string())))?;
             return out.flush();
         }
     };
@@ -329,7 +339,7 @@ mod tests {
         }
     }
 
-    fn stored(tool: &str, key: &str, record: Result<Record, String>) -> StoredRecord {
+    fn stored(tool: &str, key: &str, record: Result<Record, Unreadable>) -> StoredRecord {
         StoredRecord {
             tool: tool.to_owned(),
             key: key.to_owned(),
@@ -353,7 +363,15 @@ mod tests {
         let records = [
             stored("tool", "k1", Ok(done)),
             stored("tool-long", "k2", Ok(claim)),
-            stored("", "bad", Err("not a\nrecord".into())),
+            stored("", "bad", Err(Unreadable::Corrupt("not a\nrecord".into()))),
+            stored(
+                "tool",
+                "k3",
+                Err(Unreadable::NewerFormat {
+                    found: 3,
+                    supported: 2,
+                }),
+            ),
         ];
         let mut printed = Vec::new();
         write_list(&mut printed, &records, now).expect("a Vec takes the output");
@@ -363,6 +381,7 @@ TOOL       KEY  STATE              CREATED                   EXPIRES            
 tool       k1   completed,expired  1970-01-01T00:00:00.000Z  1970-01-01T00:00:01.000Z  7B
 tool-long  k2   in_progress        1970-01-01T00:00:00.000Z  1970-01-01T00:00:05.000Z  -
 ?          bad  corrupt            -                         -                         -       not a record
+tool       k3   newer_format       -                         -                         -       record format version 3, newer than this idem reads (up to 2): written by a newer idem; upgrade this one (the record is not corrupt, do not delete it)
 ";
         assert_eq!(text, expected);
     }

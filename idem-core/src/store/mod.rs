@@ -148,7 +148,40 @@ pub struct StoredRecord {
     /// The idempotency key.
     pub key: String,
     /// The record, or why it could not be read.
-    pub record: Result<Record, String>,
+    pub record: Result<Record, Unreadable>,
+}
+
+/// Why a listed record cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Unreadable {
+    /// The bytes are not an idem record, or were damaged: an operator's case (look at it, then
+    /// delete it).
+    #[error("{0}")]
+    Corrupt(String),
+    /// A sound record in a newer format, written by a newer idem sharing the store: upgrade this
+    /// idem, do not delete it.
+    #[error(
+        "record format version {found}, newer than this idem reads (up to {supported}): written \
+         by a newer idem; upgrade this one (the record is not corrupt, do not delete it)"
+    )]
+    NewerFormat {
+        /// The version found.
+        found: u64,
+        /// The newest version this idem reads.
+        supported: u64,
+    },
+}
+
+impl From<StoreError> for Unreadable {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::UnsupportedFormat {
+                found, supported, ..
+            } => Unreadable::NewerFormat { found, supported },
+            other => Unreadable::Corrupt(other.to_string()),
+        }
+    }
 }
 
 /// Storage for claims and results. Every method must be atomic with respect to the others on

@@ -13,7 +13,7 @@ use redis::{Client, RedisError, RedisResult, Script, Value};
 use super::record::{RecordRef, StateRef};
 use super::{
     BoxFuture, Claim, ClaimOutcome, Completion, Record, RecordKey, Store, StoreError, StoredRecord,
-    UnixMillis,
+    UnixMillis, Unreadable,
 };
 use crate::clock::SystemClock;
 
@@ -761,13 +761,14 @@ impl RedisStore {
             let record = match value {
                 Ok(Some(bytes)) => {
                     let name = RecordKey { tool, key }.to_string();
-                    Record::decode(&name, &bytes).map_err(|e| e.to_string())
+                    Record::decode(&name, &bytes).map_err(Unreadable::from)
                 }
                 // Expired (or deleted) since the scan.
                 Ok(None) => continue,
-                Err(error) => {
-                    Err(wrong_type(RecordKey { tool, key }, &error.to_string()).to_string())
-                }
+                Err(error) => Err(Unreadable::from(wrong_type(
+                    RecordKey { tool, key },
+                    &error.to_string(),
+                ))),
             };
             all.push(StoredRecord {
                 tool: tool.to_owned(),

@@ -25,7 +25,7 @@ use tokio_postgres::types::ToSql;
 
 use super::{
     BoxFuture, Claim, ClaimOutcome, Completion, Record, RecordKey, Store, StoreError, StoredRecord,
-    UnixMillis,
+    UnixMillis, Unreadable,
 };
 use error::PostgresError;
 use row::millis;
@@ -729,11 +729,15 @@ impl Store for PostgresStore {
                         let name = RecordKey { tool, key }.to_string();
                         match row::decode(&name, row, 2) {
                             Ok(Some(record)) => Ok(record),
-                            Ok(None) => Err(format!("the row of `{name}` has no format")),
-                            Err(err) => Err(err.to_string()),
+                            Ok(None) => Err(Unreadable::Corrupt(format!(
+                                "the row of `{name}` has no format"
+                            ))),
+                            Err(err) => Err(Unreadable::from(err)),
                         }
                     }
-                    _ => Err("the tool id or the key is not UTF-8 text".to_owned()),
+                    _ => Err(Unreadable::Corrupt(
+                        "the tool id or the key is not UTF-8 text".to_owned(),
+                    )),
                 };
                 all.push(StoredRecord {
                     tool: tool.unwrap_or_else(|lossy| lossy),

@@ -12,7 +12,7 @@ use tokio::runtime::{Handle, RuntimeFlavor};
 
 use super::{
     BoxFuture, Claim, ClaimOutcome, Completion, Record, RecordKey, RecordState, Store, StoreError,
-    StoredRecord, UnixMillis,
+    StoredRecord, UnixMillis, Unreadable,
 };
 use crate::clock::{Clock, SystemClock};
 use address::{decode_address, encode_address};
@@ -394,15 +394,15 @@ impl Store for RedbStore {
                         StoredRecord {
                             tool: tool.to_owned(),
                             key: key.to_owned(),
-                            record: Record::decode(&name, bytes.value()).map_err(|e| e.to_string()),
+                            record: Record::decode(&name, bytes.value()).map_err(Unreadable::from),
                         }
                     }
                     None => StoredRecord {
                         tool: String::new(),
                         key: address.to_owned(),
-                        record: Err(format!(
+                        record: Err(Unreadable::Corrupt(format!(
                             "`{address}` is not a record address (`{{n}}:{{tool}}:{{key}}`)"
-                        )),
+                        ))),
                     },
                 };
                 all.push(stored);
