@@ -76,7 +76,7 @@ fn hashed_key(n: u64) -> String {
 }
 
 /// The lease and result TTL of the tool's spec (the defaults).
-const LEASE: Duration = Duration::from_secs(60);
+const LEASE: Duration = idem::spec::IdempotencyConfig::DEFAULT_LEASE;
 const TTL: Duration = Duration::from_secs(24 * 3600);
 
 // ---------------------------------------------------------------------------------------------

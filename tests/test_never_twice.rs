@@ -371,6 +371,68 @@ async fn a_caller_that_gives_up_at_any_point_never_causes_a_second_run() {
 // ---------------------------------------------------------------------------------------------
 // 3. Panicking and failing leaders
 
+/// What a call of these tests gives.
+type CallResult = Result<idem::executor::Execution<String>, ExecuteError<std::io::Error>>;
+
+/// How the tool of [`spawn_call`] ends, after 100 ms.
+#[derive(Clone, Copy)]
+enum Ending {
+    Succeeds,
+    Fails,
+    Panics,
+}
+
+/// A call of `args` on `executor`, spawned; the tool counts its runs in `runs`.
+fn spawn_call(
+    executor: &Arc<Executor>,
+    spec: &Arc<ToolSpec>,
+    args: &Value,
+    runs: &Runs,
+    ending: Ending,
+) -> tokio::task::JoinHandle<CallResult> {
+    let (executor, spec, args, runs) = (
+        Arc::clone(executor),
+        Arc::clone(spec),
+        args.clone(),
+        runs.clone(),
+    );
+    tokio::spawn(async move {
+        executor
+            .execute(&spec, &Context::new(), &args, || async {
+                runs.add();
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                match ending {
+                    Ending::Succeeds => Ok("charged".to_owned()),
+                    Ending::Fails => Err(std::io::Error::other("gateway timeout")),
+                    Ending::Panics => panic!("the card reader exploded"),
+                }
+            })
+            .await
+    })
+}
+
+/// A leader whose tool ends as `ending`, then three duplicates that join it while it runs: the
+/// leader's result, and the duplicates'.
+async fn leader_and_three_joined(
+    executor: &Arc<Executor>,
+    spec: &Arc<ToolSpec>,
+    args: &Value,
+    runs: &Runs,
+    ending: Ending,
+) -> (Result<CallResult, tokio::task::JoinError>, Vec<CallResult>) {
+    let leader = spawn_call(executor, spec, args, runs, ending);
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let duplicates: Vec<_> = (0..3)
+        .map(|_| spawn_call(executor, spec, args, runs, Ending::Succeeds))
+        .collect();
+    let leader = leader.await;
+    let mut joined = Vec::new();
+    for duplicate in duplicates {
+        joined.push(duplicate.await.expect("a duplicate does not panic"));
+    }
+    (leader, joined)
+}
+
 /// A tool that panics while three duplicates of its call wait for it: the duplicates get an
 /// unknown outcome (never a run of their own), the panic reaches the leader's caller, and a
 /// retry 9 ms later, in this process or another, is told the outcome is unknown.
@@ -382,33 +444,12 @@ async fn a_panicking_tool_with_waiting_duplicates_runs_once() {
         let executor = Arc::new(Executor::with_store(Arc::clone(store)));
         let spec = Arc::new(spec(Duration::from_secs(2), wait(Duration::from_secs(10))));
         let runs = Runs::default();
-        let call = |panics: bool| {
-            let (executor, spec, args, runs) = (
-                Arc::clone(&executor),
-                Arc::clone(&spec),
-                args.clone(),
-                runs.clone(),
-            );
-            tokio::spawn(async move {
-                executor
-                    .execute(&spec, &Context::new(), &args, || async {
-                        runs.add();
-                        tokio::time::sleep(Duration::from_millis(100)).await;
-                        if panics {
-                            panic!("the card reader exploded");
-                        }
-                        Ok::<_, std::io::Error>("charged".to_owned())
-                    })
-                    .await
-            })
-        };
-        let leader = call(true);
-        tokio::time::sleep(Duration::from_millis(20)).await;
-        let duplicates: Vec<_> = (0..3).map(|_| call(false)).collect();
-        let panicked = leader.await.unwrap_err();
+        let (leader, joined) =
+            leader_and_three_joined(&executor, &spec, &args, &runs, Ending::Panics).await;
+        let panicked = leader.unwrap_err();
         assert!(panicked.is_panic(), "{name}: the panic reaches the caller");
-        for duplicate in duplicates {
-            match duplicate.await.unwrap() {
+        for duplicate in joined {
+            match duplicate {
                 Err(ExecuteError::OutcomeUnknown { reason, .. }) => {
                     assert!(reason.contains("the card reader exploded"), "{reason}");
                 }
@@ -416,14 +457,11 @@ async fn a_panicking_tool_with_waiting_duplicates_runs_once() {
             }
         }
         tokio::time::sleep(Duration::from_millis(9)).await;
-        let elsewhere = Executor::with_store(Arc::clone(store));
-        for executor in [&*executor, &elsewhere] {
-            let err = executor
-                .execute(&spec, &Context::new(), &args, || async {
-                    runs.add();
-                    Ok::<_, std::io::Error>("twice".to_owned())
-                })
+        let elsewhere = Arc::new(Executor::with_store(Arc::clone(store)));
+        for executor in [&executor, &elsewhere] {
+            let err = spawn_call(executor, &spec, &args, &runs, Ending::Succeeds)
                 .await
+                .unwrap()
                 .unwrap_err();
             assert!(
                 matches!(err, ExecuteError::OutcomeUnknown { .. }),
@@ -445,36 +483,21 @@ async fn duplicates_that_joined_a_failing_call_share_its_error() {
         let executor = Arc::new(Executor::with_store(Arc::clone(store)));
         let spec = Arc::new(spec(Duration::from_secs(2), wait(Duration::from_secs(10))));
         let runs = Runs::default();
-        let call = || {
-            let (executor, spec, args, runs) = (
-                Arc::clone(&executor),
-                Arc::clone(&spec),
-                args.clone(),
-                runs.clone(),
-            );
-            tokio::spawn(async move {
-                executor
-                    .execute(&spec, &Context::new(), &args, || async {
-                        runs.add();
-                        tokio::time::sleep(Duration::from_millis(100)).await;
-                        Err::<String, _>(std::io::Error::other("gateway timeout"))
-                    })
-                    .await
-            })
-        };
-        let leader = call();
-        tokio::time::sleep(Duration::from_millis(20)).await;
-        let duplicates: Vec<_> = (0..3).map(|_| call()).collect();
-        let err = leader.await.unwrap().unwrap_err();
+        let (leader, joined) =
+            leader_and_three_joined(&executor, &spec, &args, &runs, Ending::Fails).await;
+        let err = leader.unwrap().unwrap_err();
         assert!(matches!(err, ExecuteError::Tool(_)), "{name}: {err}");
-        for duplicate in duplicates {
-            match duplicate.await.unwrap() {
+        for duplicate in joined {
+            match duplicate {
                 Err(ExecuteError::Joined { error, .. }) => assert_eq!(error, "gateway timeout"),
                 other => panic!("{name}: a joined duplicate got {other:?}"),
             }
         }
         assert_eq!(runs.get(), 1, "{name}: the duplicates did not run");
-        let again = call().await.unwrap().unwrap_err();
+        let again = spawn_call(&executor, &spec, &args, &runs, Ending::Fails)
+            .await
+            .unwrap()
+            .unwrap_err();
         assert!(matches!(again, ExecuteError::Tool(_)), "{name}: {again}");
         assert_eq!(runs.get(), 2, "{name}: released, so the next call runs");
     }

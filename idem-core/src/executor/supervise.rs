@@ -4,7 +4,7 @@
 use std::any::Any;
 use std::future::{Future, poll_fn};
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::pin::{Pin, pin};
+use std::pin::pin;
 use std::sync::Arc;
 use std::task::Poll;
 use std::time::Duration;
@@ -48,7 +48,8 @@ where
         Err(panic) => return Ran::Panicked(panic),
     };
     let mut tool = pin!(tool);
-    let mut renewal: Option<Pin<Box<dyn Future<Output = ()> + Send + '_>>> = None;
+    // Made here, but first polled (and its timer armed) only once the tool has had to wait.
+    let mut renewal = pin!(keep_claim(store, key, claim));
     let mut renewing = true;
     poll_fn(|cx| {
         match catch_unwind(AssertUnwindSafe(|| tool.as_mut().poll(cx))) {
@@ -56,11 +57,8 @@ where
             Ok(Poll::Pending) => {}
             Err(panic) => return Poll::Ready(Ran::Panicked(panic)),
         }
-        if renewing {
-            let renewal = renewal.get_or_insert_with(|| Box::pin(keep_claim(store, key, claim)));
-            if renewal.as_mut().poll(cx).is_ready() {
-                renewing = false;
-            }
+        if renewing && renewal.as_mut().poll(cx).is_ready() {
+            renewing = false;
         }
         Poll::Pending
     })

@@ -174,31 +174,10 @@ impl Inner {
         index(claims, finished, in_progress).insert(slot, address);
     }
 
-    /// Moves the lease of the in-progress record of `key` held by `token` to `lease_until`.
-    fn renew(&mut self, key: &Lookup<'_>, token: &str, lease_until: UnixMillis) -> bool {
-        let Inner {
-            records,
-            claims,
-            next_seq,
-            ..
-        } = self;
-        let Some((address, entry)) = records.get_key_value_mut(key) else {
-            return false;
-        };
-        if !(entry.record.is_in_progress() && entry.record.token == token) {
-            return false;
-        }
-        claims.remove(&entry.slot());
-        Arc::make_mut(&mut entry.record).state = RecordState::InProgress { lease_until };
-        entry.seq = *next_seq;
-        *next_seq += 1;
-        claims.insert(entry.slot(), Arc::clone(address));
-        true
-    }
-
-    /// Completes the in-progress record of `key` held by `token` in place: the record keeps its
-    /// token, fingerprint and creation time, and moves to the index of finished records.
-    fn finish(&mut self, key: &Lookup<'_>, token: &str, state: RecordState) -> bool {
+    /// Gives the in-progress record of `key` held by `token` the state `state` in place (a
+    /// renewed lease, or how the call ended): the record keeps its token, fingerprint and
+    /// creation time, and moves to the index its new state belongs to.
+    fn rewrite_held(&mut self, key: &Lookup<'_>, token: &str, state: RecordState) -> bool {
         let Inner {
             records,
             finished,
@@ -211,12 +190,13 @@ impl Inner {
         if !(entry.record.is_in_progress() && entry.record.token == token) {
             return false;
         }
-        index(claims, finished, true).remove(&entry.slot());
+        claims.remove(&entry.slot());
         // A copy only when a reader still holds this record (it is copying it out).
         Arc::make_mut(&mut entry.record).state = state;
         entry.seq = *next_seq;
         *next_seq += 1;
-        finished.insert(entry.slot(), Arc::clone(address));
+        let in_progress = entry.record.is_in_progress();
+        index(claims, finished, in_progress).insert(entry.slot(), Arc::clone(address));
         true
     }
 
@@ -397,7 +377,7 @@ impl MemoryStore {
             },
             other => other.to_state(expires_at),
         };
-        if self.lock().finish(&Lookup(key), token, state) {
+        if self.lock().rewrite_held(&Lookup(key), token, state) {
             Ok(())
         } else {
             Err(StoreError::ClaimLost {
@@ -408,7 +388,11 @@ impl MemoryStore {
 
     fn renew_now(&self, key: RecordKey<'_>, claim: &Claim<'_>) -> Result<(), StoreError> {
         let lease_until = self.now().plus(claim.lease);
-        if self.lock().renew(&Lookup(key), claim.token, lease_until) {
+        if self.lock().rewrite_held(
+            &Lookup(key),
+            claim.token,
+            RecordState::InProgress { lease_until },
+        ) {
             Ok(())
         } else {
             Err(StoreError::ClaimLost {
