@@ -10,6 +10,7 @@
 #![cfg(feature = "postgres")]
 
 mod fleet;
+mod support;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -8,6 +8,7 @@
 #![cfg(feature = "redis")]
 
 mod fleet;
+mod support;
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::TcpStream;

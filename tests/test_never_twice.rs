@@ -7,6 +7,8 @@
 //! and `IDEM_POSTGRES_URL` are set (with the `redis` and `postgres` features). Each counts the
 //! tool's runs: the expected count is 1.
 
+mod support;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -48,7 +50,7 @@ async fn stores(test: &str) -> Stores {
             .as_nanos()
     );
     #[cfg(feature = "redis")]
-    if let Some(url) = env("IDEM_REDIS_URL") {
+    if let Some(url) = support::servers::server_url("IDEM_REDIS_URL", test) {
         let store = idem::store::RedisStore::connect(&url)
             .await
             .expect("connect to IDEM_REDIS_URL")
@@ -57,7 +59,7 @@ async fn stores(test: &str) -> Stores {
         list.push(("redis", Arc::new(store)));
     }
     #[cfg(feature = "postgres")]
-    if let Some(url) = env("IDEM_POSTGRES_URL") {
+    if let Some(url) = support::servers::server_url("IDEM_POSTGRES_URL", test) {
         let table = format!("idem_test_{}", run.replace('-', "_"));
         let table = idem::store::PostgresTable::new(&table).expect("a valid table name");
         let options = idem::store::PostgresOptions::new().table(table);
@@ -68,11 +70,6 @@ async fn stores(test: &str) -> Stores {
     }
     let _ = run;
     Stores { list, _dir: dir }
-}
-
-#[allow(dead_code)]
-fn env(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
 
 /// A tool spec with this lease and in-progress policy.

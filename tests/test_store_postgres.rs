@@ -10,6 +10,7 @@
 
 mod postgres_url;
 mod store_conformance;
+mod support;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -58,18 +59,10 @@ async fn shape(store: &PostgresStore, key: RecordKey<'_>) -> Option<Shape> {
         .map(|record| Shape::of(&record))
 }
 
-const SKIP: &str = "IDEM_POSTGRES_URL is not set; set it to e.g. \
-                    postgres://postgres@127.0.0.1:5432/idem to run the PostgreSQL tests";
-
-/// The server's URL, or `None` (and a line saying why `test` is skipped).
+/// The server's URL, or `None` (and a line saying why `test` is skipped; a failure with
+/// `IDEM_REQUIRE_SERVERS=1`).
 fn server(test: &str) -> Option<String> {
-    match std::env::var("IDEM_POSTGRES_URL") {
-        Ok(url) if !url.trim().is_empty() => Some(url),
-        _ => {
-            println!("{test}: skipped: {SKIP}");
-            None
-        }
-    }
+    support::servers::server_url("IDEM_POSTGRES_URL", test)
 }
 
 /// A table name no other test (or run) uses.

@@ -8,6 +8,7 @@
 
 mod postgres_url;
 mod store_conformance;
+mod support;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -43,11 +44,8 @@ fn claim_by(token: &str) -> ClaimBy {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn round_trips_per_operation() {
-    let Ok(url) = std::env::var("IDEM_POSTGRES_URL") else {
-        println!(
-            "round_trips_per_operation: skipped: IDEM_POSTGRES_URL is not set; set it to e.g. \
-             postgres://postgres@127.0.0.1:5432/idem to run the PostgreSQL tests"
-        );
+    let Some(url) = support::servers::server_url("IDEM_POSTGRES_URL", "round_trips_per_operation")
+    else {
         return;
     };
     let Some((upstream, via)) = split_url(&url).await else {

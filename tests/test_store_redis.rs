@@ -14,6 +14,7 @@
 #![cfg(feature = "redis")]
 
 mod store_conformance;
+mod support;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
@@ -36,18 +37,10 @@ use store_conformance::{
 // ---------------------------------------------------------------------------------------------
 // Set-up
 
-const SKIP: &str =
-    "IDEM_REDIS_URL is not set; set it to redis://127.0.0.1:6379 to run the Redis tests";
-
-/// The server's URL, or `None` (and a line saying why the test is skipped).
+/// The server's URL, or `None` (and a line saying why the test is skipped; a failure with
+/// `IDEM_REQUIRE_SERVERS=1`).
 fn url(test: &str) -> Option<String> {
-    match std::env::var("IDEM_REDIS_URL") {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ => {
-            println!("{test}: skipped: {SKIP}");
-            None
-        }
-    }
+    support::servers::server_url("IDEM_REDIS_URL", test)
 }
 
 /// A prefix no other run uses.

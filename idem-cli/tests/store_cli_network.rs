@@ -2,6 +2,9 @@
 //! `IDEM_REDIS_URL` and `IDEM_POSTGRES_URL` (each test says it skipped when its variable is
 //! unset). Every test works under its own Redis prefix or PostgreSQL table.
 
+#[path = "../../tests/support/servers.rs"]
+mod servers;
+
 use std::process::Command;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -102,8 +105,7 @@ fn exercise(store: &[&str], keeps_expired: bool) {
 
 #[test]
 fn redis_store_list_get_purge() {
-    let Ok(url) = std::env::var("IDEM_REDIS_URL") else {
-        eprintln!("skipped: IDEM_REDIS_URL is not set; set it to redis://127.0.0.1:6379 to run it");
+    let Some(url) = servers::server_url("IDEM_REDIS_URL", "redis_store_list_get_purge") else {
         return;
     };
     let prefix = unique("idemcli");
@@ -123,11 +125,10 @@ fn redis_store_list_get_purge() {
 
 #[test]
 fn postgres_store_list_get_purge_and_schema() {
-    let Ok(url) = std::env::var("IDEM_POSTGRES_URL") else {
-        eprintln!(
-            "skipped: IDEM_POSTGRES_URL is not set; set it to e.g. \
-             postgres://postgres@127.0.0.1:5432/idem to run it"
-        );
+    let Some(url) = servers::server_url(
+        "IDEM_POSTGRES_URL",
+        "postgres_store_list_get_purge_and_schema",
+    ) else {
         return;
     };
     let table = unique("idem_cli");

@@ -198,17 +198,8 @@ where
     F: FnOnce(Arc<B>, Fleet) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    let url = match std::env::var(B::URL_VAR) {
-        Ok(url) if !url.trim().is_empty() => url,
-        _ => {
-            println!(
-                "{test}: skipped: {} is not set (the {} server's URL); set it to run the fleet \
-                 tests",
-                B::URL_VAR,
-                B::NAME
-            );
-            return;
-        }
+    let Some(url) = crate::support::servers::server_url(B::URL_VAR, test) else {
+        return;
     };
     let _serial = SERIAL.lock().unwrap_or_else(PoisonError::into_inner);
     let runtime = tokio::runtime::Builder::new_multi_thread()
