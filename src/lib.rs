@@ -147,6 +147,8 @@
 //! ```
 #![forbid(unsafe_code)]
 #![warn(missing_docs, rust_2018_idioms)]
+// docs.rs builds with `--cfg docsrs` (see Cargo.toml): every feature-gated item shows its feature.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub use idem_core::*;
 
