@@ -31,8 +31,11 @@ mod record;
 #[cfg(feature = "redb")]
 mod redb_store;
 #[cfg(feature = "redis")]
-mod redis_store;
+mod redis;
 
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub use self::redis::{InvalidRedisPrefix, RedisOptions, RedisStore};
 pub use error::StoreError;
 pub use memory::MemoryStore;
 #[cfg(feature = "postgres")]
@@ -42,9 +45,6 @@ pub use record::{RECORD_FORMAT, Record, RecordState, UnixMillis};
 #[cfg(feature = "redb")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redb")))]
 pub use redb_store::{AlreadyOpen, RedbStore};
-#[cfg(feature = "redis")]
-#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
-pub use redis_store::{InvalidRedisPrefix, RedisOptions, RedisStore};
 
 use std::fmt;
 use std::future::Future;
