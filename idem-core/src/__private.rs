@@ -6,6 +6,7 @@ pub use ::core::result::Result;
 pub use ::core::stringify;
 
 pub use crate::arguments::{Arguments, write_arguments_object};
+pub use crate::canonical::ParameterType;
 pub use crate::canonical::{Canonical, CanonicalWriter, Presence, SerdeCanonical};
 pub use crate::context::Context;
 pub use crate::declared::{
@@ -13,7 +14,6 @@ pub use crate::declared::{
 };
 pub use crate::error::{BoxError, EncodeError};
 pub use crate::key::Algorithm;
-pub use crate::spec::ParameterType;
 pub use crate::strategy::KeyInput;
 
 /// What a `key_with` function may return: the key, or the key or an error.

@@ -5,13 +5,13 @@ use std::sync::Arc;
 
 use crate::arguments::Arguments;
 use crate::canonical::Canonical;
+use crate::canonical::ParameterType;
 use crate::clock::{Clock, SystemClock};
 use crate::context::Context;
+use crate::envelope::{Envelope, Layout};
 use crate::error::{BoxError, KeyError};
-use crate::key::envelope::{Envelope, Layout};
 use crate::key::{Algorithm, IdempotencyKey};
 use crate::registry::Registry;
-use crate::spec::ParameterType;
 use crate::strategy::{KeyInput, KeyStrategy};
 use crate::window::window_start;
 

@@ -29,6 +29,7 @@ mod arguments;
 mod clock;
 mod context;
 mod declared;
+mod envelope;
 mod error;
 pub mod executor;
 mod key;

@@ -5,9 +5,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::rc::Rc;
 use std::sync::Arc;
 
+use super::ParameterType;
 use super::{Canonical, CanonicalWriter, Presence, cmp_member_names};
 use crate::error::EncodeError;
-use crate::spec::ParameterType;
 
 impl Canonical for str {
     const PARAMETER_TYPE: ParameterType = ParameterType::String;

@@ -2,10 +2,10 @@
 
 use serde_json::{Map, Number, Value};
 
+use super::ParameterType;
 use super::impls::{write_array, write_object};
 use super::{Canonical, CanonicalWriter, Presence};
 use crate::error::EncodeError;
-use crate::spec::ParameterType;
 
 impl Canonical for Number {
     const PARAMETER_TYPE: ParameterType = ParameterType::Number;

@@ -9,17 +9,18 @@ mod impls;
 mod json;
 pub(crate) mod json_text;
 mod order;
+mod parameter_type;
 mod serde_bridge;
 mod serde_value;
 mod writer;
 
 pub use json::write_json_object_members;
 pub use order::cmp_member_names;
+pub use parameter_type::ParameterType;
 pub use serde_bridge::SerdeCanonical;
 pub use writer::{CanonicalWriter, MAX_DEPTH};
 
 use crate::error::EncodeError;
-use crate::spec::ParameterType;
 
 /// A value that can be part of an idempotency key.
 ///

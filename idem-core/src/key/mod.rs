@@ -1,7 +1,6 @@
 //! The key model: [`IdempotencyKey`], the [`Algorithm`]s and the envelope of key format v1.
 
 mod algorithm;
-pub(crate) mod envelope;
 pub(crate) mod explanation;
 
 pub use algorithm::Algorithm;

@@ -2,25 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-/// The JSON type of a parameter.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ParameterType {
-    /// A string.
-    String,
-    /// A number with a fraction.
-    Number,
-    /// An integer.
-    Integer,
-    /// `true` or `false`.
-    Boolean,
-    /// A list.
-    Array,
-    /// An object (a nested struct or a map).
-    Object,
-    /// Any JSON value (a type idem cannot describe, e.g. one encoded through serde).
-    Any,
-}
+pub use crate::canonical::ParameterType;
 
 /// One parameter of a tool: a name, a JSON type, whether it is required.
 ///

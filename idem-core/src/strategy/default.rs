@@ -1,9 +1,9 @@
 //! [`DefaultStrategy`]: tool id, user, session and all arguments.
 
 use super::{KeyInput, KeyStrategy};
+use crate::envelope::Layout;
 use crate::error::KeyError;
 use crate::key::IdempotencyKey;
-use crate::key::envelope::Layout;
 use crate::window::Window;
 
 /// The default strategy: SHA-256 of the tool id, the tenant, the user and session ids (null when

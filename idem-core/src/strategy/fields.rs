@@ -2,9 +2,9 @@
 
 use super::default::{envelope_bytes, envelope_key};
 use super::{KeyInput, KeyStrategy};
+use crate::envelope::Layout;
 use crate::error::KeyError;
 use crate::key::IdempotencyKey;
-use crate::key::envelope::Layout;
 use crate::window::Window;
 
 /// The field-based strategy: SHA-256 of the tool id, the tenant (when there is one) and the key

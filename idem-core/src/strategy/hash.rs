@@ -2,8 +2,8 @@
 
 use super::default::{envelope_bytes, envelope_key};
 use super::{KeyInput, KeyStrategy};
+use crate::envelope::Layout;
 use crate::error::KeyError;
-use crate::key::envelope::Layout;
 use crate::key::{Algorithm, IdempotencyKey};
 use crate::window::Window;
 
