@@ -275,6 +275,8 @@ impl Case {
 /// `suite!(make = path, corrupt)` for one with (adds the corrupt-record checks). `path` names
 /// an `async fn(&'static str) -> Option<Fixture>`. Put each use in a module of its own: the
 /// tests are named after the checks.
+// A test file may include the suite for its helpers only (test_store_postgres_roundtrips).
+#[allow(unused_macros)]
 macro_rules! suite {
     (make = $make:path) => {
         $crate::store_conformance::suite!(@tests $make;
@@ -303,6 +305,7 @@ macro_rules! suite {
         )*
     };
 }
+#[allow(unused_imports)]
 pub(crate) use suite;
 
 fn run_id() -> String {
