@@ -13,11 +13,19 @@ use idem::store::{
 };
 use store_conformance::{ClaimBy, LONG_TTL as TTL, TestTime};
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn conformance() {
-    let (clock, time) = TestTime::manual();
-    let store = MemoryStore::new().with_clock(clock);
-    store_conformance::run_all(Arc::new(store), time, None).await;
+/// The conformance suite, one test per check, each on a new store.
+mod conformance {
+    use super::*;
+    use crate::store_conformance::Fixture;
+
+    /// A new store on a manual clock (the memory store has no raw bytes to corrupt).
+    async fn make(_check: &'static str) -> Option<Fixture> {
+        let (clock, time) = TestTime::manual();
+        let store = MemoryStore::new().with_clock(clock);
+        Some(Fixture::new(Arc::new(store), time))
+    }
+
+    crate::store_conformance::suite!(make = make);
 }
 
 /// The suite's lease.

@@ -268,15 +268,22 @@ fn is_unavailable<T: std::fmt::Debug>(result: &Result<T, StoreError>) -> bool {
 // ---------------------------------------------------------------------------------------------
 // The conformance suite
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn conformance() {
-    let Some(url) = server("conformance") else {
-        return;
-    };
-    let store = fresh_store(&url, PostgresOptions::new()).await;
-    let corruptor = PostgresCorruptor(Arc::clone(&store));
-    store_conformance::run_all(store.clone(), TestTime::Real, Some(&corruptor)).await;
-    drop_table(&store).await;
+/// The suite, one test per check, each on a fresh table, dropped at the end (passed or
+/// failed), with corrupt rows planted in it.
+mod conformance {
+    use super::*;
+    use crate::store_conformance::Fixture;
+
+    async fn make(check: &'static str) -> Option<Fixture> {
+        let url = server(check)?;
+        let store = fresh_store(&url, PostgresOptions::new()).await;
+        let fixture = Fixture::new(Arc::clone(&store) as Arc<dyn Store>, TestTime::Real)
+            .with_corruptor(PostgresCorruptor(Arc::clone(&store)))
+            .with_cleanup(move || async move { drop_table(&store).await });
+        Some(fixture)
+    }
+
+    crate::store_conformance::suite!(make = make, corrupt);
 }
 
 // ---------------------------------------------------------------------------------------------

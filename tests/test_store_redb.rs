@@ -35,14 +35,27 @@ impl Corruptor for RedbCorruptor {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn conformance() {
-    let dir = tempfile::tempdir().unwrap();
-    let (clock, time) = TestTime::manual();
-    let store = RedbStore::open(dir.path().join("idem.redb")).unwrap();
-    let store = Arc::new(store.with_clock(clock));
-    let corruptor = RedbCorruptor(Arc::clone(&store));
-    store_conformance::run_all(store, time, Some(&corruptor)).await;
+/// The conformance suite, one test per check, each on a new file in a temporary directory,
+/// removed at the end.
+mod conformance {
+    use super::*;
+    use crate::store_conformance::Fixture;
+
+    /// A store on a new file, on a manual clock, with corrupt records planted in the file.
+    async fn make(_check: &'static str) -> Option<Fixture> {
+        let dir = tempfile::tempdir().unwrap();
+        let (clock, time) = TestTime::manual();
+        let store = RedbStore::open(dir.path().join("idem.redb")).unwrap();
+        let store = Arc::new(store.with_clock(clock));
+        let fixture = Fixture::new(Arc::clone(&store) as Arc<dyn Store>, time)
+            .with_corruptor(RedbCorruptor(store))
+            .with_cleanup(move || async move {
+                dir.close().expect("remove the temporary directory");
+            });
+        Some(fixture)
+    }
+
+    crate::store_conformance::suite!(make = make, corrupt);
 }
 
 #[tokio::test]

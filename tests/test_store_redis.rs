@@ -31,7 +31,7 @@ use idem::store::{
 use idem::{Context, DefaultStrategy, JsonArgs, KeyInput, KeyStrategy};
 use serde_json::json;
 use store_conformance::{
-    ClaimBy, Corruptor, LONG_TTL as TTL, Shape, Subject, TestTime, checks, existing,
+    ClaimBy, Corruptor, Fixture, LONG_TTL as TTL, Shape, Subject, TestTime, checks, existing,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -312,39 +312,67 @@ impl Corruptor for RawCorruptor {
 // ---------------------------------------------------------------------------------------------
 // The conformance suite
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn conformance() {
-    let Some(url) = url("conformance") else {
-        return;
-    };
-    let store = store(&url, "conformance").await;
-    run_conformance(&url, &store).await;
-    // Redis 7 has `SET ... NX GET`: the claims above used it; Redis 6.2 refuses it, and the
-    // store fell back to its script.
-    let native = Raw::connect(&url).server_major() >= 7;
-    assert_eq!(store.claims_by_script(), !native, "{store:?}");
+/// The suite, one test per check, each under a fresh prefix (purged at the end), claiming
+/// natively (`SET ... NX GET`, or the script where the server is Redis 6.2).
+mod native {
+    use super::*;
+
+    async fn make(check: &'static str) -> Option<Fixture> {
+        let url = url(check)?;
+        Some(fixture(&url, store(&url, check).await))
+    }
+
+    crate::store_conformance::suite!(make = make, corrupt);
 }
 
 /// The suite again with claims by Lua script, as on Redis 6.2.
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn conformance_with_claims_by_script() {
-    let Some(url) = url("conformance_with_claims_by_script") else {
-        return;
-    };
-    let store = script_store(&url, "conformance-script").await;
-    run_conformance(&url, &store).await;
-    assert!(store.claims_by_script());
+mod by_script {
+    use super::*;
+
+    async fn make(check: &'static str) -> Option<Fixture> {
+        let url = url(check)?;
+        Some(fixture(&url, script_store(&url, check).await))
+    }
+
+    crate::store_conformance::suite!(make = make, corrupt);
 }
 
-/// The shared suite on `store`, on the server's clock (real time), planting corrupt records
-/// through a raw connection.
-async fn run_conformance(url: &str, store: &Arc<RedisStore>) {
+/// The suite's fixture for `store`, on the server's clock (real time), planting corrupt records
+/// through a raw connection, and purging the store's prefix at the end.
+fn fixture(url: &str, store: Arc<RedisStore>) -> Fixture {
     let corruptor = RawCorruptor {
-        store: Arc::clone(store),
+        store: Arc::clone(&store),
         raw: Mutex::new(Raw::connect(url)),
     };
-    let store = Arc::clone(store) as Arc<dyn Store>;
-    store_conformance::run_all(store, TestTime::Real, Some(&corruptor)).await;
+    Fixture::new(Arc::clone(&store) as Arc<dyn Store>, TestTime::Real)
+        .with_corruptor(corruptor)
+        .with_cleanup(move || async move {
+            store.purge(true).await.expect("purge the test's prefix");
+        })
+}
+
+/// The suite's stores claim the way they say: natively on Redis 7 (`SET ... NX GET`; Redis
+/// 6.2 refuses it and the store falls back to its script), by script when asked to.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conformance_claim_paths() {
+    let Some(url) = url("conformance_claim_paths") else {
+        return;
+    };
+    let native = Raw::connect(&url).server_major() >= 7;
+    for (store, by_script) in [
+        (store(&url, "claim-paths").await, !native),
+        (script_store(&url, "claim-paths-script").await, true),
+    ] {
+        let k = key("claim-paths", "k");
+        for token in ["a", "b"] {
+            store
+                .claim(k, &claim_by(token, now_ms()).claim())
+                .await
+                .expect("claim");
+        }
+        assert_eq!(store.claims_by_script(), by_script, "{store:?}");
+        clean(&store).await;
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

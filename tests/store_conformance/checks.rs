@@ -849,7 +849,7 @@ pub async fn other_format(s: &Subject<'_>, corruptor: &dyn Corruptor, tool: &str
 /// `purge(true)` removes every record, whatever its state, and counts them.
 pub async fn purge_all(s: &Subject<'_>) {
     let before = s.store.list().await.expect("list").len() as u64;
-    assert!(before > 0, "the suite left records");
+    assert!(before > 0, "the store holds records to purge");
     assert_eq!(s.store.purge(true).await.expect("purge all"), before);
     assert!(s.store.list().await.expect("list").is_empty());
     assert_eq!(s.store.purge(true).await.expect("purge all"), 0);

@@ -1,34 +1,56 @@
 //! The store conformance suite: what every [`Store`] must pass, written once for all stores.
 //!
-//! A store's test file runs [`run_all`] on a multi-thread Tokio runtime:
+//! A store's test file makes one [`Fixture`] per check, and [`suite!`] turns every check into a
+//! `#[tokio::test]` of its own, named after the check (`lease_takeover`, `purge_all`, ...), so
+//! that a failure names the behaviour and `cargo test lease_takeover` runs just that one:
 //!
 //! ```ignore
 //! mod store_conformance;
-//! use store_conformance::TestTime;
+//! use store_conformance::{Fixture, TestTime};
 //!
-//! #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-//! async fn conformance() {
-//!     let (clock, time) = TestTime::manual();
-//!     let store = MyStore::new().with_clock(clock);
-//!     store_conformance::run_all(Arc::new(store), time, Some(&MyCorruptor)).await;
+//! mod conformance {
+//!     use super::*;
+//!
+//!     /// A fresh store for the check `check` (`None`: skipped, e.g. without its server).
+//!     async fn make(check: &'static str) -> Option<Fixture> {
+//!         let (clock, time) = TestTime::manual();
+//!         let store = Arc::new(MyStore::new().with_clock(clock));
+//!         Some(
+//!             Fixture::new(store.clone(), time)
+//!                 .with_corruptor(MyCorruptor(store.clone()))
+//!                 .with_cleanup(move || async move { store.drop_everything().await }),
+//!         )
+//!     }
+//!
+//!     // `corrupt`: the fixture has a corruptor, so the corrupt-record checks run too.
+//!     crate::store_conformance::suite!(make = make, corrupt);
 //! }
 //! ```
 //!
-//! - Every check uses tool ids of its own, prefixed by a per-run id, so that checks do not
-//!   interfere and a store that outlives the test (Redis, PostgreSQL) can run the suite again.
+//! - `make` is called once per check, with the check's name, and must give a store of the
+//!   check's own: a new one (memory), a new file (redb), a fresh key prefix (Redis), a fresh
+//!   table (PostgreSQL). The checks run in parallel and [`checks::purge_all`] empties its store.
+//!   A server store whose server is not configured returns `None` (through
+//!   `support::servers::server_url`, which fails instead under `IDEM_REQUIRE_SERVERS=1`).
+//! - The check runs on a task of its own; the fixture's cleanup (dropping a table, purging a
+//!   prefix) runs after it, whether the check passed or panicked.
+//! - Every check uses tool ids of its own, prefixed by a per-run id, so that a store that
+//!   outlives the test (Redis, PostgreSQL) can run the suite again.
 //! - The store's clock decides leases and expiry: [`TestTime`] moves it (a manual clock) or
 //!   waits for it (a server's clock). Claims carry the caller's time too, and the suite sets it
 //!   minutes off on purpose ([`checks::store_clock`]): a store must ignore it.
 //! - Records are compared by [`Shape`] (token, fingerprint, state and payload): on a server's
 //!   clock the instants inside a record cannot be predicted to the millisecond.
-//! - The last check, [`checks::purge_all`], empties the store: give the suite a store of its own.
 //! - The corrupt-record checks need a way to plant raw bytes, which is store-specific: a
-//!   [`Corruptor`]. A store that keeps decoded records only (the memory store) passes `None`.
+//!   [`Corruptor`]. A store that keeps decoded records only (the memory store) has none and
+//!   uses `suite!(make = ..)` without `corrupt`.
 #![allow(dead_code)]
 
+pub mod cases;
 pub mod checks;
 mod time;
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -129,43 +151,162 @@ impl Subject<'_> {
     }
 }
 
-/// Runs every check of the suite on `store`, in turn. The store must be empty of other users:
-/// the last check purges everything.
-pub async fn run_all(store: Arc<dyn Store>, time: TestTime, corruptor: Option<&dyn Corruptor>) {
-    let run = run_id();
-    let tool = |name: &str| format!("conformance/{run}/{name}");
-    let s = &Subject {
-        store: &*store,
-        time: &time,
+/// One check's test: runs the check `name` as `check` on the fixture `make` gives, then the
+/// fixture's cleanup, then fails if either failed. What [`suite!`] expands to.
+pub async fn run<M, MF, C, CF>(name: &'static str, make: M, check: C)
+where
+    M: FnOnce(&'static str) -> MF,
+    MF: Future<Output = Option<Fixture>>,
+    C: FnOnce(Case) -> CF,
+    CF: Future<Output = ()> + Send + 'static,
+{
+    let Some(fixture) = make(name).await else {
+        return;
     };
-    checks::claim_absent(s, &tool("claim-absent")).await;
-    checks::addresses(s, &tool("addresses")).await;
-    let rounds = if time.is_manual() { 16 } else { 2 };
-    checks::claim_race(&store, &time, &tool("claim-race"), 32, rounds).await;
-    checks::lease_takeover(s, &tool("lease-takeover")).await;
-    checks::store_clock(s, &tool("store-clock")).await;
-    checks::renewal(s, &tool("renewal")).await;
-    checks::stale_completion(s, &tool("stale-completion")).await;
-    checks::late_completion(s, &tool("late-completion")).await;
-    checks::complete_output(s, &tool("complete-output")).await;
-    checks::complete_null(s, &tool("complete-null")).await;
-    checks::complete_marker(s, &tool("complete-marker")).await;
-    checks::complete_failed(s, &tool("complete-failed")).await;
-    checks::complete_unknown(s, &tool("complete-unknown")).await;
-    checks::complete_without_claim(s, &tool("complete-without-claim")).await;
-    checks::token_decides(s, &tool("token-decides")).await;
-    checks::output_not_json(s, &tool("output-not-json")).await;
-    checks::ttl_expiry(s, &tool("ttl-expiry")).await;
-    checks::release(s, &tool("release")).await;
-    checks::large_output(s, &tool("large-output")).await;
-    checks::many_keys(&store, &time, &tool("many-keys"), 2_000).await;
-    checks::list_delete_purge(s, &tool("list-delete-purge")).await;
-    if let Some(corruptor) = corruptor {
-        checks::corrupt_records(s, corruptor, &tool("corrupt")).await;
-        checks::other_format(s, corruptor, &tool("other-format")).await;
+    let Fixture {
+        store,
+        time,
+        corruptor,
+        cleanup,
+    } = fixture;
+    let case = Case {
+        name,
+        store,
+        time,
+        corruptor,
+        tool: format!("conformance/{}/{}", run_id(), name.replace('_', "-")),
+    };
+    // The check owns the case: when its task ends, the store is dropped, before the cleanup.
+    let checked = tokio::spawn(check(case)).await;
+    let cleaned = match cleanup {
+        Some(cleanup) => tokio::spawn(cleanup()).await,
+        None => Ok(()),
+    };
+    for result in [checked, cleaned] {
+        if let Err(error) = result {
+            match error.try_into_panic() {
+                Ok(panic) => std::panic::resume_unwind(panic),
+                Err(error) => panic!("{name}: {error}"),
+            }
+        }
     }
-    checks::purge_all(s).await;
 }
+
+/// What runs after a check, whatever its result.
+type Cleanup = Box<dyn FnOnce() -> BoxFuture<'static, ()> + Send>;
+
+/// A store made for one check: the store, the time it runs on, how to plant raw bytes in it,
+/// and what to do once the check is over.
+pub struct Fixture {
+    store: Arc<dyn Store>,
+    time: TestTime,
+    corruptor: Option<Arc<dyn Corruptor>>,
+    cleanup: Option<Cleanup>,
+}
+
+impl Fixture {
+    /// `store`, on `time`, with no corruptor and nothing to clean up.
+    pub fn new(store: Arc<dyn Store>, time: TestTime) -> Fixture {
+        Fixture {
+            store,
+            time,
+            corruptor: None,
+            cleanup: None,
+        }
+    }
+
+    /// Plants raw bytes with `corruptor` (needed by `suite!(make = .., corrupt)`).
+    pub fn with_corruptor(self, corruptor: impl Corruptor + 'static) -> Fixture {
+        Fixture {
+            corruptor: Some(Arc::new(corruptor)),
+            ..self
+        }
+    }
+
+    /// Runs `cleanup` once the check is over, passed or failed (after the store is dropped,
+    /// unless `cleanup` holds it).
+    pub fn with_cleanup<F>(self, cleanup: impl FnOnce() -> F + Send + 'static) -> Fixture
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        Fixture {
+            cleanup: Some(Box::new(move || Box::pin(cleanup()))),
+            ..self
+        }
+    }
+}
+
+/// What one check runs on: its fixture's store, time and corruptor, and a tool id of its own.
+pub struct Case {
+    /// The check's name.
+    pub name: &'static str,
+    /// The store.
+    pub store: Arc<dyn Store>,
+    /// Its time.
+    pub time: TestTime,
+    /// How to plant raw bytes, if the store has a way.
+    pub corruptor: Option<Arc<dyn Corruptor>>,
+    /// The tool id of the check's records: `conformance/<run>/<check-name>`.
+    pub tool: String,
+}
+
+impl Case {
+    /// The store and its time, as the checks take them.
+    pub fn subject(&self) -> Subject<'_> {
+        Subject {
+            store: &*self.store,
+            time: &self.time,
+        }
+    }
+
+    /// The corruptor; panics when the fixture has none.
+    pub fn corruptor(&self) -> &dyn Corruptor {
+        self.corruptor.as_deref().unwrap_or_else(|| {
+            panic!(
+                "{}: the fixture has no Corruptor: give it one with Fixture::with_corruptor, \
+                 or use suite!(make = ..) without `corrupt`",
+                self.name
+            )
+        })
+    }
+}
+
+/// One test per check: `suite!(make = path)` for a store without a [`Corruptor`],
+/// `suite!(make = path, corrupt)` for one with (adds the corrupt-record checks). `path` names
+/// an `async fn(&'static str) -> Option<Fixture>`. Put each use in a module of its own: the
+/// tests are named after the checks.
+// A test file may include the suite for its helpers only (test_store_postgres_roundtrips).
+#[allow(unused_macros)]
+macro_rules! suite {
+    (make = $make:path) => {
+        $crate::store_conformance::suite!(@tests $make;
+            claim_absent addresses claim_race lease_takeover store_clock renewal
+            stale_completion late_completion complete_output complete_null complete_marker
+            complete_failed complete_unknown complete_without_claim token_decides
+            output_not_json ttl_expiry release large_output many_keys list_delete_purge
+            purge_all
+        );
+    };
+    (make = $make:path, corrupt) => {
+        $crate::store_conformance::suite!(make = $make);
+        $crate::store_conformance::suite!(@tests $make; corrupt_records other_format);
+    };
+    (@tests $make:path; $($check:ident)*) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $check() {
+                $crate::store_conformance::run(
+                    stringify!($check),
+                    $make,
+                    $crate::store_conformance::cases::$check,
+                )
+                .await;
+            }
+        )*
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use suite;
 
 fn run_id() -> String {
     let nanos = std::time::SystemTime::now()
