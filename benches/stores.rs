@@ -809,9 +809,11 @@ async fn redis_bench(url: &str, plan: Plan) -> Result<(), BoxError> {
     let base = unique("idem-bench", '-');
     let idem_prefix = format!("{base}:idem");
     let raw_prefix = format!("{base}:base");
-    let store = RedisStore::connect(url).await?.with_prefix(&idem_prefix)?;
+    let store =
+        RedisStore::connect_with(url, RedisOptions::new().with_prefix(&idem_prefix)?).await?;
     // Only to remove the raw side's keys at the end: they follow the store's layout.
-    let raw_keys = RedisStore::connect(url).await?.with_prefix(&raw_prefix)?;
+    let raw_keys =
+        RedisStore::connect_with(url, RedisOptions::new().with_prefix(&raw_prefix)?).await?;
     let measured = tokio::spawn(redis_measure(
         url.to_owned(),
         store.clone(),
@@ -843,7 +845,7 @@ async fn redis_measure(
     let values = values()?;
     // The raw side's connection: a ConnectionManager set up as RedisStore sets up its own.
     let config = ConnectionManagerConfig::new()
-        .set_connection_timeout(Some(RedisOptions::DEFAULT_CONNECTION_TIMEOUT))
+        .set_connection_timeout(Some(RedisOptions::DEFAULT_CONNECT_TIMEOUT))
         .set_response_timeout(Some(RedisOptions::DEFAULT_RESPONSE_TIMEOUT))
         .set_number_of_retries(1)
         .set_min_delay(Duration::from_millis(50))
@@ -1089,8 +1091,11 @@ async fn postgres_bench(url: &str, plan: Plan) -> Result<(), BoxError> {
     let base = unique("idem_bench", '_');
     let idem_table = PostgresTable::new(&format!("{base}_idem"))?;
     let raw_table = PostgresTable::new(&format!("{base}_base"))?;
-    let options =
-        |table: &PostgresTable| PostgresOptions::new().table(table.clone()).pool_size(POOL);
+    let options = |table: &PostgresTable| {
+        PostgresOptions::new()
+            .with_table(table.clone())
+            .with_pool_size(POOL)
+    };
     let values = values()?;
     let raw_store = PostgresStore::connect_with(url, options(&raw_table)).await?;
     let raw = Arc::new(RawPostgres::new(raw_store, &values)?);

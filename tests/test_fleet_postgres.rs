@@ -91,9 +91,9 @@ impl Backend for Postgres {
         let table = PostgresTable::new(&ns).expect("a valid table name");
         // The parent creates the table; the workers find it.
         let options = PostgresOptions::new()
-            .table(table.clone())
-            .pool_size(if setup { PARENT_POOL } else { LEDGER_POOL })
-            .create_schema(setup);
+            .with_table(table.clone())
+            .with_pool_size(if setup { PARENT_POOL } else { LEDGER_POOL })
+            .with_create_schema(setup);
         let admin = PostgresStore::connect_with(&url, options)
             .await
             .unwrap_or_else(|e| panic!("connect to {}: {e}", Self::URL_VAR));
@@ -124,14 +124,14 @@ impl Backend for Postgres {
             None => self.url.clone(),
         };
         let mut options = PostgresOptions::new()
-            .table(self.table.clone())
-            .pool_size(POOL)
-            .create_schema(false);
+            .with_table(self.table.clone())
+            .with_pool_size(POOL)
+            .with_create_schema(false);
         if tuning == Tuning::Short {
             options = options
-                .connect_timeout(Duration::from_millis(500))
-                .wait_timeout(Duration::from_millis(500))
-                .statement_timeout(Duration::from_millis(500));
+                .with_connect_timeout(Duration::from_millis(500))
+                .with_wait_timeout(Duration::from_millis(500))
+                .with_statement_timeout(Duration::from_millis(500));
         }
         Ok(Arc::new(PostgresStore::connect_with(&url, options).await?))
     }

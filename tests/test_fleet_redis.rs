@@ -63,18 +63,18 @@ struct Redis {
 
 /// A store of the namespace `ns` at `url`.
 async fn connect(url: &str, ns: &str, tuning: Tuning) -> Result<RedisStore, StoreError> {
-    let options = match tuning {
-        Tuning::Normal => RedisOptions::new(),
-        Tuning::Short => RedisOptions::new()
-            .connection_timeout(Duration::from_millis(300))
-            .response_timeout(Duration::from_millis(300)),
-    };
-    Ok(RedisStore::connect_with(url, options)
-        .await?
+    let options = RedisOptions::new()
         .with_prefix(ns)
         .expect("a valid prefix")
         // Claims a failed test leaves behind vanish within 10 minutes after their lease.
-        .with_claim_grace(Duration::from_secs(600)))
+        .with_claim_grace(Duration::from_secs(600));
+    let options = match tuning {
+        Tuning::Normal => options,
+        Tuning::Short => options
+            .with_connect_timeout(Duration::from_millis(300))
+            .with_response_timeout(Duration::from_millis(300)),
+    };
+    RedisStore::connect_with(url, options).await
 }
 
 impl Redis {

@@ -51,18 +51,19 @@ async fn stores(test: &str) -> Stores {
     );
     #[cfg(feature = "redis")]
     if let Some(url) = support::servers::server_url("IDEM_REDIS_URL", test) {
-        let store = idem::store::RedisStore::connect(&url)
-            .await
-            .expect("connect to IDEM_REDIS_URL")
+        let options = idem::store::RedisOptions::new()
             .with_prefix(&format!("idem-test:t{run}"))
             .expect("a valid prefix");
+        let store = idem::store::RedisStore::connect_with(&url, options)
+            .await
+            .expect("connect to IDEM_REDIS_URL");
         list.push(("redis", Arc::new(store)));
     }
     #[cfg(feature = "postgres")]
     if let Some(url) = support::servers::server_url("IDEM_POSTGRES_URL", test) {
         let table = format!("idem_test_{}", run.replace('-', "_"));
         let table = idem::store::PostgresTable::new(&table).expect("a valid table name");
-        let options = idem::store::PostgresOptions::new().table(table);
+        let options = idem::store::PostgresOptions::new().with_table(table);
         let store = idem::store::PostgresStore::connect_with(&url, options)
             .await
             .expect("connect to IDEM_POSTGRES_URL");

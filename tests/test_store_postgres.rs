@@ -82,7 +82,7 @@ fn fresh_table() -> PostgresTable {
 
 /// A store on a fresh table of the server at `url`, created on connect.
 async fn fresh_store(url: &str, options: PostgresOptions) -> Arc<PostgresStore> {
-    let options = options.table(fresh_table());
+    let options = options.with_table(fresh_table());
     Arc::new(
         PostgresStore::connect_with(url, options)
             .await
@@ -829,8 +829,8 @@ async fn a_table_of_the_previous_idem() {
     let store = PostgresStore::connect_with(
         &url,
         PostgresOptions::new()
-            .table(table.clone())
-            .create_schema(false),
+            .with_table(table.clone())
+            .with_create_schema(false),
     )
     .await
     .expect("the previous idem's table");
@@ -953,8 +953,8 @@ async fn errors_say_what_the_server_said() {
     };
     let options = || {
         PostgresOptions::new()
-            .table(fresh_table())
-            .connect_timeout(Duration::from_secs(3))
+            .with_table(fresh_table())
+            .with_connect_timeout(Duration::from_secs(3))
     };
     let wrong_role = format!("postgres://idem_no_such_role@{upstream}/postgres");
     let err = PostgresStore::connect_with(&wrong_role, options())
@@ -1017,7 +1017,7 @@ async fn errors_say_what_the_server_said() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn too_large() {
     assert_eq!(
-        PostgresOptions::new().get_max_value_size(),
+        PostgresOptions::new().max_record_bytes(),
         64 << 20,
         "the default limit"
     );
@@ -1025,8 +1025,9 @@ async fn too_large() {
         return;
     };
     let limit = 4096;
-    let store = fresh_store(&url, PostgresOptions::new().max_value_size(limit)).await;
-    assert_eq!(store.max_value_size(), limit);
+    let store = fresh_store(&url, PostgresOptions::new().with_max_record_bytes(limit)).await;
+    assert_eq!(store.max_record_bytes(), limit);
+    assert_eq!(store.options().max_record_bytes(), limit);
     let key = RecordKey {
         tool: "sizes",
         key: "k",
@@ -1218,8 +1219,8 @@ async fn schema() {
     // Four stores race to create one table.
     let table = fresh_table();
     let options = PostgresOptions::new()
-        .table(table.clone())
-        .create_schema(false);
+        .with_table(table.clone())
+        .with_create_schema(false);
     let r = PostgresStore::connect_with(&url, options.clone()).await;
     let err = r.expect_err("no table yet");
     assert!(
@@ -1234,7 +1235,7 @@ async fn schema() {
     );
     let racers: Vec<_> = (0..4)
         .map(|_| {
-            let options = options.clone().create_schema(true);
+            let options = options.clone().with_create_schema(true);
             let url = url.clone();
             tokio::spawn(async move { PostgresStore::connect_with(&url, options).await })
         })
@@ -1267,8 +1268,8 @@ async fn schema() {
     let migrated = PostgresStore::connect_with(
         &url,
         PostgresOptions::new()
-            .table(table.clone())
-            .create_schema(false),
+            .with_table(table.clone())
+            .with_create_schema(false),
     )
     .await
     .expect("the migrated table");
@@ -1338,10 +1339,10 @@ async fn a_fleet_shares_one_table() {
     let Some(url) = server("a_fleet_shares_one_table") else {
         return;
     };
-    let first = fresh_store(&url, PostgresOptions::new().pool_size(4)).await;
+    let first = fresh_store(&url, PostgresOptions::new().with_pool_size(4)).await;
     let options = PostgresOptions::new()
-        .table(first.table().clone())
-        .pool_size(4);
+        .with_table(first.table().clone())
+        .with_pool_size(4);
     let second = Arc::new(
         PostgresStore::connect_with(&url, options.clone())
             .await
@@ -1421,7 +1422,7 @@ async fn silent_server() {
             sockets.push(socket);
         }
     });
-    let options = PostgresOptions::new().connect_timeout(Duration::from_millis(300));
+    let options = PostgresOptions::new().with_connect_timeout(Duration::from_millis(300));
     let started = Instant::now();
     let r = PostgresStore::connect_with(&format!("postgres://postgres@{addr}/idem"), options).await;
     assert!(is_unavailable(&r), "{r:?}");
@@ -1448,10 +1449,10 @@ async fn connections_cut_mid_load() {
     };
     let proxy = Proxy::start(upstream).await;
     let options = PostgresOptions::new()
-        .pool_size(4)
-        .connect_timeout(Duration::from_millis(400))
-        .wait_timeout(Duration::from_millis(400))
-        .statement_timeout(Duration::from_millis(400));
+        .with_pool_size(4)
+        .with_connect_timeout(Duration::from_millis(400))
+        .with_wait_timeout(Duration::from_millis(400))
+        .with_statement_timeout(Duration::from_millis(400));
     let store = fresh_store(&rewrite(proxy.addr), options).await;
     // The bound: a free connection (400 ms) and a new one (400 ms), then an answer (400 ms plus
     // 400 ms of grace); with room for a slow machine.

@@ -65,8 +65,8 @@ async fn round_trips_per_operation() {
     );
     // One connection: every statement goes over the one the counts see.
     let options = PostgresOptions::new()
-        .table(PostgresTable::new(&table).unwrap())
-        .pool_size(1);
+        .with_table(PostgresTable::new(&table).unwrap())
+        .with_pool_size(1);
     let store = Arc::new(
         PostgresStore::connect_with(&via(proxy), options)
             .await

@@ -54,25 +54,39 @@ fn fresh_prefix(test: &str) -> String {
 
 /// A store under a fresh prefix; claims abandoned by a failing test leave within 10 minutes.
 async fn store(url: &str, test: &str) -> Arc<RedisStore> {
-    let store = RedisStore::connect(url)
+    let options = test_options(test);
+    let store = RedisStore::connect_with(url, options.clone())
         .await
-        .unwrap_or_else(|e| panic!("connect to {url}: {e}"))
+        .unwrap_or_else(|e| panic!("connect to {url}: {e}"));
+    assert_eq!(store.options(), &options);
+    Arc::new(store)
+}
+
+/// The options of [`store`]: a fresh prefix, and a grace of 10 minutes.
+fn test_options(test: &str) -> RedisOptions {
+    RedisOptions::new()
         .with_prefix(&fresh_prefix(test))
         .unwrap()
-        .with_claim_grace(Duration::from_secs(600));
-    Arc::new(store)
+        .with_claim_grace(Duration::from_secs(600))
 }
 
 /// As [`store`], claiming by Lua script (what Redis 6.2 needs) instead of `SET ... NX GET`.
 async fn script_store(url: &str, test: &str) -> Arc<RedisStore> {
-    let options = RedisOptions::new().claim_by_script(true);
+    let options = test_options(test).with_claim_by_script(true);
     let store = RedisStore::connect_with(url, options)
         .await
-        .unwrap_or_else(|e| panic!("connect to {url}: {e}"))
-        .with_prefix(&fresh_prefix(test))
-        .unwrap()
-        .with_claim_grace(Duration::from_secs(600));
+        .unwrap_or_else(|e| panic!("connect to {url}: {e}"));
+    assert!(store.options().claim_by_script());
     Arc::new(store)
+}
+
+/// Another connection to the server at `url`, with `options`.
+async fn reconnect(url: &str, options: RedisOptions) -> RedisStore {
+    let store = RedisStore::connect_with(url, options.clone())
+        .await
+        .unwrap_or_else(|e| panic!("connect to {url}: {e}"));
+    assert_eq!(store.options(), &options);
+    store
 }
 
 /// Removes the test's keys.
@@ -517,7 +531,13 @@ async fn redis_expiry_in_real_time() {
     );
 
     // With no grace, Redis removes the claim at the end of its lease: a plain claim then.
-    let no_grace = (*store).clone().with_claim_grace(Duration::ZERO);
+    let no_grace = reconnect(
+        &url,
+        store.options().clone().with_claim_grace(Duration::ZERO),
+    )
+    .await;
+    assert_eq!(no_grace.claim_grace(), Duration::ZERO);
+    assert_eq!(no_grace.prefix(), store.prefix());
     let k = key("tool", "no-grace");
     assert_eq!(
         no_grace.claim(k, &short("a").claim()).await.unwrap(),
@@ -1274,9 +1294,10 @@ async fn records_too_large() {
     let store = store(&url, "large").await;
     assert_eq!(
         store.max_record_bytes(),
-        RedisStore::DEFAULT_MAX_RECORD_BYTES
+        RedisOptions::DEFAULT_MAX_RECORD_BYTES
     );
-    let small = (*store).clone().with_max_record_bytes(1024);
+    let small = reconnect(&url, store.options().clone().with_max_record_bytes(1024)).await;
+    assert_eq!(small.max_record_bytes(), 1024);
     let k = key("tool", "k");
     assert_eq!(
         small.claim(k, &claim_by("a", T0).claim()).await.unwrap(),
@@ -1432,7 +1453,8 @@ async fn prefixes_stay_apart() {
     };
     let base = store(&url, "prefixes").await;
     let p = base.prefix().to_owned();
-    let stores: Vec<RedisStore> = [
+    let mut stores: Vec<RedisStore> = Vec::new();
+    for prefix in [
         p.clone(),
         format!("{p}:sub"),
         format!("{p}:sub:x1"),
@@ -1440,10 +1462,12 @@ async fn prefixes_stay_apart() {
         format!("{p}?"),
         format!("{p}[x]"),
         format!("{p}\\"),
-    ]
-    .iter()
-    .map(|prefix| (*base).clone().with_prefix(prefix).unwrap())
-    .collect();
+    ] {
+        let options = base.options().clone().with_prefix(&prefix).unwrap();
+        let store = reconnect(&url, options).await;
+        assert_eq!(store.prefix(), prefix);
+        stores.push(store);
+    }
     let k = key("tool", "k");
     for (i, store) in stores.iter().enumerate() {
         let token = format!("t{i}");
@@ -1474,9 +1498,9 @@ async fn prefixes_stay_apart() {
         }
     }
     for bad in ["", "a::b", "idem:2", "42", ":x", "x:"] {
-        let refused = (*base).clone().with_prefix(bad).unwrap_err();
+        let refused = base.options().clone().with_prefix(bad).unwrap_err();
         assert_eq!(refused.prefix, bad);
-        assert!(RedisStore::check_prefix(bad).is_err());
+        assert_eq!(RedisOptions::check_prefix(bad), Err(refused));
     }
     assert_eq!(base.list().await.unwrap(), []);
 }
@@ -1525,8 +1549,8 @@ async fn silent_server() {
         }
     });
     let options = RedisOptions::new()
-        .connection_timeout(Duration::from_millis(200))
-        .response_timeout(Duration::from_millis(200));
+        .with_connect_timeout(Duration::from_millis(200))
+        .with_response_timeout(Duration::from_millis(200));
     let started = Instant::now();
     let err = RedisStore::connect_with(&format!("redis://{address}"), options)
         .await
@@ -1637,12 +1661,12 @@ async fn falls_back_to_the_claim_script_on_redis_6_2() {
         return;
     };
     let port = impersonate_redis_6_2(upstream);
-    let store = RedisStore::connect(&format!("redis://127.0.0.1:{port}"))
-        .await
-        .unwrap()
-        .with_prefix(&fresh_prefix("redis-6-2"))
-        .unwrap()
-        .with_claim_grace(Duration::from_secs(600));
+    let store = RedisStore::connect_with(
+        &format!("redis://127.0.0.1:{port}"),
+        test_options("redis-6-2"),
+    )
+    .await
+    .unwrap();
     let store = Arc::new(store);
     assert!(!store.claims_by_script(), "the command is tried first");
     let k = key("tool", "first");
@@ -1769,15 +1793,12 @@ async fn connection_cut_and_restored() {
         return;
     };
     let proxy = Proxy::start(upstream);
-    let options = RedisOptions::new()
-        .connection_timeout(Duration::from_millis(300))
-        .response_timeout(Duration::from_millis(300));
+    let options = test_options("cut")
+        .with_connect_timeout(Duration::from_millis(300))
+        .with_response_timeout(Duration::from_millis(300));
     let store = RedisStore::connect_with(&format!("redis://127.0.0.1:{}", proxy.port), options)
         .await
-        .unwrap()
-        .with_prefix(&fresh_prefix("cut"))
-        .unwrap()
-        .with_claim_grace(Duration::from_secs(600));
+        .unwrap();
     let load = |i: usize| {
         let store = store.clone();
         async move {

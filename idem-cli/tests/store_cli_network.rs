@@ -9,8 +9,8 @@ use std::process::Command;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use idem_core::store::{
-    Claim, Completion, PostgresOptions, PostgresStore, PostgresTable, RecordKey, RedisStore, Store,
-    UnixMillis,
+    Claim, Completion, PostgresOptions, PostgresStore, PostgresTable, RecordKey, RedisOptions,
+    RedisStore, Store, UnixMillis,
 };
 
 fn block_on<T>(future: impl Future<Output = T>) -> T {
@@ -110,11 +110,8 @@ fn redis_store_list_get_purge() {
     };
     let prefix = unique("idemcli");
     block_on(async {
-        let store = RedisStore::connect(&url)
-            .await
-            .unwrap()
-            .with_prefix(&prefix)
-            .unwrap();
+        let options = RedisOptions::new().with_prefix(&prefix).unwrap();
+        let store = RedisStore::connect_with(&url, options).await.unwrap();
         fill(&store).await;
     });
     exercise(
@@ -144,7 +141,7 @@ fn postgres_store_list_get_purge_and_schema() {
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("does not exist"), "{err}");
     block_on(async {
-        let options = PostgresOptions::new().table(PostgresTable::new(&table).unwrap());
+        let options = PostgresOptions::new().with_table(PostgresTable::new(&table).unwrap());
         let store = PostgresStore::connect_with(&url, options).await.unwrap();
         fill(&store).await;
     });
@@ -166,7 +163,7 @@ fn postgres_store_list_get_purge_and_schema() {
         "{sql}"
     );
     block_on(async {
-        let options = PostgresOptions::new().table(PostgresTable::new(&table).unwrap());
+        let options = PostgresOptions::new().with_table(PostgresTable::new(&table).unwrap());
         let store = PostgresStore::connect_with(&url, options).await.unwrap();
         let client = store.pool().get().await.unwrap();
         client

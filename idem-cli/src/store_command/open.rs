@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use clap::Args;
 use idem_core::store::{
-    PostgresOptions, PostgresStore, PostgresTable, RedbStore, RedisStore, Store,
+    PostgresOptions, PostgresStore, PostgresTable, RedbStore, RedisOptions, RedisStore, Store,
 };
 
 use crate::error::CliError;
@@ -65,7 +65,7 @@ impl StoreArgs {
         }
         if let Some(url) = &self.redis {
             if let Some(prefix) = &options.redis_prefix {
-                RedisStore::check_prefix(prefix)
+                RedisOptions::check_prefix(prefix)
                     .map_err(|e| CliError::InvalidStoreOption(e.to_string()))?;
             }
             return Ok(StoreLocation::Redis {
@@ -110,19 +110,22 @@ pub(crate) async fn open(location: &StoreLocation) -> Result<Arc<dyn Store>, Cli
                 store: "Redis",
                 source,
             };
-            let mut store = RedisStore::connect(url).await.map_err(unavailable)?;
+            let mut options = RedisOptions::new();
             if let Some(prefix) = prefix {
-                store = store
+                options = options
                     .with_prefix(prefix)
                     .map_err(|e| CliError::InvalidStoreOption(e.to_string()))?;
             }
+            let store = RedisStore::connect_with(url, options)
+                .await
+                .map_err(unavailable)?;
             Ok(Arc::new(store))
         }
         StoreLocation::Postgres { url, table } => {
             // Never create the table: an operator's typo must not leave an empty one behind.
             let options = PostgresOptions::new()
-                .table(table.clone())
-                .create_schema(false);
+                .with_table(table.clone())
+                .with_create_schema(false);
             let store = PostgresStore::connect_with(url, options)
                 .await
                 .map_err(|source| CliError::ConnectStore {

@@ -47,9 +47,9 @@ use schema::{ROW_FORMAT, ROW_FORMAT_V1, Statements};
 ///
 /// // Another table, created by a migration (see `schema_sql`), with shorter timeouts.
 /// let options = PostgresOptions::new()
-///     .table(PostgresTable::new("billing.idem_records")?)
-///     .create_schema(false)
-///     .statement_timeout(Duration::from_secs(2));
+///     .with_table(PostgresTable::new("billing.idem_records")?)
+///     .with_create_schema(false)
+///     .with_statement_timeout(Duration::from_secs(2));
 /// let billing = PostgresStore::connect_with("postgres://idem@db.internal/app", options).await?;
 /// # Ok(())
 /// # }
@@ -61,7 +61,7 @@ use schema::{ROW_FORMAT, ROW_FORMAT_V1, Statements};
 ///   a URL (`postgres://user:password@host:port/database?...`) or a `key=value` string, as
 ///   `tokio-postgres` reads them, build a pool, and check the table: they create it
 ///   ([`ensure_schema`](PostgresStore::ensure_schema)) unless
-///   [`create_schema(false)`](PostgresOptions::create_schema), in which case they fail when it
+///   [`with_create_schema(false)`](PostgresOptions::with_create_schema), in which case they fail when it
 ///   does not exist.
 /// - [`connect_tls`](PostgresStore::connect_tls) (feature `postgres-tls`) does the same over
 ///   TLS, with a `native_tls::TlsConnector` (add `sslmode=require` to the URL to refuse a
@@ -153,11 +153,11 @@ use schema::{ROW_FORMAT, ROW_FORMAT_V1, Statements};
 ///
 /// No operation waits for ever on a server that is down or a network that drops packets:
 ///
-/// - getting a connection waits at most [`wait_timeout`](PostgresOptions::wait_timeout) for a
-///   free one and [`connect_timeout`](PostgresOptions::connect_timeout) to open one (TCP, TLS and
+/// - getting a connection waits at most [`wait_timeout`](PostgresOptions::with_wait_timeout) for a
+///   free one and [`connect_timeout`](PostgresOptions::with_connect_timeout) to open one (TCP, TLS and
 ///   authentication);
 /// - the server cancels a statement after
-///   [`statement_timeout`](PostgresOptions::statement_timeout) (set on the connections the
+///   [`statement_timeout`](PostgresOptions::with_statement_timeout) (set on the connections the
 ///   store opens), and the store stops waiting for the answer after that time plus up to one
 ///   second; it then drops the connection, which may be stuck, and the next operation opens a
 ///   new one.
@@ -170,7 +170,8 @@ use schema::{ROW_FORMAT, ROW_FORMAT_V1, Statements};
 ///
 /// ## Limits
 ///
-/// - An output or an error message above [`max_value_size`](PostgresOptions::max_value_size)
+/// - An output or an error message above
+///   [`max_record_bytes`](PostgresOptions::with_max_record_bytes)
 ///   (64 MiB by default) is [`StoreError::TooLarge`], before anything is sent; so is a claim
 ///   whose token and fingerprint together are.
 /// - A claim of a tool id and key above [`MAX_ADDRESS_LEN`](PostgresStore::MAX_ADDRESS_LEN)
@@ -180,9 +181,9 @@ use schema::{ROW_FORMAT, ROW_FORMAT_V1, Statements};
 ///   [`StoreError::Corrupt`] (tool ids, keys and outputs may hold it).
 pub struct PostgresStore {
     pool: Pool,
-    table: PostgresTable,
+    /// The options it was built with: table, limits, timeouts.
+    options: PostgresOptions,
     sql: Statements,
-    max_value_size: usize,
     /// How long an operation waits for a connection: a free one, or a new one.
     connection_timeout: Duration,
     /// How long an operation waits for the answer to its statement.
@@ -207,7 +208,7 @@ impl PostgresStore {
     }
 
     /// Connects to the database at `url` with `options`; creates the table if it does not exist,
-    /// unless [`PostgresOptions::create_schema`] is off (then a missing table is an error).
+    /// unless [`PostgresOptions::with_create_schema`] is off (then a missing table is an error).
     ///
     /// # Errors
     /// [`StoreError::Unavailable`] when the URL cannot be read, the server cannot be reached or
@@ -254,23 +255,22 @@ impl PostgresStore {
     ///
     /// The pool's settings are its own: the store only sets the statement timeout of the
     /// connections it opens itself. It still gives up on getting a connection after
-    /// [`wait_timeout`](PostgresOptions::wait_timeout) plus
-    /// [`connect_timeout`](PostgresOptions::connect_timeout), and on an answer after
-    /// [`statement_timeout`](PostgresOptions::statement_timeout) plus up to one second.
+    /// [`wait_timeout`](PostgresOptions::with_wait_timeout) plus
+    /// [`connect_timeout`](PostgresOptions::with_connect_timeout), and on an answer after
+    /// [`statement_timeout`](PostgresOptions::with_statement_timeout) plus up to one second.
     pub fn from_pool(pool: Pool, options: PostgresOptions) -> Self {
-        let statement_timeout = options.get_statement_timeout();
+        let statement_timeout = options.statement_timeout();
         PostgresStore {
-            sql: Statements::new(options.get_table()),
-            table: options.get_table().clone(),
-            max_value_size: options.get_max_value_size(),
-            connection_timeout: options.get_wait_timeout() + options.get_connect_timeout(),
+            sql: Statements::new(options.table()),
+            connection_timeout: options.wait_timeout() + options.connect_timeout(),
             answer_timeout: statement_timeout + statement_timeout.min(Duration::from_secs(1)),
             pool,
+            options,
         }
     }
 
     async fn open(pool: Pool, options: PostgresOptions) -> Result<Self, StoreError> {
-        let create = options.get_create_schema();
+        let create = options.create_schema();
         let store = Self::from_pool(pool, options);
         if create {
             store.ensure_schema().await?;
@@ -280,7 +280,7 @@ impl PostgresStore {
                 source: format!(
                     "the table {} does not exist: create it with the SQL of \
                      PostgresStore::schema_sql (`idem store --postgres URL schema`)",
-                    store.table
+                    store.options.table()
                 )
                 .into(),
             });
@@ -315,14 +315,14 @@ impl PostgresStore {
     /// [`StoreError::Unavailable`] when the server cannot be reached or refuses the DDL (no
     /// `CREATE` privilege on the schema, ...).
     pub async fn ensure_schema(&self) -> Result<(), StoreError> {
-        let name = self.table.to_string();
+        let name = self.options.table().to_string();
         let mut client = self.client().await.map_err(|f| f.into_store(&name))?;
-        let ddl = schema::schema_sql(&self.table);
+        let ddl = schema::schema_sql(self.options.table());
         let answer = tokio::time::timeout(self.answer_timeout, async {
             let tx = client.transaction().await?;
             tx.execute(
                 "SELECT pg_advisory_xact_lock($1)",
-                &[&self.table.lock_key()],
+                &[&self.options.table().lock_key()],
             )
             .await?;
             // The row, and with it the statement, dropped at once: the statement's Close then
@@ -334,7 +334,7 @@ impl PostgresStore {
             if !exists {
                 tx.batch_execute(&ddl).await?;
             } else if outdated_purge {
-                tx.batch_execute(&schema::purge_function_sql(&self.table))
+                tx.batch_execute(&schema::purge_function_sql(self.options.table()))
                     .await?;
             }
             tx.commit().await
@@ -345,7 +345,7 @@ impl PostgresStore {
 
     /// The table the store keeps its records in.
     pub fn table(&self) -> &PostgresTable {
-        &self.table
+        self.options.table()
     }
 
     /// The connection pool, to share with the rest of the application (or another store).
@@ -353,13 +353,19 @@ impl PostgresStore {
         &self.pool
     }
 
-    /// The largest output or error message the store accepts, in bytes.
-    pub fn max_value_size(&self) -> usize {
-        self.max_value_size
+    /// The largest output or error message the store accepts, in bytes
+    /// ([`PostgresOptions::with_max_record_bytes`]).
+    pub fn max_record_bytes(&self) -> usize {
+        self.options.max_record_bytes()
+    }
+
+    /// The options the store was built with.
+    pub fn options(&self) -> &PostgresOptions {
+        &self.options
     }
 
     async fn table_exists(&self) -> Result<bool, StoreError> {
-        let name = self.table.to_string();
+        let name = self.options.table().to_string();
         let rows = self
             .query(&self.sql.table_exists, &[])
             .await
@@ -419,7 +425,7 @@ impl PostgresStore {
     }
 
     fn check_size(&self, name: &str, size: usize) -> Result<(), StoreError> {
-        StoreError::check_size(name, size, self.max_value_size)
+        StoreError::check_size(name, size, self.options.max_record_bytes())
     }
 }
 
@@ -513,7 +519,7 @@ fn checked_output<'b>(name: &str, bytes: &'b [u8]) -> Result<&'b str, StoreError
 impl fmt::Debug for PostgresStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PostgresStore")
-            .field("table", &self.table.to_string())
+            .field("table", &self.options.table().to_string())
             .field("pool", &self.pool.status())
             .finish_non_exhaustive()
     }
@@ -715,7 +721,7 @@ impl Store for PostgresStore {
             let rows = self
                 .query(&self.sql.list, &[])
                 .await
-                .map_err(|f| f.into_store(&self.table.to_string()))?;
+                .map_err(|f| f.into_store(&self.options.table().to_string()))?;
             let mut all = Vec::with_capacity(rows.len());
             for row in &rows {
                 let bytes = |index| {
@@ -759,7 +765,7 @@ impl Store for PostgresStore {
             let rows = self
                 .query(sql, &[])
                 .await
-                .map_err(|f| f.into_store(&self.table.to_string()))?;
+                .map_err(|f| f.into_store(&self.options.table().to_string()))?;
             let removed = rows.first().and_then(|row| row.try_get::<_, i64>(0).ok());
             Ok(removed.and_then(|n| u64::try_from(n).ok()).unwrap_or(0))
         })

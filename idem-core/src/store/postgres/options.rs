@@ -15,17 +15,29 @@ use crate::store::StoreError;
 /// a default; see [Bounded failure](super::PostgresStore#bounded-failure) for how the timeouts
 /// combine.
 ///
+/// Setters are `with_*` and return the options; getters have the knob's plain name. The same
+/// knob has the same name on [`RedisOptions`](crate::store::RedisOptions)
+/// (`with_connect_timeout`, `with_max_record_bytes`).
+///
 /// ```
 /// use std::time::Duration;
 /// use idem_core::store::{PostgresOptions, PostgresTable};
 ///
 /// let options = PostgresOptions::new()
-///     .table(PostgresTable::new("idem_billing")?)
-///     .pool_size(32)
-///     .connect_timeout(Duration::from_secs(2))
-///     .statement_timeout(Duration::from_secs(1))
-///     .max_value_size(1 << 20);
-/// assert_eq!(options.get_pool_size(), 32);
+///     .with_table(PostgresTable::new("idem_billing")?)
+///     .with_pool_size(32)
+///     .with_connect_timeout(Duration::from_secs(2))
+///     .with_wait_timeout(Duration::from_secs(3))
+///     .with_statement_timeout(Duration::from_secs(1))
+///     .with_max_record_bytes(1 << 20)
+///     .with_create_schema(false);
+/// assert_eq!(options.table().to_string(), "idem_billing");
+/// assert_eq!(options.pool_size(), 32);
+/// assert_eq!(options.connect_timeout(), Duration::from_secs(2));
+/// assert_eq!(options.wait_timeout(), Duration::from_secs(3));
+/// assert_eq!(options.statement_timeout(), Duration::from_secs(1));
+/// assert_eq!(options.max_record_bytes(), 1 << 20);
+/// assert!(!options.create_schema());
 /// # Ok::<(), idem_core::store::InvalidPostgresTable>(())
 /// ```
 #[derive(Debug, Clone)]
@@ -35,24 +47,37 @@ pub struct PostgresOptions {
     connect_timeout: Duration,
     wait_timeout: Duration,
     statement_timeout: Duration,
-    max_value_size: usize,
+    max_record_bytes: usize,
     create_schema: bool,
 }
 
 impl PostgresOptions {
     /// The default number of connections in the pool.
     pub const DEFAULT_POOL_SIZE: usize = 16;
-    /// The default [`connect_timeout`](PostgresOptions::connect_timeout).
+    /// The default [`connect_timeout`](PostgresOptions::connect_timeout): 5 seconds.
     pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-    /// The default [`wait_timeout`](PostgresOptions::wait_timeout).
+    /// The default [`wait_timeout`](PostgresOptions::wait_timeout): 5 seconds.
     pub const DEFAULT_WAIT_TIMEOUT: Duration = Duration::from_secs(5);
-    /// The default [`statement_timeout`](PostgresOptions::statement_timeout).
+    /// The default [`statement_timeout`](PostgresOptions::statement_timeout): 5 seconds.
     pub const DEFAULT_STATEMENT_TIMEOUT: Duration = Duration::from_secs(5);
-    /// The default [`max_value_size`](PostgresOptions::max_value_size): 64 MiB.
-    pub const DEFAULT_MAX_VALUE_SIZE: usize = 64 << 20;
+    /// The default [`max_record_bytes`](PostgresOptions::max_record_bytes): 64 MiB.
+    pub const DEFAULT_MAX_RECORD_BYTES: usize = 64 << 20;
 
     /// The defaults: the table `idem_records`, created if missing; 16 connections; 5 s to
-    /// connect, to wait for a free connection, and for a statement; values up to 64 MiB.
+    /// connect, to wait for a free connection, and for a statement; outputs and error messages
+    /// up to 64 MiB.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use idem_core::store::{PostgresOptions, PostgresTable};
+    ///
+    /// let options = PostgresOptions::new();
+    /// assert_eq!(options.table(), &PostgresTable::default());
+    /// assert_eq!(options.pool_size(), PostgresOptions::DEFAULT_POOL_SIZE);
+    /// assert_eq!(options.connect_timeout(), Duration::from_secs(5));
+    /// assert_eq!(options.max_record_bytes(), 64 << 20);
+    /// assert!(options.create_schema());
+    /// ```
     pub fn new() -> Self {
         PostgresOptions {
             table: PostgresTable::default(),
@@ -60,21 +85,21 @@ impl PostgresOptions {
             connect_timeout: Self::DEFAULT_CONNECT_TIMEOUT,
             wait_timeout: Self::DEFAULT_WAIT_TIMEOUT,
             statement_timeout: Self::DEFAULT_STATEMENT_TIMEOUT,
-            max_value_size: Self::DEFAULT_MAX_VALUE_SIZE,
+            max_record_bytes: Self::DEFAULT_MAX_RECORD_BYTES,
             create_schema: true,
         }
     }
 
     /// The table to keep the records in.
     #[must_use]
-    pub fn table(mut self, table: PostgresTable) -> Self {
+    pub fn with_table(mut self, table: PostgresTable) -> Self {
         self.table = table;
         self
     }
 
     /// The most connections the store's pool opens (at least 1).
     #[must_use]
-    pub fn pool_size(mut self, size: usize) -> Self {
+    pub fn with_pool_size(mut self, size: usize) -> Self {
         self.pool_size = size.max(1);
         self
     }
@@ -82,14 +107,14 @@ impl PostgresOptions {
     /// How long opening a connection may take, TCP, TLS and authentication included. Replaces the
     /// URL's `connect_timeout`.
     #[must_use]
-    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+    pub fn with_connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
         self
     }
 
     /// How long an operation waits for a free connection when all of the pool's are busy.
     #[must_use]
-    pub fn wait_timeout(mut self, timeout: Duration) -> Self {
+    pub fn with_wait_timeout(mut self, timeout: Duration) -> Self {
         self.wait_timeout = timeout;
         self
     }
@@ -98,16 +123,17 @@ impl PostgresOptions {
     /// connections the store opens, and how long the store waits for an answer (plus up to one
     /// second) before it gives the connection up.
     #[must_use]
-    pub fn statement_timeout(mut self, timeout: Duration) -> Self {
+    pub fn with_statement_timeout(mut self, timeout: Duration) -> Self {
         self.statement_timeout = timeout.max(Duration::from_millis(1));
         self
     }
 
-    /// The largest output or error message the store accepts, in bytes; larger ones are
-    /// [`StoreError::TooLarge`], before anything is sent.
+    /// The largest output or error message the store accepts, in bytes (of the output's JSON
+    /// text, or of the error message's UTF-8); larger ones are [`StoreError::TooLarge`], before
+    /// anything is sent. So is a claim whose token and fingerprint together are larger.
     #[must_use]
-    pub fn max_value_size(mut self, bytes: usize) -> Self {
-        self.max_value_size = bytes;
+    pub fn with_max_record_bytes(mut self, bytes: usize) -> Self {
+        self.max_record_bytes = bytes;
         self
     }
 
@@ -115,43 +141,48 @@ impl PostgresOptions {
     /// (when a migration creates it; see
     /// [`PostgresStore::schema_sql`](super::PostgresStore::schema_sql)).
     #[must_use]
-    pub fn create_schema(mut self, create: bool) -> Self {
+    pub fn with_create_schema(mut self, create: bool) -> Self {
         self.create_schema = create;
         self
     }
 
-    /// The table.
-    pub fn get_table(&self) -> &PostgresTable {
+    /// The table the records are kept in ([`with_table`](PostgresOptions::with_table)).
+    pub fn table(&self) -> &PostgresTable {
         &self.table
     }
 
-    /// The pool's size.
-    pub fn get_pool_size(&self) -> usize {
+    /// The most connections the pool opens ([`with_pool_size`](PostgresOptions::with_pool_size)).
+    pub fn pool_size(&self) -> usize {
         self.pool_size
     }
 
-    /// The connect timeout.
-    pub fn get_connect_timeout(&self) -> Duration {
+    /// How long opening a connection may take
+    /// ([`with_connect_timeout`](PostgresOptions::with_connect_timeout)).
+    pub fn connect_timeout(&self) -> Duration {
         self.connect_timeout
     }
 
-    /// The wait timeout.
-    pub fn get_wait_timeout(&self) -> Duration {
+    /// How long an operation waits for a free connection
+    /// ([`with_wait_timeout`](PostgresOptions::with_wait_timeout)).
+    pub fn wait_timeout(&self) -> Duration {
         self.wait_timeout
     }
 
-    /// The statement timeout.
-    pub fn get_statement_timeout(&self) -> Duration {
+    /// How long a statement may run
+    /// ([`with_statement_timeout`](PostgresOptions::with_statement_timeout)).
+    pub fn statement_timeout(&self) -> Duration {
         self.statement_timeout
     }
 
-    /// The largest value.
-    pub fn get_max_value_size(&self) -> usize {
-        self.max_value_size
+    /// The largest output or error message the store accepts, in bytes
+    /// ([`with_max_record_bytes`](PostgresOptions::with_max_record_bytes)).
+    pub fn max_record_bytes(&self) -> usize {
+        self.max_record_bytes
     }
 
-    /// Whether connecting creates the table.
-    pub fn get_create_schema(&self) -> bool {
+    /// Whether connecting creates the table when it does not exist
+    /// ([`with_create_schema`](PostgresOptions::with_create_schema)).
+    pub fn create_schema(&self) -> bool {
         self.create_schema
     }
 

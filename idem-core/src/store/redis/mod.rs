@@ -28,7 +28,6 @@ use super::{
 use errors::{
     bounded, bounded_raw, is_syntax_error, is_wrong_type, unavailable, unexpected_answer,
 };
-use layout::check_prefix;
 pub use options::{InvalidRedisPrefix, RedisOptions};
 use scripts::{LuaScript, Reply, Scripts};
 
@@ -43,7 +42,7 @@ use scripts::{LuaScript, Reply, Scripts};
 /// {prefix}:{n}:{tool}:{key}        e.g.  idem:20:payment-processor-v1:fb5f9548...
 /// ```
 ///
-/// where `prefix` is the store's [prefix](RedisStore::with_prefix) (`"idem"` by default) and `n`
+/// where `prefix` is the store's [prefix](RedisOptions::with_prefix) (`"idem"` by default) and `n`
 /// is the length of the tool id in bytes, in decimal. The length makes the key unambiguous
 /// whatever bytes the tool id and the key contain (`:`, NUL, newlines, `{`, ...);
 /// [`redis_key`](RedisStore::redis_key) gives the key of a record. The value is the record in
@@ -75,7 +74,7 @@ use scripts::{LuaScript, Reply, Scripts};
 ///   has not expired: [`get`](Store::get) and [`claim`](Store::claim) return it whatever the
 ///   `expires_at` it holds.
 /// - An in-progress record is written with `PX lease + grace`
-///   ([`claim_grace`](RedisStore::with_claim_grace): 24 hours by default), and
+///   ([`claim_grace`](RedisOptions::with_claim_grace): 24 hours by default), and
 ///   [`renew`](Store::renew) sets its time to live to `lease + grace` again (`PEXPIRE`, the
 ///   value unchanged). **Its lease has ended when its time to live is `grace` or less.** After
 ///   the lease, the next claim takes it over and reports [`ClaimOutcome::TookOver`] (the
@@ -104,7 +103,7 @@ use scripts::{LuaScript, Reply, Scripts};
 ///   it. Redis 6.2 refuses `NX` with `GET`: there the claim is a script doing the same (`SET NX
 ///   PX`, then `GET` and `PTTL` when the key exists). The store starts with the command and
 ///   switches to the script for good when the server refuses the command's syntax;
-///   [`RedisOptions::claim_by_script`] starts with the script. The value is decoded in Rust: a
+///   [`RedisOptions::with_claim_by_script`] starts with the script. The value is decoded in Rust: a
 ///   completed, failed or unknown-outcome record is [`Existing`](ClaimOutcome::Existing). An
 ///   in-progress record is decided on the server by a second script (a takeover), which compares
 ///   the value with the bytes read and its `PTTL` with the grace: a live claim is `Existing`,
@@ -134,13 +133,13 @@ use scripts::{LuaScript, Reply, Scripts};
 /// The store talks through a [`ConnectionManager`], which multiplexes every call on one
 /// connection and reconnects after a failure. Every round trip is bounded: a call against a
 /// server that does not answer fails after about
-/// [`connection_timeout`](RedisOptions::connection_timeout) +
-/// [`response_timeout`](RedisOptions::response_timeout) (5 seconds by default), and at once when
+/// [`connect_timeout`](RedisOptions::with_connect_timeout) +
+/// [`response_timeout`](RedisOptions::with_response_timeout) (5 seconds by default), and at once when
 /// the connection is refused or reset. Connection, I/O, timeout and server errors are
 /// [`StoreError::Unavailable`] with `store: "redis"`; the call after the server comes back
 /// reconnects.
 ///
-/// A record larger than [`max_record_bytes`](RedisStore::with_max_record_bytes) (16 MiB by
+/// A record larger than [`max_record_bytes`](RedisOptions::with_max_record_bytes) (16 MiB by
 /// default) is refused with [`StoreError::TooLarge`] before anything is sent.
 ///
 /// ## Running the server
@@ -157,10 +156,17 @@ use scripts::{LuaScript, Reply, Scripts};
 ///
 /// ```no_run
 /// use std::time::Duration;
-/// use idem_core::store::{Claim, ClaimOutcome, Completion, RecordKey, RedisStore, Store, UnixMillis};
+/// use idem_core::store::{
+///     Claim, ClaimOutcome, Completion, RecordKey, RedisOptions, RedisStore, Store, UnixMillis,
+/// };
 ///
 /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
-/// let store = RedisStore::connect("redis://127.0.0.1:6379").await?.with_prefix("billing:idem").unwrap();
+/// let options = RedisOptions::new()
+///     .with_prefix("billing:idem")
+///     .expect("a valid prefix")
+///     .with_response_timeout(Duration::from_secs(1));
+/// let store = RedisStore::connect_with("redis://127.0.0.1:6379", options).await?;
+/// assert_eq!(store.prefix(), "billing:idem");
 /// let key = RecordKey { tool: "payment-processor-v1", key: "fb5f9548" };
 /// assert_eq!(store.redis_key(key), b"billing:idem:20:payment-processor-v1:fb5f9548");
 /// let now = UnixMillis(1_700_000_000_000);
@@ -185,9 +191,8 @@ pub struct RedisStore {
     scripts: Arc<Scripts>,
     /// The server's address, for `Debug` (never the URL, which may hold a password).
     server: Arc<str>,
-    prefix: Arc<str>,
-    max_record_bytes: usize,
-    claim_grace: Duration,
+    /// The options it was connected with: prefix, limits, grace.
+    options: RedisOptions,
     /// The bound of one round trip: connection timeout + response timeout.
     round_trip: Duration,
     /// Whether claims use the Lua script rather than `SET ... NX GET` (which Redis 6.2 refuses).
@@ -195,14 +200,6 @@ pub struct RedisStore {
 }
 
 impl RedisStore {
-    /// The prefix of [`connect`](RedisStore::connect): `"idem"`.
-    pub const DEFAULT_PREFIX: &'static str = "idem";
-    /// The default largest record: 16 MiB (Redis itself takes up to 512 MiB).
-    pub const DEFAULT_MAX_RECORD_BYTES: usize = 16 << 20;
-    /// How long an in-progress record outlives its lease in Redis by default: 24 hours (the
-    /// default result TTL), so that a claim abandoned by a crash is taken over, not forgotten.
-    pub const DEFAULT_CLAIM_GRACE: Duration = Duration::from_secs(24 * 3600);
-
     /// Connects to the server at `url` (`redis://[user:password@]host:port[/db]`, or
     /// `redis+unix:///path`) with the default [`RedisOptions`], and loads the store's scripts.
     ///
@@ -221,8 +218,27 @@ impl RedisStore {
         Self::connect_with(url, RedisOptions::new()).await
     }
 
-    /// Connects to the server at `url` with `options`. Must be called within a Tokio runtime
-    /// with its time driver enabled.
+    /// Connects to the server at `url` with `options` (the prefix of its keys, the timeouts,
+    /// the largest record, the claims' grace), and loads the store's scripts. Must be called
+    /// within a Tokio runtime with its time driver enabled.
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use idem_core::store::{RedisOptions, RedisStore};
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let options = RedisOptions::new()
+    ///     .with_prefix("billing:idem")
+    ///     .expect("a valid prefix")
+    ///     .with_connect_timeout(Duration::from_millis(500))
+    ///     .with_max_record_bytes(1 << 20)
+    ///     .with_claim_grace(Duration::from_secs(3600));
+    /// let store = RedisStore::connect_with("redis://127.0.0.1:6379", options.clone()).await?;
+    /// assert_eq!(store.options(), &options);
+    /// assert_eq!(store.max_record_bytes(), 1 << 20);
+    /// # Ok::<(), idem_core::store::StoreError>(())
+    /// # }).unwrap();
+    /// ```
     ///
     /// # Errors
     /// [`StoreError::Unavailable`] when the URL is not valid or the server cannot be reached
@@ -231,103 +247,49 @@ impl RedisStore {
         let client = Client::open(url).map_err(unavailable)?;
         let server: Arc<str> = client.get_connection_info().addr().to_string().into();
         let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(options.connection_timeout))
+            .set_connection_timeout(Some(options.connect_timeout))
             .set_response_timeout(Some(options.response_timeout))
             .set_number_of_retries(1)
             .set_min_delay(Duration::from_millis(50))
             .set_max_delay(Duration::from_millis(500));
         let round_trip = options
-            .connection_timeout
+            .connect_timeout
             .saturating_add(options.response_timeout);
         // Two attempts when the first one fails: allow for both.
         let connect = ConnectionManager::new_with_config(client, config);
-        let conn = bounded(
-            round_trip.saturating_add(options.connection_timeout),
-            connect,
-        )
-        .await?;
+        let conn = bounded(round_trip.saturating_add(options.connect_timeout), connect).await?;
         let store = RedisStore {
             conn,
             scripts: Arc::new(Scripts::new()),
             server,
-            prefix: Self::DEFAULT_PREFIX.into(),
-            max_record_bytes: Self::DEFAULT_MAX_RECORD_BYTES,
-            claim_grace: Self::DEFAULT_CLAIM_GRACE,
             round_trip,
             claim_by_script: Arc::new(AtomicBool::new(options.claim_by_script)),
+            options,
         };
         store.load_scripts().await?;
         Ok(store)
     }
 
-    /// Puts this store's keys under `prefix` instead of `"idem"`.
-    ///
-    /// ```
-    /// use idem_core::store::RedisStore;
-    ///
-    /// for valid in ["idem", "billing:idem", "idem-v2"] {
-    ///     assert!(RedisStore::check_prefix(valid).is_ok());
-    /// }
-    /// let invalid = RedisStore::check_prefix("idem:2").unwrap_err();
-    /// assert_eq!(
-    ///     invalid.to_string(),
-    ///     "invalid RedisStore prefix \"idem:2\": a `:`-separated segment is made only of digits"
-    /// );
-    /// ```
-    ///
-    /// # Errors
-    /// [`InvalidRedisPrefix`] when `prefix` is empty, or one of its `:`-separated segments is
-    /// empty or made only of digits (`"a::b"`, `"idem:2"`): such a prefix could make two stores
-    /// share keys.
-    pub fn with_prefix(mut self, prefix: &str) -> Result<Self, InvalidRedisPrefix> {
-        Self::check_prefix(prefix)?;
-        self.prefix = prefix.into();
-        Ok(self)
-    }
-
-    /// Whether `prefix` is a valid prefix (see [`with_prefix`](RedisStore::with_prefix)).
-    ///
-    /// # Errors
-    /// [`InvalidRedisPrefix`] when it is not.
-    pub fn check_prefix(prefix: &str) -> Result<(), InvalidRedisPrefix> {
-        check_prefix(prefix).map_err(|reason| InvalidRedisPrefix {
-            prefix: prefix.to_owned(),
-            reason,
-        })
-    }
-
-    /// Refuses records larger than `bytes` ([`StoreError::TooLarge`], nothing sent). The sizes
-    /// checked are those of the encoded record as sent and of the Redis key.
-    #[must_use]
-    pub fn with_max_record_bytes(mut self, bytes: usize) -> Self {
-        self.max_record_bytes = bytes;
-        self
-    }
-
-    /// Keeps in-progress records in Redis for `grace` after their lease (see "Expiry, leases
-    /// and takeovers" above): a claim's lease has ended when its Redis time to live is `grace`
-    /// or less, so every worker sharing the prefix must use the same grace. Zero lets Redis
-    /// remove a claim at the end of its lease: a claim after that is then
-    /// [`Claimed`](ClaimOutcome::Claimed), never [`TookOver`](ClaimOutcome::TookOver).
-    #[must_use]
-    pub fn with_claim_grace(mut self, grace: Duration) -> Self {
-        self.claim_grace = grace;
-        self
-    }
-
-    /// The prefix of the store's keys.
+    /// The prefix of the store's keys ([`RedisOptions::with_prefix`]).
     pub fn prefix(&self) -> &str {
-        &self.prefix
+        &self.options.prefix
     }
 
-    /// The largest record the store sends.
+    /// The largest record the store sends, in bytes ([`RedisOptions::with_max_record_bytes`]).
     pub fn max_record_bytes(&self) -> usize {
-        self.max_record_bytes
+        self.options.max_record_bytes
     }
 
-    /// How long an in-progress record outlives its lease in Redis.
+    /// How long an in-progress record outlives its lease in Redis
+    /// ([`RedisOptions::with_claim_grace`]).
     pub fn claim_grace(&self) -> Duration {
-        self.claim_grace
+        self.options.claim_grace
+    }
+
+    /// The options the store was connected with. Whether claims go through the script now is
+    /// [`claims_by_script`](RedisStore::claims_by_script): the store may have switched to it.
+    pub fn options(&self) -> &RedisOptions {
+        &self.options
     }
 
     /// The Redis key of `key`'s record: `{prefix}:{n}:{tool}:{key}`, `n` the length of the tool
@@ -335,9 +297,10 @@ impl RedisStore {
     pub fn redis_key(&self, key: RecordKey<'_>) -> Vec<u8> {
         let mut len = itoa::Buffer::new();
         let len = len.format(key.tool.len());
-        let mut out =
-            Vec::with_capacity(self.prefix.len() + len.len() + key.tool.len() + key.key.len() + 3);
-        out.extend_from_slice(self.prefix.as_bytes());
+        let mut out = Vec::with_capacity(
+            self.options.prefix.len() + len.len() + key.tool.len() + key.key.len() + 3,
+        );
+        out.extend_from_slice(self.options.prefix.as_bytes());
         out.push(b':');
         out.extend_from_slice(len.as_bytes());
         out.push(b':');
@@ -354,7 +317,7 @@ impl RedisStore {
     }
 
     fn check_size(&self, key: RecordKey<'_>, size: usize) -> Result<(), StoreError> {
-        StoreError::check_size(key, size, self.max_record_bytes)
+        StoreError::check_size(key, size, self.options.max_record_bytes)
     }
 
     fn conn(&self) -> ConnectionManager {
@@ -431,7 +394,7 @@ impl RedisStore {
     }
 
     /// Whether claims go through the Lua script (Redis 6.2, or
-    /// [`RedisOptions::claim_by_script`]) rather than the native `SET ... NX PX ... GET`.
+    /// [`RedisOptions::with_claim_by_script`]) rather than the native `SET ... NX PX ... GET`.
     pub fn claims_by_script(&self) -> bool {
         self.claim_by_script.load(Ordering::Relaxed)
     }
@@ -441,9 +404,9 @@ impl fmt::Debug for RedisStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RedisStore")
             .field("server", &self.server)
-            .field("prefix", &self.prefix)
-            .field("max_record_bytes", &self.max_record_bytes)
-            .field("claim_grace", &self.claim_grace)
+            .field("prefix", &self.options.prefix)
+            .field("max_record_bytes", &self.options.max_record_bytes)
+            .field("claim_grace", &self.options.claim_grace)
             .field("round_trip_timeout", &self.round_trip)
             .field("claims_by_script", &self.claims_by_script())
             .finish_non_exhaustive()

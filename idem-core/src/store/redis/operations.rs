@@ -39,9 +39,9 @@ impl RedisStore {
         self.check_size(key, fresh.len())?;
         let mut px = itoa::Buffer::new();
         let px = px
-            .format(px_ms(claim.lease.saturating_add(self.claim_grace)))
+            .format(px_ms(claim.lease.saturating_add(self.options.claim_grace)))
             .as_bytes();
-        let grace_ms = grace_ms(self.claim_grace);
+        let grace_ms = grace_ms(self.options.claim_grace);
         let mut grace = itoa::Buffer::new();
         let grace = grace.format(grace_ms).as_bytes();
         // The value the last script found at the key instead of the one it expected, with its
@@ -102,7 +102,7 @@ impl RedisStore {
         let mut expected = RecordRef::claimed(claim).encode(key)?;
         let mut px = itoa::Buffer::new();
         let px = px
-            .format(px_ms(claim.lease.saturating_add(self.claim_grace)))
+            .format(px_ms(claim.lease.saturating_add(self.options.claim_grace)))
             .as_bytes();
         for _ in 0..MAX_ATTEMPTS {
             let found = match self
@@ -228,7 +228,7 @@ impl RedisStore {
 
     /// Every key of this store (each once), by `SCAN`.
     async fn keys(&self) -> Result<Vec<Vec<u8>>, StoreError> {
-        let pattern = scan_pattern(&self.prefix);
+        let pattern = scan_pattern(&self.options.prefix);
         let mut conn = self.conn();
         let mut keys = HashSet::new();
         let mut cursor: u64 = 0;
@@ -244,7 +244,7 @@ impl RedisStore {
             keys.extend(
                 batch
                     .into_iter()
-                    .filter(|k| parse_redis_key(&self.prefix, k).is_some()),
+                    .filter(|k| parse_redis_key(&self.options.prefix, k).is_some()),
             );
             if next == 0 {
                 break;
@@ -280,7 +280,7 @@ impl RedisStore {
         let values = self.values(&keys).await?;
         let mut all = Vec::with_capacity(keys.len());
         for (address, value) in keys.iter().zip(values) {
-            let Some((tool, key)) = parse_redis_key(&self.prefix, address) else {
+            let Some((tool, key)) = parse_redis_key(&self.options.prefix, address) else {
                 continue;
             };
             let record = match value {
@@ -340,7 +340,7 @@ impl RedisStore {
             .zip(values)
             .filter_map(|(address, value)| {
                 let bytes = value.ok()??;
-                let (tool, key) = parse_redis_key(&self.prefix, address)?;
+                let (tool, key) = parse_redis_key(&self.options.prefix, address)?;
                 let name = RecordKey { tool, key }.to_string();
                 let record = Record::decode(&name, &bytes).ok()?;
                 record.is_expired(now).then_some((address, bytes))
