@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-/// A prefix that [`RedisStore::with_prefix`] refuses, and why.
+/// A prefix that [`RedisStore::with_prefix`](super::RedisStore::with_prefix) refuses, and why.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid RedisStore prefix {prefix:?}: {reason}")]
 pub struct InvalidRedisPrefix {
@@ -13,7 +13,8 @@ pub struct InvalidRedisPrefix {
     pub reason: &'static str,
 }
 
-/// How [`RedisStore::connect_with`] connects: the timeouts that bound every call.
+/// How [`RedisStore::connect_with`](super::RedisStore::connect_with) connects: the timeouts that
+/// bound every call.
 ///
 /// ```
 /// use std::time::Duration;
