@@ -7,14 +7,15 @@
 //! ```
 //!
 //! The store file is `$IDEM_QUICKSTART_DB`, or `idem-quickstart.redb` in the system's temporary
-//! folder. Delete it to start over.
+//! folder; the first line says which, and whether it was created or reopened (with the number of
+//! records found). Delete it, or set `IDEM_QUICKSTART_DB` to another path, to start over.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use idem::executor::{ExecuteError, Executor, Outcome};
 use idem::spec::ToolSpec;
-use idem::store::RedbStore;
+use idem::store::{RedbStore, Store};
 use idem::{Context, Idempotent};
 use serde::{Deserialize, Serialize};
 
@@ -70,16 +71,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| std::env::temp_dir().join("idem-quickstart.redb"));
     let existed = path.exists();
-    println!(
-        "store: {} ({})",
-        path.display(),
-        if existed {
-            "reopened: earlier runs are remembered"
-        } else {
-            "new"
-        }
-    );
-    let executor = Arc::new(Executor::new(RedbStore::open(&path)?));
+    let store = RedbStore::open(&path)?;
+    if existed {
+        let found = store.list().await?.len();
+        println!(
+            "store: {} (reopened: {found} record{} from earlier runs)",
+            path.display(),
+            if found == 1 { "" } else { "s" }
+        );
+    } else {
+        println!("store: {} (created)", path.display());
+    }
+    let executor = Arc::new(Executor::new(store));
     let spec = Arc::new(ToolSpec::for_args::<ProcessPayment>().build()?);
     let ctx = Context::new().with_user("alice");
 
@@ -157,8 +160,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "\ncards charged by this process: {charges}; executions {}, replays {}, joins {}, mismatches {}",
         metrics.executions, metrics.replays, metrics.joins, metrics.mismatches
     );
-    if existed {
-        println!("run it again: every call replays from {}", path.display());
+    if metrics.executions == 0 {
+        println!(
+            "nothing ran: every call replayed the records of earlier runs from {}",
+            path.display()
+        );
+        println!(
+            "to start over: remove that file, or point IDEM_QUICKSTART_DB at another path \
+             (IDEM_QUICKSTART_DB=/tmp/fresh.redb cargo run --example quickstart)"
+        );
     } else {
         println!(
             "run it again: a new process will replay every call from the file, charging nothing"

@@ -104,12 +104,24 @@ fn quickstart() {
     let envs = [("IDEM_QUICKSTART_DB", db.0.as_os_str())];
     let refused = "4. a retry with the same transaction id but another amount\n   REFUSED (no charge): key `fb5f9548c85a45ebea520fad031352eede67603dbeeea9880d4f8192282e5d7b` was first used with other arguments; a retry must send the same arguments\n";
 
+    let created = format!("store: {} (created)\n", db.0.display());
+    let reopened = format!(
+        "store: {} (reopened: 2 records from earlier runs)\n",
+        db.0.display()
+    );
+    let start_over = format!(
+        "nothing ran: every call replayed the records of earlier runs from {}\n\
+         to start over: remove that file, or point IDEM_QUICKSTART_DB at another path \
+         (IDEM_QUICKSTART_DB=/tmp/fresh.redb cargo run --example quickstart)\n",
+        db.0.display()
+    );
+
     let first = run_example_with("quickstart", &envs);
     contains_all(
         "quickstart",
         &first,
         &[
-            "(new)\n",
+            created.as_str(),
             "1. pay\n   EXECUTED (the card was charged) -> Receipt { charge_id: \"ch_txn-0001_1\", amount: 10.5, currency: \"EUR\" }\n   key fb5f9548c85a45ebea520fad031352eede67603dbeeea9880d4f8192282e5d7b\n",
             "2. the agent retries the same step\n   REPLAYED from the store (no charge) -> Receipt { charge_id: \"ch_txn-0001_1\", amount: 10.5, currency: \"EUR\" }\n",
             "3. ten duplicates race for a new transaction\n    1 x EXECUTED (the card was charged)\n",
@@ -119,18 +131,28 @@ fn quickstart() {
         ],
     );
     assert_eq!(first.matches("EXECUTED").count(), 2, "{first}");
+    assert!(
+        first.starts_with("store: "),
+        "the store line comes first: {first}"
+    );
+    assert!(!first.contains("to start over"), "{first}");
 
     let second = run_example_with("quickstart", &envs);
     contains_all(
         "quickstart",
         &second,
         &[
-            "(reopened: earlier runs are remembered)\n",
+            reopened.as_str(),
             "1. pay\n   REPLAYED from the store (no charge) -> Receipt { charge_id: \"ch_txn-0001_1\", amount: 10.5, currency: \"EUR\" }\n",
             refused,
             "cards charged by this process: 0; executions 0, ",
             "mismatches 1\n",
+            start_over.as_str(),
         ],
+    );
+    assert!(
+        second.starts_with("store: "),
+        "the store line comes first: {second}"
     );
     assert!(!second.contains("EXECUTED"), "{second}");
 }

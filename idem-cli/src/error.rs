@@ -152,6 +152,13 @@ pub(crate) enum CliError {
         matches.join(", ")
     )]
     AmbiguousKey { query: String, matches: Vec<String> },
+    /// `idem store get`: the start of a key that several records' keys begin with.
+    #[error(
+        "`{query}` is the start of {} keys: {}; give more of the key (or TOOL/KEY, or --tool TOOL)",
+        matches.len(),
+        matches.join(", ")
+    )]
+    AmbiguousKeyPrefix { query: String, matches: Vec<String> },
     /// `idem store purge` without `--expired` or `--all`.
     #[error(
         "purge removes nothing without a scope: give --expired (the completed and failed \

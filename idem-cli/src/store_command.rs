@@ -15,7 +15,7 @@ use std::io::{self, Write};
 
 use clap::{Args, Subcommand};
 use idem_core::SystemClock;
-use idem_core::store::{Store, StoredRecord, UnixMillis};
+use idem_core::store::{RedisStore, Store, StoredRecord, UnixMillis};
 
 use crate::error::CliError;
 use open::{StoreArgs, StoreLocation, StoreOptions};
@@ -59,8 +59,9 @@ Cells hold no spaces: the columns split on whitespace.";
 
 const GET_AFTER_HELP: &str = "\
 KEY is TOOL/KEY (e.g. payment-processor-v1/fb5f9548...), or the key alone when no other tool
-has a record with that key; with --tool TOOL, KEY is the key alone. Expired and corrupt records
-are shown too.
+has a record with that key; with --tool TOOL, KEY is the key alone. The key may be shortened to
+its start (e.g. fb5f9548c85a) when no other record's key begins the same way; when several do,
+the error lists them. Expired and corrupt records are shown too.
 
 Output: one `name: value` line per field (tool, key, state, token, fingerprint, created, then
 expires or lease_until), the output JSON (or the remembered error, as a JSON string) last.";
@@ -91,7 +92,7 @@ enum StoreAction {
     /// One line per record, sorted by tool and key (expired and corrupt ones included)
     #[command(after_help = LIST_AFTER_HELP)]
     List,
-    /// One record in full, its output JSON included; KEY is TOOL/KEY, or the key alone when unique
+    /// One record in full, its output JSON included; KEY is TOOL/KEY, or the key (or its start) alone when unique
     #[command(after_help = GET_AFTER_HELP)]
     Get(GetArgs),
     /// Remove the expired records (--expired) or every record (--all), and print how many
@@ -103,7 +104,8 @@ enum StoreAction {
 
 #[derive(Debug, Args)]
 struct GetArgs {
-    /// TOOL/KEY, or the key alone when no other tool has a record with that key
+    /// TOOL/KEY, or the key alone when no other tool has a record with that key; the key may be
+    /// shortened to a start no other record's key shares
     #[arg(value_name = "KEY")]
     key: String,
 
@@ -166,7 +168,9 @@ pub(crate) fn run(args: &StoreCommandArgs) -> Result<(), CliError> {
     runtime.block_on(async {
         let store = open::open(&location).await?;
         match (&args.action, scope) {
-            (StoreAction::List, _) => list(&*store, now, &mut out).await,
+            (StoreAction::List, _) => {
+                list(&*store, now, &mut out, &mut io::stderr().lock(), &location).await
+            }
             (StoreAction::Get(get_args), _) => {
                 let query = Query {
                     key: &get_args.key,
@@ -190,10 +194,44 @@ async fn sorted_records(store: &dyn Store) -> Result<Vec<StoredRecord>, CliError
     Ok(records)
 }
 
-/// `idem store list`.
-async fn list(store: &dyn Store, now: UnixMillis, out: &mut impl Write) -> Result<(), CliError> {
+/// `idem store list`. An empty list gets a hint on `err`: where the records were looked for,
+/// and how to look elsewhere.
+async fn list(
+    store: &dyn Store,
+    now: UnixMillis,
+    out: &mut impl Write,
+    err: &mut impl Write,
+    location: &StoreLocation,
+) -> Result<(), CliError> {
     let records = sorted_records(store).await?;
-    render::write_list(out, &records, now).map_err(CliError::WriteStdout)
+    render::write_list(out, &records, now).map_err(CliError::WriteStdout)?;
+    if records.is_empty() {
+        // A hint that cannot be written is no reason to fail the listing.
+        let _ = writeln!(err, "{}", empty_hint(location));
+    }
+    Ok(())
+}
+
+/// What an empty `list` prints on stderr: the place searched, and the flag that names another.
+fn empty_hint(location: &StoreLocation) -> String {
+    match location {
+        StoreLocation::Redb(path) => format!("idem: no records in {}", path.display()),
+        StoreLocation::Redis { prefix, .. } => {
+            let (prefix, origin) = match prefix {
+                Some(prefix) => (prefix.as_str(), "given by --redis-prefix"),
+                None => (RedisStore::DEFAULT_PREFIX, "the default"),
+            };
+            format!(
+                "idem: no records under the Redis key prefix `{prefix}` ({origin}); a service \
+                 whose RedisStore uses another prefix (RedisStore::with_prefix) is listed with \
+                 --redis-prefix PREFIX"
+            )
+        }
+        StoreLocation::Postgres { table, .. } => format!(
+            "idem: no records in the PostgreSQL table `{table}`; a service whose PostgresStore \
+             uses another table (PostgresOptions::table) is listed with --postgres-table TABLE"
+        ),
+    }
 }
 
 /// What `get` looks for.
@@ -204,17 +242,30 @@ struct Query<'a> {
     tool: Option<&'a str>,
 }
 
+/// How [`Query::matches`] compares the key given with a record's key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum KeyMatch {
+    /// The whole key.
+    Exact,
+    /// The start of the key (not empty).
+    Prefix,
+}
+
 impl Query<'_> {
-    fn matches(&self, record: &StoredRecord) -> bool {
+    fn matches(&self, record: &StoredRecord, how: KeyMatch) -> bool {
+        let key_matches = |given: &str| match how {
+            KeyMatch::Exact => record.key == given,
+            KeyMatch::Prefix => !given.is_empty() && record.key.starts_with(given),
+        };
         match self.tool {
-            Some(tool) => record.tool == tool && record.key == self.key,
+            Some(tool) => record.tool == tool && key_matches(self.key),
             None => {
-                record.key == self.key
+                key_matches(self.key)
                     || self
                         .key
                         .strip_prefix(record.tool.as_str())
                         .and_then(|rest| rest.strip_prefix('/'))
-                        == Some(record.key.as_str())
+                        .is_some_and(key_matches)
             }
         }
     }
@@ -229,7 +280,8 @@ impl Query<'_> {
 }
 
 /// `idem store get`. The records are listed and searched, so that a bare key finds its tool and
-/// expired and corrupt records are shown as well (a store's `get` hides both).
+/// expired and corrupt records are shown as well (a store's `get` hides both). Whole keys are
+/// looked for first; when none matches, the query is taken as the start of a key.
 async fn get(
     store: &dyn Store,
     query: Query<'_>,
@@ -237,18 +289,30 @@ async fn get(
     out: &mut impl Write,
 ) -> Result<(), CliError> {
     let records = sorted_records(store).await?;
-    let mut found: Vec<&StoredRecord> = records.iter().filter(|r| query.matches(r)).collect();
-    match found.len() {
-        0 => Err(CliError::RecordNotFound {
+    let find =
+        |how| -> Vec<&StoredRecord> { records.iter().filter(|r| query.matches(r, how)).collect() };
+    let (mut found, how) = match find(KeyMatch::Exact) {
+        exact if exact.is_empty() => (find(KeyMatch::Prefix), KeyMatch::Prefix),
+        exact => (exact, KeyMatch::Exact),
+    };
+    let names = |found: &[&StoredRecord]| -> Vec<String> {
+        found
+            .iter()
+            .map(|r| format!("{}/{}", r.tool, r.key))
+            .collect()
+    };
+    match (found.len(), how) {
+        (0, _) => Err(CliError::RecordNotFound {
             query: query.text(),
         }),
-        1 => render::write_record(out, found.remove(0), now).map_err(CliError::WriteStdout),
-        _ => Err(CliError::AmbiguousKey {
+        (1, _) => render::write_record(out, found.remove(0), now).map_err(CliError::WriteStdout),
+        (_, KeyMatch::Exact) => Err(CliError::AmbiguousKey {
             query: query.text(),
-            matches: found
-                .iter()
-                .map(|r| format!("{}/{}", r.tool, r.key))
-                .collect(),
+            matches: names(&found),
+        }),
+        (_, KeyMatch::Prefix) => Err(CliError::AmbiguousKeyPrefix {
+            query: query.text(),
+            matches: names(&found),
         }),
     }
 }
@@ -341,6 +405,69 @@ mod tests {
             get_text(&store, "a/k1", Some("a")),
             Err(CliError::RecordNotFound { .. })
         ));
+    }
+
+    #[test]
+    fn get_takes_the_start_of_a_key_when_no_whole_key_matches() {
+        let hour = Duration::from_secs(3600);
+        let store = store_with(&[("a", "abc", hour), ("a", "abcd", hour), ("b", "xyz1", hour)]);
+        // A whole key wins over the longer keys it begins.
+        assert!(get_text(&store, "abc", None).is_ok_and(|t| t.starts_with("tool: a\nkey: abc\n")));
+        assert!(get_text(&store, "xy", None).is_ok_and(|t| t.starts_with("tool: b\nkey: xyz1\n")));
+        assert!(get_text(&store, "b/x", None).is_ok_and(|t| t.starts_with("tool: b\n")));
+        assert!(get_text(&store, "xyz", Some("b")).is_ok_and(|t| t.starts_with("tool: b\n")));
+        match get_text(&store, "ab", None) {
+            Err(CliError::AmbiguousKeyPrefix { query, matches }) => {
+                assert_eq!(query, "ab");
+                assert_eq!(matches, ["a/abc", "a/abcd"]);
+            }
+            other => panic!("{other:?}"),
+        }
+        // An empty start matches nothing.
+        assert!(matches!(
+            get_text(&store, "b/", None),
+            Err(CliError::RecordNotFound { .. })
+        ));
+        assert!(matches!(
+            get_text(&store, "", Some("a")),
+            Err(CliError::RecordNotFound { .. })
+        ));
+    }
+
+    #[test]
+    fn an_empty_list_names_where_it_looked_and_the_flag_for_elsewhere() {
+        let store = MemoryStore::new();
+        let run = |location: StoreLocation| {
+            let (mut out, mut err) = (Vec::new(), Vec::new());
+            block_on(list(&store, NOW, &mut out, &mut err, &location)).expect("listed");
+            let table = String::from_utf8(out).expect("UTF-8");
+            assert_eq!(table.lines().count(), 1, "only the header: {table}");
+            assert!(table.starts_with("TOOL"), "{table}");
+            String::from_utf8(err).expect("UTF-8")
+        };
+        assert_eq!(
+            run(StoreLocation::Redis {
+                url: "redis://h".into(),
+                prefix: None
+            }),
+            "idem: no records under the Redis key prefix `idem` (the default); a service whose \
+             RedisStore uses another prefix (RedisStore::with_prefix) is listed with \
+             --redis-prefix PREFIX\n"
+        );
+        assert_eq!(
+            run(StoreLocation::Postgres {
+                url: "postgres://h/db".into(),
+                table: idem_core::store::PostgresTable::default(),
+            }),
+            "idem: no records in the PostgreSQL table `idem_records`; a service whose \
+             PostgresStore uses another table (PostgresOptions::table) is listed with \
+             --postgres-table TABLE\n"
+        );
+        let full = store_with(&[("a", "k", Duration::from_secs(3600))]);
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let location = StoreLocation::Redb("/tmp/x.redb".into());
+        block_on(list(&full, NOW, &mut out, &mut err, &location)).expect("listed");
+        assert!(err.is_empty(), "no hint when records were found");
     }
 
     #[test]

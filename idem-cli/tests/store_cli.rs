@@ -318,6 +318,60 @@ fn get_of_a_key_of_two_tools_names_both() {
 }
 
 #[test]
+fn get_accepts_the_start_of_a_key_when_no_other_key_begins_the_same() {
+    let (_dir, path) = fixture();
+    let whole = ok(&path, &["get", MARKER_KEY]);
+    assert!(
+        whole.starts_with(&format!("tool: {ORDER}\nkey: {MARKER_KEY}\n")),
+        "{whole}"
+    );
+    assert_eq!(ok(&path, &["get", &MARKER_KEY[..12]]), whole);
+    assert_eq!(ok(&path, &["get", "--tool", ORDER, "d4d4"]), whole);
+    let payment = ok(&path, &["get", &format!("{PAYMENT}/{SHARED_KEY}")]);
+    assert_eq!(
+        ok(&path, &["get", &format!("{PAYMENT}/{}", &SHARED_KEY[..12])]),
+        payment
+    );
+    // `corrupt-1` is a whole key: it is not taken as the start of a longer one.
+    assert!(
+        ok(&path, &["get", "corrupt"])
+            .starts_with(&format!("tool: {PAYMENT}\nkey: {CORRUPT_KEY}\n"))
+    );
+}
+
+#[test]
+fn get_of_the_start_of_several_keys_lists_them() {
+    let (_dir, path) = fixture();
+    let run = store_cmd(&path, &["get", "fb5f9548c85a"]);
+    assert_error(
+        &run,
+        2,
+        &[
+            "`fb5f9548c85a` is the start of 2 keys: ",
+            &format!("{EMAIL}/{SHARED_KEY}, {PAYMENT}/{SHARED_KEY}"),
+            "give more of the key",
+        ],
+    );
+    // `c1c1...` is a key of another tool.
+    let run = store_cmd(&path, &["get", "--tool", ORDER, "c1c1"]);
+    assert_error(&run, 2, &["no record `order-fulfillment-v1/c1c1`"]);
+}
+
+#[test]
+fn an_empty_list_says_where_it_looked() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = dir.path().join("empty.redb");
+    drop(RedbStore::open(&path).expect("a new store"));
+    let run = store_cmd(&path, &["list"]);
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert_eq!(rows(&run.stdout).len(), 0, "{run:?}");
+    assert_eq!(
+        run.stderr,
+        format!("idem: no records in {}\n", path.display())
+    );
+}
+
+#[test]
 fn get_of_a_missing_key_is_bad_input() {
     let (_dir, path) = fixture();
     let run = store_cmd(&path, &["get", "no-such-key"]);
@@ -386,7 +440,13 @@ fn purge_expired_removes_only_expired_results() {
 fn purge_all_removes_every_record() {
     let (_dir, path) = fixture();
     assert_eq!(ok(&path, &["purge", "--all"]), "removed 7 records\n");
-    assert_eq!(rows(&ok(&path, &["list"])).len(), 0);
+    let run = store_cmd(&path, &["list"]);
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert_eq!(rows(&run.stdout).len(), 0);
+    assert_eq!(
+        run.stderr,
+        format!("idem: no records in {}\n", path.display())
+    );
     // The store is still a store.
     let store = RedbStore::open(&path).expect("the store opens");
     assert_eq!(block_on(store.list()).expect("a list"), []);

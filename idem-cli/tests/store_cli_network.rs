@@ -120,6 +120,49 @@ fn redis_store_list_get_purge() {
     );
 }
 
+/// Records under another prefix than the one listed: an empty table (exit 0), and on stderr the
+/// prefix searched and the flag that names another.
+#[test]
+fn redis_list_under_an_empty_prefix_says_which_prefix_and_how_to_pass_another() {
+    let Some(url) = servers::server_url(
+        "IDEM_REDIS_URL",
+        "redis_list_under_an_empty_prefix_says_which_prefix_and_how_to_pass_another",
+    ) else {
+        return;
+    };
+    let (written, listed) = (unique("idemcli_here"), unique("idemcli_not_here"));
+    block_on(async {
+        let store = RedisStore::connect(&url)
+            .await
+            .unwrap()
+            .with_prefix(&written)
+            .unwrap();
+        fill(&store).await;
+    });
+    let (code, list, err) = idem(&["store", "--redis", &url, "--redis-prefix", &listed, "list"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(list.lines().count(), 1, "only the header: {list}");
+    assert_eq!(
+        err,
+        format!(
+            "idem: no records under the Redis key prefix `{listed}` (given by --redis-prefix); \
+             a service whose RedisStore uses another prefix (RedisStore::with_prefix) is listed \
+             with --redis-prefix PREFIX\n"
+        )
+    );
+    let (code, purged, err) = idem(&[
+        "store",
+        "--redis",
+        &url,
+        "--redis-prefix",
+        &written,
+        "purge",
+        "--all",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(purged.trim(), "removed 1 record");
+}
+
 #[test]
 fn postgres_store_list_get_purge_and_schema() {
     let Some(url) = servers::server_url(

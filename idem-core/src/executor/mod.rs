@@ -63,6 +63,7 @@ mod inflight;
 mod input;
 mod metrics;
 mod outcome;
+mod storable;
 mod supervise;
 mod token;
 
@@ -70,13 +71,12 @@ pub use error::{ExecuteError, Holder};
 pub use input::ToolInput;
 pub use metrics::MetricsSnapshot;
 pub use outcome::{Execution, Outcome};
+pub use storable::StorableOutput;
 
 use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
 
-use serde::Serialize;
-use serde::de::DeserializeOwned;
 use tokio::time::Instant;
 use tracing::Instrument;
 
@@ -203,7 +203,7 @@ impl Executor {
     ) -> Result<Execution<T>, ExecuteError<E>>
     where
         A: ToolInput + ?Sized,
-        T: Serialize + DeserializeOwned,
+        T: StorableOutput,
         E: fmt::Display,
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<T, E>>,
@@ -227,7 +227,7 @@ impl Executor {
     ) -> Result<Execution<T>, ExecuteError<E>>
     where
         A: ToolInput + ?Sized,
-        T: Serialize + DeserializeOwned,
+        T: StorableOutput,
         E: fmt::Display,
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<T, E>>,
