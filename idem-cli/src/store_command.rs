@@ -15,7 +15,7 @@ use std::io::{self, Write};
 
 use clap::{Args, Subcommand};
 use idem_core::SystemClock;
-use idem_core::store::{RedisStore, Store, StoredRecord, UnixMillis};
+use idem_core::store::{RedisOptions, Store, StoredRecord, UnixMillis};
 
 use crate::error::CliError;
 use open::{StoreArgs, StoreLocation, StoreOptions};
@@ -219,11 +219,11 @@ fn empty_hint(location: &StoreLocation) -> String {
         StoreLocation::Redis { prefix, .. } => {
             let (prefix, origin) = match prefix {
                 Some(prefix) => (prefix.as_str(), "given by --redis-prefix"),
-                None => (RedisStore::DEFAULT_PREFIX, "the default"),
+                None => (RedisOptions::DEFAULT_PREFIX, "the default"),
             };
             format!(
                 "idem: no records under the Redis key prefix `{prefix}` ({origin}); a service \
-                 whose RedisStore uses another prefix (RedisStore::with_prefix) is listed with \
+                 whose RedisStore uses another prefix (RedisOptions::with_prefix) is listed with \
                  --redis-prefix PREFIX"
             )
         }
@@ -451,7 +451,7 @@ mod tests {
                 prefix: None
             }),
             "idem: no records under the Redis key prefix `idem` (the default); a service whose \
-             RedisStore uses another prefix (RedisStore::with_prefix) is listed with \
+             RedisStore uses another prefix (RedisOptions::with_prefix) is listed with \
              --redis-prefix PREFIX\n"
         );
         assert_eq!(

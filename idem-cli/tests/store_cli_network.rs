@@ -132,11 +132,8 @@ fn redis_list_under_an_empty_prefix_says_which_prefix_and_how_to_pass_another() 
     };
     let (written, listed) = (unique("idemcli_here"), unique("idemcli_not_here"));
     block_on(async {
-        let store = RedisStore::connect(&url)
-            .await
-            .unwrap()
-            .with_prefix(&written)
-            .unwrap();
+        let options = RedisOptions::new().with_prefix(&written).unwrap();
+        let store = RedisStore::connect_with(&url, options).await.unwrap();
         fill(&store).await;
     });
     let (code, list, err) = idem(&["store", "--redis", &url, "--redis-prefix", &listed, "list"]);
@@ -146,7 +143,7 @@ fn redis_list_under_an_empty_prefix_says_which_prefix_and_how_to_pass_another() 
         err,
         format!(
             "idem: no records under the Redis key prefix `{listed}` (given by --redis-prefix); \
-             a service whose RedisStore uses another prefix (RedisStore::with_prefix) is listed \
+             a service whose RedisStore uses another prefix (RedisOptions::with_prefix) is listed \
              with --redis-prefix PREFIX\n"
         )
     );
