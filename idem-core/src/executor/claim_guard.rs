@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::store::{Claim, Completion, RecordKey, Store, StoreError};
+use crate::store::{Claim, Completion, RecordKey, Store, StoreError, UnixMillis};
 
 /// Why an outcome is unknown when the caller's future is dropped while its tool runs.
 pub(super) const CANCELLED: &str =
@@ -156,7 +156,8 @@ struct OwnedClaim {
     key: String,
     token: String,
     fingerprint: String,
-    claim: Claim<'static>,
+    now: UnixMillis,
+    lease: Duration,
 }
 
 impl OwnedClaim {
@@ -166,11 +167,8 @@ impl OwnedClaim {
             key: key.key.to_owned(),
             token: claim.token.to_owned(),
             fingerprint: claim.fingerprint.to_owned(),
-            claim: Claim {
-                token: "",
-                fingerprint: "",
-                ..*claim
-            },
+            now: claim.now,
+            lease: claim.lease,
         }
     }
 
@@ -185,7 +183,8 @@ impl OwnedClaim {
         Claim {
             token: &self.token,
             fingerprint: &self.fingerprint,
-            ..self.claim
+            now: self.now,
+            lease: self.lease,
         }
     }
 }

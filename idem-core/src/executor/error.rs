@@ -54,15 +54,17 @@ pub enum ExecuteError<E> {
     /// (`idem store ... delete`).
     #[error(
         "the call with key `{key}` may or may not have taken effect ({reason}); it will not run \
-         again until its record expires at {expires_at} (ms since the Unix epoch, on the store's \
-         clock) or is deleted after checking what happened"
+         again until its record expires at about {expires_at} (ms since the Unix epoch) or is \
+         deleted after checking what happened"
     )]
     OutcomeUnknown {
         /// The key.
         key: String,
         /// Why the outcome is unknown.
         reason: String,
-        /// When the record expires, on the store's clock.
+        /// When the record expires: as the store recorded it (on the store's clock), or, for the
+        /// call whose tool ran and the duplicates that joined it, estimated on the executor's
+        /// clock.
         expires_at: UnixMillis,
     },
     /// This call joined a duplicate running in the same process (the same call), and that run

@@ -411,6 +411,35 @@ impl PostgresStore {
         settle(client, answer, self.answer_timeout)
     }
 
+    /// Runs `sql`, an `UPDATE` of the in-progress row of `token` at `key` (a renewal or a
+    /// completion), with `params`: `Ok` when it updated the row, else
+    /// [`StoreError::ClaimLost`], unless the record there cannot be read at all (then its
+    /// `Corrupt` or `UnsupportedFormat`). `name` names the record in errors.
+    async fn update_claim(
+        &self,
+        key: RecordKey<'_>,
+        name: &str,
+        token: &str,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<(), StoreError> {
+        // A token `text` cannot hold is no claim's.
+        if !token.contains('\0') {
+            let updated = self
+                .execute(sql, params)
+                .await
+                .map_err(|f| f.into_store(name))?;
+            if updated > 0 {
+                return Ok(());
+            }
+        }
+        // Not a claim of `token`: lost, unless the record cannot be read at all.
+        self.fetch(key, name).await?;
+        Err(StoreError::ClaimLost {
+            key: name.to_owned(),
+        })
+    }
+
     /// The record of `key`, unless it has expired on the server's clock (a row the store cannot
     /// read is an error, expired or not); `name` names it in errors.
     async fn fetch(&self, key: RecordKey<'_>, name: &str) -> Result<Option<Record>, StoreError> {
@@ -596,22 +625,11 @@ impl Store for PostgresStore {
         Box::pin(async move {
             let token = claim.token;
             let name = key.to_string();
-            // A token `text` cannot hold is no claim's.
-            if !token.contains('\0') {
-                let lease = millis(claim.lease);
-                let params: [&(dyn ToSql + Sync); 4] =
-                    [&key.tool.as_bytes(), &key.key.as_bytes(), &token, &lease];
-                let updated = self
-                    .execute(&self.sql.renew, &params)
-                    .await
-                    .map_err(|f| f.into_store(&name))?;
-                if updated > 0 {
-                    return Ok(());
-                }
-            }
-            // Not a claim of `token`: lost, unless the record cannot be read at all.
-            self.fetch(key, &name).await?;
-            Err(StoreError::ClaimLost { key: name })
+            let lease = millis(claim.lease);
+            let params: [&(dyn ToSql + Sync); 4] =
+                [&key.tool.as_bytes(), &key.key.as_bytes(), &token, &lease];
+            self.update_claim(key, &name, token, &self.sql.renew, &params)
+                .await
         })
     }
 
@@ -644,30 +662,19 @@ impl Store for PostgresStore {
                     (ROW_FORMAT, "unknown", None, Some(reason.as_str()))
                 }
             };
-            // A token `text` cannot hold is no claim's.
-            if !token.contains('\0') {
-                let ttl = millis(ttl);
-                let params: [&(dyn ToSql + Sync); 8] = [
-                    &key.tool.as_bytes(),
-                    &key.key.as_bytes(),
-                    &token,
-                    &format,
-                    &state,
-                    &ttl,
-                    &output,
-                    &error,
-                ];
-                let updated = self
-                    .execute(&self.sql.complete, &params)
-                    .await
-                    .map_err(|f| f.into_store(&name))?;
-                if updated > 0 {
-                    return Ok(());
-                }
-            }
-            // Not a claim of `token`: lost, unless the record cannot be read at all.
-            self.fetch(key, &name).await?;
-            Err(StoreError::ClaimLost { key: name })
+            let ttl = millis(ttl);
+            let params: [&(dyn ToSql + Sync); 8] = [
+                &key.tool.as_bytes(),
+                &key.key.as_bytes(),
+                &token,
+                &format,
+                &state,
+                &ttl,
+                &output,
+                &error,
+            ];
+            self.update_claim(key, &name, token, &self.sql.complete, &params)
+                .await
         })
     }
 

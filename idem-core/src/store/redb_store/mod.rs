@@ -213,15 +213,24 @@ impl RedbStore {
     }
 }
 
+/// What to do with a held claim, in [`RedbStore::change_held_claim`].
+enum Change {
+    /// Give the record this state (a renewed lease, or how the call ended), keeping its token,
+    /// fingerprint and creation time.
+    Rewrite(RecordState),
+    /// Remove the record (a released claim).
+    Remove,
+}
+
 impl RedbStore {
-    /// Gives the in-progress record of `claim.token` at `key` the state `state` (a renewed lease,
-    /// or how the call ended), keeping its token, fingerprint and creation time.
-    fn rewrite_claim<'a>(
+    /// In one write transaction: applies `change` to the in-progress record of `claim.token` at
+    /// `key`. Returns whether that claim was there (nothing is written when it was not).
+    fn change_held_claim<'a>(
         &'a self,
         key: RecordKey<'_>,
         claim: &Claim<'_>,
-        state: RecordState,
-    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        change: Change,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
         let address = encode_address(key);
         let name = key.to_string();
         let token = claim.token.to_owned();
@@ -230,15 +239,43 @@ impl RedbStore {
             {
                 let mut table = txn.open_table(TABLE).map_err(unavailable)?;
                 let Some(claimed) = claim_of(&table, &address, &name, &token)? else {
-                    return Err(StoreError::ClaimLost { key: name });
+                    return Ok(false);
                 };
-                let done = Record { state, ..claimed }.encode(&name)?;
-                table
-                    .insert(address.as_str(), done.as_slice())
-                    .map_err(unavailable)?;
+                match change {
+                    Change::Rewrite(state) => {
+                        let done = Record { state, ..claimed }.encode(&name)?;
+                        table
+                            .insert(address.as_str(), done.as_slice())
+                            .map_err(unavailable)?;
+                    }
+                    Change::Remove => {
+                        table.remove(address.as_str()).map_err(unavailable)?;
+                    }
+                }
             }
-            txn.commit().map_err(unavailable)
+            txn.commit().map_err(unavailable)?;
+            Ok(true)
         }))
+    }
+
+    /// Gives the in-progress record of `claim.token` at `key` the state `state`;
+    /// [`StoreError::ClaimLost`] when that claim is not there.
+    fn rewrite_claim<'a>(
+        &'a self,
+        key: RecordKey<'a>,
+        claim: &Claim<'_>,
+        state: RecordState,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        let held = self.change_held_claim(key, claim, Change::Rewrite(state));
+        Box::pin(async move {
+            if held.await? {
+                Ok(())
+            } else {
+                Err(StoreError::ClaimLost {
+                    key: key.to_string(),
+                })
+            }
+        })
     }
 }
 
@@ -335,21 +372,7 @@ impl Store for RedbStore {
         key: RecordKey<'a>,
         claim: &'a Claim<'a>,
     ) -> BoxFuture<'a, Result<bool, StoreError>> {
-        let address = encode_address(key);
-        let name = key.to_string();
-        let token = claim.token.to_owned();
-        Box::pin(self.run(move |db| {
-            let txn = db.begin_write().map_err(unavailable)?;
-            {
-                let mut table = txn.open_table(TABLE).map_err(unavailable)?;
-                if claim_of(&table, &address, &name, &token)?.is_none() {
-                    return Ok(false);
-                }
-                table.remove(address.as_str()).map_err(unavailable)?;
-            }
-            txn.commit().map_err(unavailable)?;
-            Ok(true)
-        }))
+        self.change_held_claim(key, claim, Change::Remove)
     }
 
     fn get<'a>(&'a self, key: RecordKey<'a>) -> BoxFuture<'a, Result<Option<Record>, StoreError>> {

@@ -29,6 +29,12 @@ const GET_CHUNK: usize = 64;
 const DEL_CHUNK: usize = 256;
 
 impl RedisStore {
+    /// The Redis TTL of `claim`'s in-progress record, in ms: its lease, then the grace during
+    /// which a lapsed claim can still be taken over (rather than vanish).
+    fn claim_px(&self, claim: &Claim<'_>) -> u64 {
+        px_ms(claim.lease.saturating_add(self.options.claim_grace))
+    }
+
     pub(super) async fn claim_now(
         &self,
         key: RecordKey<'_>,
@@ -38,12 +44,8 @@ impl RedisStore {
         let fresh = RecordRef::claimed(claim).encode(key)?;
         self.check_size(key, fresh.len())?;
         let mut px = itoa::Buffer::new();
-        let px = px
-            .format(px_ms(claim.lease.saturating_add(self.options.claim_grace)))
-            .as_bytes();
+        let px = px.format(self.claim_px(claim)).as_bytes();
         let grace_ms = grace_ms(self.options.claim_grace);
-        let mut grace = itoa::Buffer::new();
-        let grace = grace.format(grace_ms).as_bytes();
         // The value the last script found at the key instead of the one it expected, with its
         // `PTTL`: decided without another claim command.
         let mut seen = None;
@@ -68,6 +70,8 @@ impl RedisStore {
             }
             // The server decides whether the lease has ended, and takes the claim over only if
             // the record is still the one read.
+            let mut grace = itoa::Buffer::new();
+            let grace = grace.format(grace_ms).as_bytes();
             match self
                 .run(
                     &self.scripts.take_over,
@@ -101,9 +105,7 @@ impl RedisStore {
         // The claim as `claim_now` wrote it: a renewal leaves the bytes as they are.
         let mut expected = RecordRef::claimed(claim).encode(key)?;
         let mut px = itoa::Buffer::new();
-        let px = px
-            .format(px_ms(claim.lease.saturating_add(self.options.claim_grace)))
-            .as_bytes();
+        let px = px.format(self.claim_px(claim)).as_bytes();
         for _ in 0..MAX_ATTEMPTS {
             let found = match self
                 .run(&self.scripts.renew, &address, &[&expected, px])
