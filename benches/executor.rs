@@ -22,10 +22,12 @@ use criterion::{Criterion, criterion_group, criterion_main};
 mod common;
 
 use common::{ProcessPayment, Receipt, TOOL, charge, payment, receipt};
+use idem::clock::SystemClock;
 use idem::executor::{Executor, Outcome, ToolInput};
 use idem::spec::ToolSpec;
 use idem::store::{MemoryStore, RecordKey, RedbStore, UnixMillis};
-use idem::{Context, Idempotent, KeyOptions, SystemClock};
+use idem::strategy::KeyOptions;
+use idem::{Context, Idempotent};
 use redb::{Database, ReadableDatabase, TableDefinition};
 use sha2::{Digest, Sha256};
 use tokio::runtime::Runtime;
@@ -224,7 +226,7 @@ fn memory_store(c: &mut Criterion) {
         |b| {
             b.iter(|| {
                 let args = black_box(&args);
-                let options = KeyOptions::new().clock(&SystemClock);
+                let options = KeyOptions::new().with_clock(&SystemClock);
                 let key = ToolInput::idempotency_key(args, &spec, &ctx, &options).expect("a key");
                 let fingerprint = ToolInput::fingerprint(args).expect("a fingerprint");
                 (key, fingerprint)

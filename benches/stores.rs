@@ -44,13 +44,14 @@ use std::time::{Duration, Instant};
 mod common;
 
 use common::{ProcessPayment, TOOL, charge, payment, receipt};
+use idem::clock::SystemClock;
 use idem::executor::{Executor, Outcome, ToolInput};
 use idem::spec::ToolSpec;
 use idem::store::{
     Claim, ClaimOutcome, Completion, PostgresOptions, PostgresStore, PostgresTable, Record,
     RecordKey, RecordState, RedisOptions, RedisStore, Store, UnixMillis,
 };
-use idem::{Context, Idempotent, SystemClock};
+use idem::{Context, Idempotent};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use sha2::{Digest, Sha256};
 

@@ -11,10 +11,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use idem::clock::ManualClock;
 use idem::executor::{Executor, Outcome};
 use idem::spec::ToolSpec;
 use idem::store::MemoryStore;
-use idem::{Context, Idempotent, ManualClock};
+use idem::{Context, Idempotent};
 use serde::{Deserialize, Serialize};
 
 /// Process e-commerce payment.

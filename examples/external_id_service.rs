@@ -20,11 +20,11 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use idem::canonical::CanonicalWriter;
 use idem::executor::{ExecuteError, Executor, Outcome};
 use idem::spec::ToolSpec;
 use idem::store::MemoryStore;
-use idem::{Context, CustomStrategy, KeyError, write_arguments_object};
+use idem::strategy::CustomStrategy;
+use idem::{Context, KeyError};
 use serde_json::{Value, json};
 
 /// Why the id service gave no id.
@@ -90,9 +90,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let client = Arc::clone(&service);
     let external_id_service_key = CustomStrategy::new(move |input| {
         // `data`: all the arguments, in canonical JSON.
-        let mut data = CanonicalWriter::buffer();
-        write_arguments_object(input.args(), &mut data)?;
-        let data: Value = serde_json::from_slice(&data.into_bytes().unwrap_or_default())?;
+        let data = input.args().to_json()?;
         let request = json!({
             "tool_id": input.tool(),
             "user_id": input.context().user_id(),

@@ -17,15 +17,14 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use idem::canonical::CanonicalWriter;
 use idem::executor::{Executor, Outcome};
+use idem::key::JsonArgs;
 use idem::spec::{IdempotencyConfig, ToolSpec};
 use idem::store::MemoryStore;
-use idem::{
-    Algorithm, Context, DefaultStrategy, FieldsStrategy, Idempotent, JsonArgs, KeyInput,
-    KeyStrategy,
-};
+use idem::strategy::{DefaultStrategy, FieldsStrategy, KeyInput, KeyStrategy};
+use idem::{Context, Idempotent};
 use serde::Serialize;
+use sha2::{Digest, Sha256};
 
 /// Process payment transaction: a tool of the old system, with key fields and no generator.
 #[derive(Idempotent, Serialize, Clone)]
@@ -45,11 +44,10 @@ const ENVELOPE: &str = r#"{"args":{"transaction_id":"txn-0001"},"session":"s-1",
 const FIELDS_ENVELOPE: &str =
     r#"{"args":{"transaction_id":"txn-0001"},"tool":"payment-processor-v1","v":1}"#;
 
-/// SHA-256 of `bytes` in lowercase hex, with idem's own hasher.
+/// SHA-256 of `bytes` in lowercase hex, by the `sha2` crate: what another implementation of key
+/// format v1 does by hand.
 fn sha256_hex(bytes: &str) -> String {
-    let mut writer = CanonicalWriter::hasher(Algorithm::Sha256);
-    writer.write_raw(bytes.as_bytes());
-    writer.finish().as_str().to_owned()
+    hex::encode(Sha256::digest(bytes.as_bytes()))
 }
 
 #[tokio::main]

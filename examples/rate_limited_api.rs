@@ -14,10 +14,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use idem::Context;
+use idem::clock::ManualClock;
 use idem::executor::{Executor, Outcome};
+use idem::key::Algorithm;
 use idem::spec::{IdempotencyConfig, ToolKind, ToolSpec};
 use idem::store::MemoryStore;
-use idem::{Algorithm, Context, HashStrategy, ManualClock};
+use idem::strategy::HashStrategy;
 use serde_json::{Value, json};
 
 /// 2026-11-27 10:31:05 UTC.

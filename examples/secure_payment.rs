@@ -13,9 +13,11 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use idem::executor::{ExecuteError, Executor, Outcome};
+use idem::key::{Algorithm, JsonArgs};
 use idem::spec::{IdempotencyConfig, ToolSpec};
 use idem::store::MemoryStore;
-use idem::{Algorithm, Context, HashStrategy, Idempotent, JsonArgs, KeyInput};
+use idem::strategy::{HashStrategy, KeyInput};
+use idem::{Context, Idempotent};
 use serde_json::{Value, json};
 
 /// The same tool as a typed struct: `strategy = "hash"` with the same options gives the same

@@ -9,10 +9,12 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use idem::Context;
 use idem::executor::{Executor, Outcome};
+use idem::key::Algorithm;
 use idem::spec::{ToolKind, ToolSpec};
 use idem::store::MemoryStore;
-use idem::{Algorithm, Context, HashStrategy};
+use idem::strategy::HashStrategy;
 use serde_json::{Value, json};
 
 /// A stand-in for `https://api.example.com/data`: counts the requests it receives.

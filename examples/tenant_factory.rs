@@ -15,12 +15,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use idem::executor::{ExecuteError, Executor, Outcome};
+use idem::key::JsonArgs;
 use idem::spec::ToolSpec;
 use idem::store::MemoryStore;
-use idem::{
-    Context, HashStrategy, IdempotencyKey, Idempotent, JsonArgs, KeyError, KeyInput, KeyStrategy,
-    Registry, RegistryError,
-};
+use idem::strategy::{HashStrategy, KeyInput, KeyStrategy, Registry, RegistryError};
+use idem::{Context, IdempotencyKey, Idempotent, KeyError};
 use serde::Serialize;
 use serde_json::json;
 

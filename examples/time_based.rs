@@ -19,10 +19,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, LazyLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use idem::clock::{Clock, ManualClock};
 use idem::executor::{Executor, Outcome};
 use idem::spec::ToolSpec;
 use idem::store::MemoryStore;
-use idem::{Clock, Context, Idempotent, KeyInput, KeyOptions, ManualClock};
+use idem::strategy::{KeyInput, KeyOptions};
+use idem::{Context, Idempotent};
 use serde::{Deserialize, Serialize};
 
 /// 2026-11-27 10:31:05 UTC.
@@ -187,7 +189,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // The custom string, exactly as the design document builds it, at 10:31:05.
     CLOCK.set_unix_seconds(START);
-    let options = KeyOptions::new().clock(&**CLOCK);
+    let options = KeyOptions::new().with_clock(&**CLOCK);
     let key = custom.idempotency_key_with(&Context::new().with_user("alice"), &options)?;
     println!("custom key: {key}");
     assert_eq!(

@@ -61,8 +61,8 @@
 //! | `include_user = true \| false` | `hash` only: the user id takes part (default `true`) |
 //! | `include_session = true \| false` | `hash` only: the session id takes part (default `false`) |
 //! | `window = "1m"` | built-in strategies: calls in the same window (`"30s"`, `"1m"`, `"1h"`) share a key |
-//! | `generator = "name"` | use the strategy registered under `name` in [`Registry::global`] at run time |
-//! | `key_with = path::to::fn` | the custom strategy's function: `fn(&Self, &Context, &str) -> String`, the `&str` being the tool id, or `fn(&Self, &KeyInput) -> String`, whose [`KeyInput`] also gives the key fields and the time of the call on the executor's clock ([`KeyInput::now`]); either may return `Result<String, E>` |
+//! | `generator = "name"` | use the strategy registered under `name` in [`strategy::Registry::global`] at run time |
+//! | `key_with = path::to::fn` | the custom strategy's function: `fn(&Self, &Context, &str) -> String`, the `&str` being the tool id, or `fn(&Self, &KeyInput) -> String`, whose [`strategy::KeyInput`] also gives the key fields and the time of the call on the executor's clock ([`KeyInput::now`](strategy::KeyInput::now)); either may return `Result<String, E>` |
 //! | `crate = "::path"` | where the runtime is, when `idem` is renamed or re-exported |
 //! | `name = "process_payment"` | the tool's name in its [`spec::ToolSpec`] (default: the struct's name in snake case) |
 //! | `ttl = "24h"` | how long a result is kept for replays (default 24 h) |
@@ -100,7 +100,7 @@
 //! followed, and `skip_serializing_if` in `#[derive(Canonical)]` (a `#[derive(Idempotent)]`
 //! struct always writes its fields); on a variant, `untagged` is followed (the variant is written
 //! as its content alone) and `skip` makes writing that variant an error
-//! ([`EncodeError::SkippedVariant`]), as it is for serde. Those idem cannot reproduce
+//! ([`key::EncodeError::SkippedVariant`]), as it is for serde. Those idem cannot reproduce
 //! are compile errors: `tag`, `content`, `untagged`, `transparent` and `into` on a type,
 //! `flatten`, `serialize_with` and `with` on a field or variant. The others (`alias`, `other`,
 //! `default`, ...) do not change what serde writes.
@@ -150,7 +150,14 @@
 // docs.rs builds with `--cfg docsrs` (see Cargo.toml): every feature-gated item shows its feature.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-pub use idem_core::*;
+pub use idem_core::{
+    Canonical, Context, IdempotencyKey, Idempotent, KeyError, canonical, clock, executor, key,
+    spec, store, strategy,
+};
+
+// What generated code names (`::idem::__private::...`); not public API.
+#[doc(hidden)]
+pub use idem_core::__private;
 
 /// Derives [`Idempotent`] for a tool's argument struct: see the crate documentation for the
 /// attributes.

@@ -100,8 +100,8 @@ fn derived_keys_allocate_nothing() {
     let json = allocations_during(|| {
         let args = serde_json::json!({"transaction_id": payment.transaction_id});
         std::hint::black_box(
-            idem::JsonArgs::new(&args)
-                .map(|a| idem::Arguments::field_count(&a))
+            idem::key::JsonArgs::new(&args)
+                .map(|a| idem::key::Arguments::field_count(&a))
                 .ok(),
         );
     });

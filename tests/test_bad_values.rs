@@ -6,10 +6,9 @@
 use std::collections::{BTreeMap, HashMap};
 
 use idem::canonical::{Canonical, MAX_DEPTH, SerdeCanonical};
-use idem::{
-    Context, DefaultStrategy, EncodeError, IdempotencyKey, Idempotent, JsonArgs, KeyError,
-    KeyInput, KeyStrategy, parse_json_arguments,
-};
+use idem::key::{EncodeError, JsonArgs, parse_json_arguments};
+use idem::strategy::{DefaultStrategy, KeyInput, KeyStrategy};
+use idem::{Context, IdempotencyKey, Idempotent, KeyError};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 

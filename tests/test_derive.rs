@@ -4,11 +4,13 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
-use idem::{
-    Algorithm, Canonical, Context, CustomStrategy, DefaultStrategy, FieldsStrategy, HashStrategy,
-    IdempotencyKey, Idempotent, JsonArgs, KeyError, KeyFields, KeyInput, KeyOptions, KeyStrategy,
-    ManualClock, Registry, Window,
+use idem::clock::ManualClock;
+use idem::key::{Algorithm, JsonArgs, Window};
+use idem::strategy::{
+    CustomStrategy, DefaultStrategy, FieldsStrategy, HashStrategy, KeyFields, KeyInput, KeyOptions,
+    KeyStrategy, Registry,
 };
+use idem::{Canonical, Context, IdempotencyKey, Idempotent, KeyError};
 use serde::Serialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256, Sha512};
@@ -336,7 +338,7 @@ fn window_keys_change_with_the_minute_and_not_within_it() {
     };
     let ctx = Context::new();
     let at = |clock: &ManualClock| {
-        op.idempotency_key_with(&ctx, &KeyOptions::new().clock(clock))
+        op.idempotency_key_with(&ctx, &KeyOptions::new().with_clock(clock))
             .unwrap()
     };
     let first = at(&clock);
@@ -435,7 +437,7 @@ fn a_key_function_may_take_the_call_and_read_its_clock() {
     let ctx = Context::new().with_user("alice");
     let clock = ManualClock::at_unix_seconds(1_700_000_059);
     let at = |clock: &ManualClock| {
-        op.idempotency_key_with(&ctx, &KeyOptions::new().clock(clock))
+        op.idempotency_key_with(&ctx, &KeyOptions::new().with_clock(clock))
             .unwrap()
     };
     let first = at(&clock);
@@ -449,7 +451,10 @@ fn a_key_function_may_take_the_call_and_read_its_clock() {
     );
     // The tool id a spec gives is the one the function sees.
     let renamed = op
-        .idempotency_key_with(&ctx, &KeyOptions::new().clock(&clock).tool("timed-v2"))
+        .idempotency_key_with(
+            &ctx,
+            &KeyOptions::new().with_clock(&clock).with_tool("timed-v2"),
+        )
         .unwrap();
     assert_eq!(renamed.as_str(), "timed-v2:alice:r-1:1700000100");
 }
@@ -525,7 +530,7 @@ fn generators_are_looked_up_in_the_registry_at_run_time() {
     };
     let ctx = Context::new().with_tenant("acme").with_user("ada");
     let key = op
-        .idempotency_key_with(&ctx, &KeyOptions::new().registry(&registry))
+        .idempotency_key_with(&ctx, &KeyOptions::new().with_registry(&registry))
         .unwrap();
     assert_eq!(key.as_str(), "multi-tenant-tool-v1:acme:ada:sync");
 
@@ -543,7 +548,7 @@ fn runtime_key_fields_override_the_declared_ones_and_are_checked_when_built() {
     let fields = KeyFields::for_type::<ProcessPayment>(["customer_id"]).unwrap();
     let ctx = Context::new();
     let a = payment("txn-1", 1.0)
-        .idempotency_key_with(&ctx, &KeyOptions::new().key_fields(&fields))
+        .idempotency_key_with(&ctx, &KeyOptions::new().with_key_fields(&fields))
         .unwrap();
     assert_eq!(
         a.as_str(),
@@ -1077,7 +1082,7 @@ fn skipped_variants_cannot_be_written_as_serde_cannot_serialize_them() {
             _ => "Legacy",
         };
         assert!(
-            matches!(err, idem::EncodeError::SkippedVariant { type_name: "Carrier", variant: v } if v == variant),
+            matches!(err, idem::key::EncodeError::SkippedVariant { type_name: "Carrier", variant: v } if v == variant),
             "{err:?}"
         );
         assert_eq!(

@@ -5,15 +5,16 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, UNIX_EPOCH};
 
+use idem::clock::ManualClock;
 use idem::executor::{ExecuteError, Executor, OnFailure, Outcome};
+use idem::key::Window;
 use idem::spec::{IdempotencyConfig, InProgressPolicy, MismatchPolicy, ParameterType, ToolSpec};
 use idem::store::{
     BoxFuture, Claim, ClaimOutcome, Completion, MemoryStore, Record, RecordKey, Store, StoreError,
     StoredRecord, UnixMillis,
 };
-use idem::{
-    Context, CustomStrategy, FieldsStrategy, HashStrategy, Idempotent, ManualClock, Window,
-};
+use idem::strategy::{CustomStrategy, FieldsStrategy, HashStrategy};
+use idem::{Context, Idempotent};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -634,11 +635,11 @@ struct TenantOp {
 
 #[tokio::test]
 async fn generators_are_looked_up_in_the_executors_registry() {
-    let registry = Arc::new(idem::Registry::new());
+    let registry = Arc::new(idem::strategy::Registry::new());
     registry
         .register(
             "executor_local_tenant",
-            idem::CustomStrategy::new(|input| {
+            idem::strategy::CustomStrategy::new(|input| {
                 Ok(format!(
                     "{}:{}",
                     input.tool(),

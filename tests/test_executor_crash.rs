@@ -11,10 +11,11 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use idem::clock::ManualClock;
 use idem::executor::{ExecuteError, Executor, Outcome};
 use idem::spec::{InProgressPolicy, ToolSpec};
 use idem::store::RedbStore;
-use idem::{Context, Idempotent, ManualClock};
+use idem::{Context, Idempotent};
 use serde::{Deserialize, Serialize};
 
 #[derive(Idempotent, Serialize, Deserialize, Clone)]

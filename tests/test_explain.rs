@@ -4,12 +4,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use idem::clock::ManualClock;
 use idem::executor::{Executor, ToolInput};
 use idem::spec::{IdempotencyConfig, ToolSpec};
 use idem::store::MemoryStore;
-use idem::{
-    Context, FieldsStrategy, Idempotent, KeyError, KeyInput, KeyOptions, ManualClock, Registry,
-};
+use idem::strategy::{FieldsStrategy, KeyInput, KeyOptions, Registry};
+use idem::{Context, Idempotent, KeyError};
 use serde::Serialize;
 use serde_json::json;
 use sha2::{Digest, Sha256, Sha512};

@@ -3,10 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use idem::{
-    Algorithm, Canonical, Context, DefaultStrategy, FieldsStrategy, HashStrategy, Idempotent,
-    JsonArgs, KeyInput, KeyStrategy,
-};
+use idem::key::{Algorithm, JsonArgs};
+use idem::strategy::{DefaultStrategy, FieldsStrategy, HashStrategy, KeyInput, KeyStrategy};
+use idem::{Canonical, Context, Idempotent};
 use proptest::prelude::*;
 use serde::Serialize;
 

@@ -13,13 +13,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use idem::Context;
+use idem::clock::ManualClock;
 use idem::executor::{ExecuteError, Executor, Holder, Outcome};
 use idem::spec::{IdempotencyConfig, InProgressPolicy, ToolSpec};
 use idem::store::{
     BoxFuture, Claim, ClaimOutcome, Completion, MemoryStore, Record, RecordKey, RedbStore, Store,
     StoreError, StoredRecord, UnixMillis,
 };
-use idem::{Context, ManualClock};
 use serde_json::{Value, json};
 use tokio::sync::Notify;
 

@@ -15,7 +15,7 @@ use std::process::{Command, Stdio};
 use std::sync::{Arc, mpsc};
 use std::time::Duration;
 
-use idem::ManualClock;
+use idem::clock::ManualClock;
 use idem::store::{
     Claim, ClaimOutcome, Completion, Record, RecordKey, RecordState, RedbStore, Store, UnixMillis,
 };

@@ -7,7 +7,7 @@ mod store_conformance;
 use std::sync::Arc;
 use std::time::Duration;
 
-use idem::ManualClock;
+use idem::clock::ManualClock;
 use idem::store::{
     ClaimOutcome, Completion, MemoryStore, RecordKey, Store, StoreError, UnixMillis,
 };

@@ -36,7 +36,7 @@ const LEASE: Duration = Duration::from_secs(30);
 
 /// The time on this host's clock.
 fn host_now() -> UnixMillis {
-    UnixMillis::now(&idem::SystemClock)
+    UnixMillis::now(&idem::clock::SystemClock)
 }
 
 /// A claim by `token`, with fingerprint `fp-{token}`, the time of this host (which the store

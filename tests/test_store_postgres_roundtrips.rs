@@ -37,7 +37,7 @@ fn claim_by(token: &str) -> ClaimBy {
     ClaimBy {
         token: token.to_owned(),
         fingerprint: format!("fp-{token}"),
-        now: UnixMillis::now(&idem::SystemClock),
+        now: UnixMillis::now(&idem::clock::SystemClock),
         lease: LEASE,
     }
 }

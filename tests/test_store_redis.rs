@@ -22,13 +22,15 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use idem::Context;
 use idem::executor::{Executor, Outcome};
+use idem::key::JsonArgs;
 use idem::spec::ToolSpec;
 use idem::store::{
     BoxFuture, ClaimOutcome, Completion, RECORD_FORMAT, Record, RecordKey, RecordState,
     RedisOptions, RedisStore, Store, StoreError, UnixMillis,
 };
-use idem::{Context, DefaultStrategy, JsonArgs, KeyInput, KeyStrategy};
+use idem::strategy::{DefaultStrategy, KeyInput, KeyStrategy};
 use serde_json::json;
 use store_conformance::{
     ClaimBy, Corruptor, Fixture, LONG_TTL as TTL, Shape, Subject, TestTime, checks, existing,

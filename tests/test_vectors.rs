@@ -10,10 +10,10 @@ use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::sync::Arc;
 
-use idem_core::{
-    Algorithm, Context, DefaultStrategy, FieldsStrategy, HashStrategy, IdempotencyKey, JsonArgs,
-    KeyError, KeyInput, KeyStrategy, ManualClock, Window,
-};
+use idem_core::clock::ManualClock;
+use idem_core::key::{Algorithm, JsonArgs, Window};
+use idem_core::strategy::{DefaultStrategy, FieldsStrategy, HashStrategy, KeyInput, KeyStrategy};
+use idem_core::{Context, IdempotencyKey, KeyError};
 use serde::Deserialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256, Sha384, Sha512};

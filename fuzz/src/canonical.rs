@@ -27,8 +27,8 @@
 //! the SHA-256 key of the value is compared with the SHA-256 of its canonical bytes, which
 //! covers the hashing writer's internal buffering of small writes.
 
-use idem_core::Algorithm;
-use idem_core::canonical::{Canonical, CanonicalWriter};
+use idem_core::canonical::Canonical;
+use idem_core::key::{Algorithm, KeyHasher};
 use serde_json::{Number, Value};
 use sha2::{Digest, Sha256};
 
@@ -89,9 +89,9 @@ pub fn check_value(value: &Value) {
     );
 
     // 3. A hashing writer digests exactly the bytes a buffering one collects.
-    let mut hasher = CanonicalWriter::hasher(Algorithm::Sha256);
+    let mut hasher = KeyHasher::new(Algorithm::Sha256);
     value
-        .write_canonical(&mut hasher)
+        .write_canonical(hasher.writer())
         .expect("the buffering writer accepted the same value");
     assert_eq!(
         hasher.finish().as_str(),

@@ -22,11 +22,13 @@
 
 use std::sync::Arc;
 
+use idem_core::Context;
 use idem_core::canonical::{Canonical, CanonicalWriter, Presence};
-use idem_core::{
-    Algorithm, Arguments, Context, DefaultStrategy, FieldsStrategy, HashStrategy, JsonArgs,
-    KeyInput, KeyStrategy, ManualClock, Window, write_arguments_object,
-};
+// What derived code writes a fingerprint with: generated-code support, fuzzed like the rest.
+use idem_core::__private::write_arguments_object;
+use idem_core::clock::ManualClock;
+use idem_core::key::{Algorithm, Arguments, JsonArgs, Window};
+use idem_core::strategy::{DefaultStrategy, FieldsStrategy, HashStrategy, KeyInput, KeyStrategy};
 use serde_json::Value;
 use sha2::{Digest, Sha256, Sha384, Sha512};
 

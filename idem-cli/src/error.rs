@@ -12,8 +12,9 @@ use std::io;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use idem_core::KeyError;
+use idem_core::key::UnknownAlgorithm;
 use idem_core::store::StoreError;
-use idem_core::{KeyError, UnknownAlgorithm};
 
 /// Exit code for bad input, the same one clap uses for usage errors.
 const EXIT_BAD_INPUT: u8 = 2;

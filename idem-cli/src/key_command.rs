@@ -10,10 +10,10 @@ use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use clap::Args;
-use idem_core::{
-    Algorithm, Context, DefaultStrategy, FieldsStrategy, HashStrategy, IdempotencyKey, JsonArgs,
-    KeyError, KeyInput, KeyStrategy, ManualClock, Window, parse_json_arguments,
-};
+use idem_core::clock::ManualClock;
+use idem_core::key::{Algorithm, JsonArgs, Window, parse_json_arguments};
+use idem_core::strategy::{BuiltinStrategy, KeyInput};
+use idem_core::{Context, IdempotencyKey, KeyError};
 use serde_json::Value;
 
 use crate::error::{ArgsOrigin, CliError};
@@ -119,97 +119,36 @@ pub(crate) struct KeyArgs {
     explain: bool,
 }
 
-/// A built-in strategy with its options, as checked from the flags.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum StrategyKind {
-    Default,
-    Fields,
-    Hash {
-        algorithm: Algorithm,
-        include_user: bool,
-        include_session: bool,
-    },
-}
-
-impl StrategyKind {
-    /// Parses `--strategy` and the options only `hash` reads.
-    fn from_args(args: &KeyArgs) -> Result<Self, CliError> {
-        let name = match args.strategy.as_str() {
-            "default" => "default",
-            "fields" => "fields",
-            "hash" => "hash",
-            other => {
-                return Err(CliError::UnknownStrategy {
-                    name: other.to_owned(),
-                });
-            }
-        };
-        if name != "hash" {
-            let hash_only = [
-                ("--algorithm", args.algorithm.is_some()),
-                ("--include-user", args.include_user.is_some()),
-                ("--include-session", args.include_session.is_some()),
-            ];
-            if let Some((option, _)) = hash_only.into_iter().find(|(_, given)| *given) {
-                return Err(CliError::HashOnlyOption {
-                    option,
-                    strategy: name,
-                });
-            }
-            return Ok(if name == "fields" {
-                StrategyKind::Fields
-            } else {
-                StrategyKind::Default
+/// Parses `--strategy` and the options only `hash` reads.
+fn strategy_from_args(args: &KeyArgs) -> Result<BuiltinStrategy, CliError> {
+    let Some(builtin) = BuiltinStrategy::from_name(&args.strategy) else {
+        return Err(CliError::UnknownStrategy {
+            name: args.strategy.clone(),
+        });
+    };
+    if !matches!(builtin, BuiltinStrategy::Hash { .. }) {
+        let hash_only = [
+            ("--algorithm", args.algorithm.is_some()),
+            ("--include-user", args.include_user.is_some()),
+            ("--include-session", args.include_session.is_some()),
+        ];
+        if let Some((option, _)) = hash_only.into_iter().find(|(_, given)| *given) {
+            return Err(CliError::HashOnlyOption {
+                option,
+                strategy: builtin.name(),
             });
         }
-        let algorithm = match &args.algorithm {
-            Some(text) => text.parse::<Algorithm>()?,
-            None => Algorithm::Sha256,
-        };
-        Ok(StrategyKind::Hash {
-            algorithm,
-            include_user: parse_bool("--include-user", args.include_user.as_deref(), true)?,
-            include_session: parse_bool(
-                "--include-session",
-                args.include_session.as_deref(),
-                false,
-            )?,
-        })
+        return Ok(builtin);
     }
-
-    /// The idem-core strategy, with the window when there is one.
-    fn build(self, window: Option<Window>) -> Box<dyn KeyStrategy> {
-        match self {
-            StrategyKind::Default => {
-                let strategy = DefaultStrategy::new();
-                Box::new(match window {
-                    Some(window) => strategy.with_window(window),
-                    None => strategy,
-                })
-            }
-            StrategyKind::Fields => {
-                let strategy = FieldsStrategy::new();
-                Box::new(match window {
-                    Some(window) => strategy.with_window(window),
-                    None => strategy,
-                })
-            }
-            StrategyKind::Hash {
-                algorithm,
-                include_user,
-                include_session,
-            } => {
-                let strategy = HashStrategy::new()
-                    .algorithm(algorithm)
-                    .include_user(include_user)
-                    .include_session(include_session);
-                Box::new(match window {
-                    Some(window) => strategy.with_window(window),
-                    None => strategy,
-                })
-            }
-        }
-    }
+    let algorithm = match &args.algorithm {
+        Some(text) => text.parse::<Algorithm>()?,
+        None => Algorithm::Sha256,
+    };
+    Ok(BuiltinStrategy::Hash {
+        algorithm,
+        include_user: parse_bool("--include-user", args.include_user.as_deref(), true)?,
+        include_session: parse_bool("--include-session", args.include_session.as_deref(), false)?,
+    })
 }
 
 /// `--window` and `--now`, checked.
@@ -225,7 +164,7 @@ struct WindowSpec {
 #[derive(Debug, Clone)]
 struct KeyRequest {
     tool: String,
-    strategy: StrategyKind,
+    strategy: BuiltinStrategy,
     key_fields: Vec<String>,
     context: Context,
     window: Option<WindowSpec>,
@@ -238,12 +177,12 @@ impl KeyRequest {
         if args.tool.is_empty() {
             return Err(CliError::EmptyToolId);
         }
-        let strategy = StrategyKind::from_args(args)?;
+        let strategy = strategy_from_args(args)?;
 
         if args.fields.iter().any(String::is_empty) {
             return Err(CliError::EmptyFieldName);
         }
-        if strategy == StrategyKind::Fields && args.fields.is_empty() {
+        if strategy == BuiltinStrategy::Fields && args.fields.is_empty() {
             return Err(CliError::FieldsStrategyWithoutFields);
         }
 
@@ -361,7 +300,7 @@ fn compute(
             Some(Window::from_secs(spec.seconds)?.with_clock(clock))
         }
     };
-    let strategy = request.strategy.build(window);
+    let strategy = request.strategy.into_strategy(window);
     let input =
         KeyInput::new(&request.tool, &args, &request.context).with_key_fields(&request.key_fields);
 
@@ -450,7 +389,7 @@ mod tests {
     fn defaults_are_the_default_strategy_without_window() {
         let request = request(&["--tool", "t"]).ok();
         let request = request.as_ref();
-        assert_eq!(request.map(|r| r.strategy), Some(StrategyKind::Default));
+        assert_eq!(request.map(|r| r.strategy), Some(BuiltinStrategy::Default));
         assert_eq!(request.and_then(|r| r.window), None);
     }
 
@@ -461,7 +400,7 @@ mod tests {
             .map(|r| r.strategy);
         assert_eq!(
             strategy,
-            Some(StrategyKind::Hash {
+            Some(BuiltinStrategy::Hash {
                 algorithm: Algorithm::Sha256,
                 include_user: true,
                 include_session: false,

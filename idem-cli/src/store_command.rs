@@ -14,7 +14,7 @@ mod render;
 use std::io::{self, Write};
 
 use clap::{Args, Subcommand};
-use idem_core::SystemClock;
+use idem_core::clock::SystemClock;
 use idem_core::store::{RedisOptions, Store, StoredRecord, UnixMillis};
 
 use crate::error::CliError;

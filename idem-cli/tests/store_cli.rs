@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use std::sync::Arc;
 
-use idem_core::ManualClock;
+use idem_core::clock::ManualClock;
 use idem_core::store::{Claim, ClaimOutcome, Completion, RecordKey, RedbStore, Store, UnixMillis};
 use tempfile::TempDir;
 

@@ -5,7 +5,6 @@ pub use ::core::option::Option;
 pub use ::core::result::Result;
 pub use ::core::stringify;
 
-pub use crate::arguments::{Arguments, write_arguments_object};
 pub use crate::canonical::ParameterType;
 pub use crate::canonical::{Canonical, CanonicalWriter, Presence, SerdeCanonical};
 pub use crate::context::Context;
@@ -14,14 +13,16 @@ pub use crate::declared::{
 };
 pub use crate::error::{BoxError, EncodeError};
 pub use crate::key::Algorithm;
-pub use crate::strategy::KeyInput;
+pub use crate::key::Arguments;
+pub use crate::key::arguments::write_arguments_object;
+pub use crate::strategy::{BuiltinStrategy, KeyInput};
 
 /// What a `key_with` function may return: the key, or the key or an error.
 #[diagnostic::on_unimplemented(
     message = "a `key_with` function must return `String` or `Result<String, E>`, not `{Self}`",
     label = "this function returns `{Self}`",
     note = "idem calls `fn(&Args, &idem::Context, &str) -> String`, where the `&str` is the tool \
-            id, or `fn(&Args, &idem::KeyInput) -> String`; return `Result<String, E>` when \
+            id, or `fn(&Args, &idem::strategy::KeyInput) -> String`; return `Result<String, E>` when \
             computing the key can fail"
 )]
 pub trait IntoCustomKey {
@@ -51,7 +52,7 @@ pub fn custom_key<R: IntoCustomKey>(key: R) -> Result<String, BoxError> {
 /// ([`WithContext`] or [`WithInput`]).
 #[diagnostic::on_unimplemented(
     message = "`key_with` takes a function `fn(&{A}, &idem::Context, &str) -> String` or \
-               `fn(&{A}, &idem::KeyInput) -> String`",
+               `fn(&{A}, &idem::strategy::KeyInput) -> String`",
     label = "a function of neither signature",
     note = "the `&str` is the tool id; `KeyInput` gives the tool id, the context, the key fields \
             and the time of the call on the executor's clock (`KeyInput::now`)"

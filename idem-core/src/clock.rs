@@ -24,7 +24,7 @@ impl Clock for SystemClock {
 ///
 /// ```
 /// use std::time::Duration;
-/// use idem_core::{Clock, ManualClock};
+/// use idem::clock::{Clock, ManualClock};
 ///
 /// let clock = ManualClock::at_unix_seconds(1_700_000_000);
 /// clock.advance(Duration::from_secs(90));

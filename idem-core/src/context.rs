@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 /// one. Whether user and session take part depends on the strategy.
 ///
 /// ```
-/// use idem_core::Context;
+/// use idem::Context;
 ///
 /// let ctx = Context::new().with_tenant("acme").with_user("alice");
 /// assert_eq!(ctx.tenant_id(), Some("acme"));

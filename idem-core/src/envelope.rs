@@ -1,11 +1,11 @@
 //! The envelope of key format v1: which arguments and context members are hashed, in which
 //! order. `docs/key-format.md` is the specification this file implements.
 
-use crate::arguments::Arguments;
 use crate::canonical::{CanonicalWriter, Presence};
 use crate::context::Context;
 use crate::error::KeyError;
-use crate::key::{Algorithm, IdempotencyKey};
+use crate::key::Arguments;
+use crate::key::{Algorithm, IdempotencyKey, KeyHasher};
 
 /// The format version written as `"v"`.
 pub(crate) const FORMAT_VERSION: &[u8] = b"1";
@@ -71,9 +71,9 @@ pub(crate) struct Envelope<'a, A: ?Sized> {
 impl<A: Arguments + ?Sized> Envelope<'_, A> {
     /// The key: the digest of the canonical envelope.
     pub(crate) fn key(&self, layout: &Layout) -> Result<IdempotencyKey, KeyError> {
-        let mut writer = CanonicalWriter::hasher(layout.algorithm);
-        self.write(layout, &mut writer)?;
-        Ok(writer.finish())
+        let mut hasher = KeyHasher::new(layout.algorithm);
+        self.write(layout, hasher.writer())?;
+        Ok(hasher.finish())
     }
 
     /// The canonical bytes of the envelope.

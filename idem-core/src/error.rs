@@ -179,7 +179,7 @@ pub enum KeyError {
     Registry(#[from] RegistryError),
 }
 
-/// Errors of the named strategy [`Registry`](crate::Registry).
+/// Errors of the named strategy [`Registry`](crate::strategy::Registry).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum RegistryError {

@@ -1,22 +1,41 @@
-//! The runtime of [idem](https://docs.rs/idem): idempotency keys for tool calls.
+//! The runtime of [idem](https://docs.rs/idem): a duplicate tool call never runs twice.
 //!
-//! - [`canonical`]: RFC 8785 canonical JSON, streamed straight into a hasher.
-//! - [`IdempotencyKey`], [`Algorithm`], [`Context`]: the key model of key format v1
-//!   (`docs/key-format.md`).
-//! - [`KeyStrategy`] and the strategies of the design document: [`DefaultStrategy`],
-//!   [`FieldsStrategy`], [`HashStrategy`], [`CustomStrategy`], kept by name in a [`Registry`].
-//! - [`Arguments`]: a tool's arguments, from a derived struct or a JSON object ([`JsonArgs`]);
-//!   [`Idempotent`]: what `#[derive(Idempotent)]` implements.
+//! Depend on the `idem` crate, which re-exports this one with the derives; the examples here
+//! are written against it.
+//!
+//! ## The map of modules
+//!
+//! | at the root | what |
+//! |---|---|
+//! | [`Idempotent`] | a tool's argument type that knows its key: what `#[derive(Idempotent)]` implements |
+//! | [`Canonical`] | a value with an RFC 8785 canonical form: what key fields are written with |
+//! | [`Context`] | who calls: tenant, user, session |
+//! | [`IdempotencyKey`], [`KeyError`] | a key, and why one could not be made |
+//!
+//! | module | what |
+//! |---|---|
+//! | [`key`] | key format v1: the key, digest algorithms, arguments (derived or JSON), time windows, errors |
+//! | [`strategy`] | the strategies of the design document (default, fields, hash, custom) and their [`Registry`](strategy::Registry) |
+//! | [`spec`] | tool specs: name, parameters, TTL, lease, and what a duplicate gets |
+//! | [`executor`] | runs a tool once per key: claim, run, store, replay |
+//! | [`store`] | where claims and results live: memory, redb (the default), SQLite, Redis, PostgreSQL |
+//! | [`clock`] | time as the strategies and stores read it |
+//! | [`canonical`] | RFC 8785 canonical JSON, written straight into a hasher |
+//!
+//! The path of a call: arguments -> [`key`] (by a [`strategy`]) -> [`executor`] -> [`store`].
 //!
 //! ```
-//! use idem_core::{Context, HashStrategy, JsonArgs, KeyInput, KeyStrategy};
+//! use idem::Context;
+//! use idem::key::JsonArgs;
+//! use idem::strategy::{HashStrategy, KeyInput, KeyStrategy};
 //! use serde_json::json;
 //!
 //! let args = json!({"endpoint": "/data", "page": 2});
-//! let args = JsonArgs::new(&args).unwrap();
+//! let args = JsonArgs::new(&args)?;
 //! let ctx = Context::new().with_user("alice").with_session("s-7");
-//! let key = HashStrategy::new().key(&KeyInput::new("api-call-v1", &args, &ctx)).unwrap();
+//! let key = HashStrategy::new().key(&KeyInput::new("api-call-v1", &args, &ctx))?;
 //! assert_eq!(key.as_str().len(), 64);
+//! # Ok::<(), idem::KeyError>(())
 //! ```
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub, rust_2018_idioms)]
@@ -24,36 +43,23 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod canonical;
+pub mod clock;
+pub mod executor;
+pub mod key;
+pub mod spec;
+pub mod store;
+pub mod strategy;
 
-mod arguments;
-mod clock;
 mod context;
 mod declared;
 mod envelope;
 mod error;
-pub mod executor;
-mod key;
-mod registry;
-pub mod spec;
-pub mod store;
-mod strategy;
-mod window;
 
 #[doc(hidden)]
 pub mod __private;
 
-pub use arguments::{Arguments, JsonArgs, parse_json_arguments, write_arguments_object};
 pub use canonical::Canonical;
-pub use clock::{Clock, ManualClock, SystemClock};
 pub use context::Context;
-pub use declared::{
-    DeclaredStrategy, Idempotent, KeyDeclaration, KeyFields, KeyOptions, ParameterDeclaration,
-    ToolDeclaration,
-};
-pub use error::{BoxError, EncodeError, KeyError, RegistryError, UnknownAlgorithm};
-pub use key::{Algorithm, IdempotencyKey, KeyExplanation, MAX_CUSTOM_KEY_LEN};
-pub use registry::Registry;
-pub use strategy::{
-    CustomStrategy, DefaultStrategy, FieldsStrategy, HashStrategy, KeyInput, KeyStrategy,
-};
-pub use window::Window;
+pub use declared::Idempotent;
+pub use error::KeyError;
+pub use key::IdempotencyKey;

@@ -25,7 +25,7 @@ pub(crate) fn idempotent(
             impl #impl_generics #p::Idempotent for #ident #ty_generics #where_clause {
                 const KEY: #p::KeyDeclaration<Self> = #p::KeyDeclaration {
                     tool: "",
-                    strategy: #p::DeclaredStrategy::Default,
+                    strategy: #p::DeclaredStrategy::Builtin(#p::BuiltinStrategy::Default),
                     window_seconds: #p::Option::None,
                     fields: &[],
                     key_fields: &[],

@@ -22,7 +22,7 @@ mod unordered;
 use proc_macro::TokenStream;
 use syn::{DeriveInput, parse_macro_input};
 
-/// Derives `idem::Idempotent` (with `idem::Arguments` and `idem::Canonical`). See the `idem`
+/// Derives `idem::Idempotent` (with `idem::key::Arguments` and `idem::Canonical`). See the `idem`
 /// crate for the attributes.
 #[proc_macro_derive(Idempotent, attributes(idem))]
 pub fn derive_idempotent(input: TokenStream) -> TokenStream {

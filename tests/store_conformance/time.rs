@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use idem::ManualClock;
+use idem::clock::ManualClock;
 use idem::store::UnixMillis;
 
 /// The time a store under test runs on.
@@ -67,7 +67,7 @@ impl TestTime {
     pub fn now(&self) -> UnixMillis {
         match self {
             TestTime::Manual(clock) => UnixMillis::now(&**clock),
-            TestTime::Real => UnixMillis::now(&idem::SystemClock),
+            TestTime::Real => UnixMillis::now(&idem::clock::SystemClock),
         }
     }
 

@@ -36,7 +36,7 @@ pub(crate) fn parse_arguments(json: &[u8]) -> Result<Value, KeyError> {
         // recursion limit keeps a deep array from exhausting the stack).
         let value: Value = serde_json::from_slice(json).map_err(KeyError::InvalidJson)?;
         return Err(KeyError::ArgumentsNotObject {
-            found: crate::arguments::json_type_name(&value),
+            found: super::json::json_type_name(&value),
         });
     }
     // The arguments object is not a level (as for the canonical writer): its members may nest

@@ -6,7 +6,7 @@
 //! `T: Serialize` through [`SerdeCanonical`].
 
 mod impls;
-mod json;
+pub(crate) mod json;
 pub(crate) mod json_text;
 mod order;
 mod parameter_type;
@@ -29,7 +29,7 @@ use crate::error::EncodeError;
 /// for nested structs and enums, or mark a field `#[idem(serde)]` to go through serde.
 ///
 /// ```
-/// use idem_core::canonical::{Canonical, CanonicalWriter};
+/// use idem::canonical::{Canonical, CanonicalWriter};
 ///
 /// let mut writer = CanonicalWriter::buffer();
 /// ("tab\t", Some(3_u8), None::<u8>).write_canonical(&mut writer).unwrap();

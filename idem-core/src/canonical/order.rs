@@ -8,7 +8,7 @@ use std::cmp::Ordering;
 ///
 /// ```
 /// use std::cmp::Ordering;
-/// use idem_core::canonical::cmp_member_names;
+/// use idem::canonical::cmp_member_names;
 ///
 /// assert_eq!(cmp_member_names("a", "b"), Ordering::Less);
 /// // U+1F600 (a surrogate pair, 0xD83D…) sorts before U+FB33 in UTF-16.

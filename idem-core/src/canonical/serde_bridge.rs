@@ -16,7 +16,7 @@ use crate::error::EncodeError;
 /// [`EncodeError::TooDeep`] before serde's recursion can exhaust the stack.
 ///
 /// ```
-/// use idem_core::canonical::{Canonical, SerdeCanonical};
+/// use idem::canonical::{Canonical, SerdeCanonical};
 ///
 /// #[derive(serde::Serialize)]
 /// struct Address { zip: &'static str, city: &'static str }

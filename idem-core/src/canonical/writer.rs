@@ -3,20 +3,19 @@
 use sha2::{Digest, Sha256, Sha384, Sha512};
 
 use crate::error::EncodeError;
-use crate::key::{Algorithm, IdempotencyKey};
 
 /// The destination of canonical bytes, with the RFC 8785 primitives to write them.
 ///
-/// A writer either hashes what it receives (no buffer, no allocation) or collects it in a
-/// `Vec<u8>` (to show the canonical bytes, or to sort set elements).
+/// A writer either collects what it receives in a `Vec<u8>` ([`buffer`](Self::buffer): to show
+/// the canonical bytes, or to sort set elements) or hashes it as it comes, with no buffer and no
+/// allocation (the digest sink of a key: [`KeyHasher`](crate::key::KeyHasher)).
 ///
 /// # Nesting depth
 ///
 /// The writer counts the arrays and objects that are open, and refuses to go deeper than
 /// [`MAX_DEPTH`] levels, so that a deeply nested value is an error instead of a stack overflow.
-/// A level opens with [`begin_array`](Self::begin_array) or [`begin_object`](Self::begin_object),
-/// or with a [`write_raw`](Self::write_raw) of exactly `[` or `{`, and closes with the matching
-/// `end_*` call or a `write_raw` of exactly `]` or `}`. The object a document starts with (the
+/// A level opens with [`begin_array`](Self::begin_array) or [`begin_object`](Self::begin_object)
+/// and closes with the matching `end_*` call. The object a document starts with (the
 /// envelope, or the arguments object of a fingerprint) is not counted: levels are counted
 /// inside the arguments. Once a level beyond the limit was opened, every fallible write
 /// ([`check_depth`](Self::check_depth), `begin_*`, [`write_f64`](Self::write_f64) and the
@@ -24,7 +23,7 @@ use crate::key::{Algorithm, IdempotencyKey};
 /// [`EncodeError::TooDeep`], and the bytes written are not a key.
 ///
 /// ```
-/// use idem_core::canonical::{Canonical, CanonicalWriter};
+/// use idem::canonical::{Canonical, CanonicalWriter};
 ///
 /// let mut writer = CanonicalWriter::buffer();
 /// vec![1.5_f64, -0.0, 1e21].write_canonical(&mut writer).unwrap();
@@ -69,14 +68,19 @@ impl CanonicalWriter {
         Self::with_sink(Sink::Buffer(Vec::new()))
     }
 
-    /// A writer that hashes the bytes with `algorithm`, keeping none of them.
-    pub fn hasher(algorithm: Algorithm) -> Self {
-        let sink = match algorithm {
-            Algorithm::Sha256 => Sink::Sha256(Sha256::new()),
-            Algorithm::Sha384 => Sink::Sha384(Sha384::new()),
-            Algorithm::Sha512 => Sink::Sha512(Sha512::new()),
-        };
-        Self::with_sink(sink)
+    /// A writer that hashes the bytes with SHA-256, keeping none of them.
+    pub(crate) fn sha256() -> Self {
+        Self::with_sink(Sink::Sha256(Sha256::new()))
+    }
+
+    /// A writer that hashes the bytes with SHA-384, keeping none of them.
+    pub(crate) fn sha384() -> Self {
+        Self::with_sink(Sink::Sha384(Sha384::new()))
+    }
+
+    /// A writer that hashes the bytes with SHA-512, keeping none of them.
+    pub(crate) fn sha512() -> Self {
+        Self::with_sink(Sink::Sha512(Sha512::new()))
     }
 
     fn with_sink(sink: Sink) -> Self {
@@ -177,24 +181,34 @@ impl CanonicalWriter {
         }
     }
 
-    /// The lowercase hex digest as a key, or the SHA-256 digest of the buffer for a buffering
-    /// writer.
-    pub fn finish(mut self) -> IdempotencyKey {
+    /// Hands the digest of everything written to `f`: the hash of a hashing writer, or the
+    /// SHA-256 of the bytes of a buffering one.
+    pub(crate) fn finish_digest<R>(mut self, f: impl FnOnce(&[u8]) -> R) -> R {
         self.flush();
         match self.sink {
-            Sink::Sha256(h) => IdempotencyKey::from_digest(&h.finalize()),
-            Sink::Sha384(h) => IdempotencyKey::from_digest(&h.finalize()),
-            Sink::Sha512(h) => IdempotencyKey::from_digest(&h.finalize()),
-            Sink::Buffer(bytes) => IdempotencyKey::from_digest(&Sha256::digest(&bytes)),
+            Sink::Sha256(h) => f(&h.finalize()),
+            Sink::Sha384(h) => f(&h.finalize()),
+            Sink::Sha512(h) => f(&h.finalize()),
+            Sink::Buffer(bytes) => f(&Sha256::digest(&bytes)),
         }
     }
 
-    /// Writes bytes as they are. The caller guarantees they are canonical JSON tokens.
+    /// Writes `,`: the separator between two elements of an array.
+    ///
+    /// Members of an object are separated by [`write_member_name`](Self::write_member_name).
+    #[inline]
+    pub fn write_separator(&mut self) {
+        self.write_raw(b",");
+    }
+
+    /// Writes bytes as they are. The caller guarantees they are canonical JSON tokens: not
+    /// public, so that a user's [`Canonical`](super::Canonical) implementation can only write
+    /// canonical JSON.
     ///
     /// Exactly `[` or `{` opens a level of nesting, exactly `]` or `}` closes one (see
     /// [Nesting depth](Self#nesting-depth)); longer byte strings are taken as they are.
     #[inline]
-    pub fn write_raw(&mut self, bytes: &[u8]) {
+    pub(crate) fn write_raw(&mut self, bytes: &[u8]) {
         match bytes {
             [b'[' | b'{'] => self.open_level(bytes[0]),
             [b']' | b'}'] => self.depth = self.depth.saturating_sub(1),
@@ -393,7 +407,7 @@ mod tests {
         assert!(w.check_depth().is_err());
         assert!(w.write_f64(1.0).is_err());
         // A raw `[` (as derived code writes it) counts like begin_array.
-        let mut raw = CanonicalWriter::hasher(Algorithm::Sha256).inside_document();
+        let mut raw = CanonicalWriter::sha256().inside_document();
         for _ in 0..=MAX_DEPTH {
             raw.write_raw(b"[");
         }

@@ -2,14 +2,15 @@
 
 use serde_json::Value;
 
-use crate::arguments::JsonArgs;
-use crate::canonical::{Canonical, CanonicalWriter};
+use crate::canonical::Canonical;
 use crate::context::Context;
-use crate::declared::{Idempotent, KeyOptions};
+use crate::declared::Idempotent;
 use crate::error::KeyError;
+use crate::key::JsonArgs;
 use crate::key::explanation::Stopped;
-use crate::key::{Algorithm, IdempotencyKey, KeyExplanation};
+use crate::key::{Algorithm, IdempotencyKey, KeyExplanation, KeyHasher};
 use crate::spec::ToolSpec;
+use crate::strategy::KeyOptions;
 use crate::strategy::{DefaultStrategy, KeyInput, KeyStrategy};
 
 /// Arguments the executor accepts: a derived struct, or a JSON object for tools without a Rust
@@ -58,8 +59,8 @@ pub trait ToolInput {
         context: &Context,
         options: &KeyOptions<'_>,
     ) -> Result<KeyExplanation, KeyError> {
-        let stopped = Stopped(options.get_clock().now());
-        let options = options.clock(&stopped);
+        let stopped = Stopped(options.clock().now());
+        let options = options.with_clock(&stopped);
         let key = self.idempotency_key(spec, context, &options)?;
         let canonical = self
             .canonical_envelope(spec, context, &options)
@@ -166,20 +167,20 @@ fn json_keying<R>(
 
 /// `options` with the spec's tool id and the key fields it configures at run time.
 fn spec_options<'a>(spec: &'a ToolSpec, options: &KeyOptions<'a>) -> KeyOptions<'a> {
-    let options = options.tool(spec.id());
+    let options = options.with_tool(spec.id());
     match spec.key_fields() {
-        Some(fields) => options.key_fields(fields),
+        Some(fields) => options.with_key_fields(fields),
         None => options,
     }
 }
 
 fn fingerprint_of(value: &(impl Canonical + ?Sized)) -> Result<String, KeyError> {
-    let mut writer = CanonicalWriter::hasher(Algorithm::Sha256);
+    let mut hasher = KeyHasher::new(Algorithm::Sha256);
     value
-        .write_canonical(&mut writer)
+        .write_canonical(hasher.writer())
         .map_err(|source| KeyError::Encode {
             field: "(arguments)".to_owned(),
             source,
         })?;
-    Ok(writer.finish().as_str().to_owned())
+    Ok(hasher.finish().as_str().to_owned())
 }

@@ -18,7 +18,7 @@
 //! store's clock (the server's for Redis and PostgreSQL, the store's own for the memory and redb
 //! stores), never by a caller's: workers whose clocks disagree by minutes agree on every claim.
 //! The executor's clock ([`Executor::with_clock`]) only feeds keys (time windows,
-//! [`KeyInput::now`](crate::KeyInput::now)).
+//! [`KeyInput::now`](crate::strategy::KeyInput::now)).
 //!
 //! **A lease detects a dead holder; it does not limit a run.** While the tool runs, the executor
 //! renews its claim every third of the lease
@@ -82,12 +82,12 @@ use tracing::Instrument;
 
 use crate::clock::{Clock, SystemClock};
 use crate::context::Context;
-use crate::declared::KeyOptions;
 use crate::error::KeyError;
 use crate::key::KeyExplanation;
-use crate::registry::Registry;
 use crate::spec::ToolSpec;
 use crate::store::{Store, UnixMillis};
+use crate::strategy::KeyOptions;
+use crate::strategy::Registry;
 use call::Call;
 use inflight::Flights;
 use metrics::{Counter, Metrics};
@@ -107,10 +107,10 @@ pub enum OnFailure {
 /// Runs tools so that a duplicate never runs twice.
 ///
 /// ```
-/// use idem_core::executor::{Executor, Outcome};
-/// use idem_core::spec::ToolSpec;
-/// use idem_core::store::MemoryStore;
-/// use idem_core::Context;
+/// use idem::executor::{Executor, Outcome};
+/// use idem::spec::ToolSpec;
+/// use idem::store::MemoryStore;
+/// use idem::Context;
 /// use serde_json::json;
 ///
 /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
@@ -161,7 +161,7 @@ impl Executor {
         }
     }
 
-    /// Reads the time keys need (windows, [`KeyInput::now`](crate::KeyInput::now)) from
+    /// Reads the time keys need (windows, [`KeyInput::now`](crate::strategy::KeyInput::now)) from
     /// `clock`. Leases and TTLs are measured on the store's clock, not this one: to make them
     /// testable, give the store a clock too (e.g.
     /// [`MemoryStore::with_clock`](crate::store::MemoryStore::with_clock)).
@@ -286,10 +286,10 @@ impl Executor {
     /// nothing and reads no store: for finding out why two calls share a key, or do not.
     ///
     /// ```
-    /// use idem_core::executor::Executor;
-    /// use idem_core::spec::ToolSpec;
-    /// use idem_core::store::MemoryStore;
-    /// use idem_core::Context;
+    /// use idem::executor::Executor;
+    /// use idem::spec::ToolSpec;
+    /// use idem::store::MemoryStore;
+    /// use idem::Context;
     /// use serde_json::json;
     ///
     /// let executor = Executor::new(MemoryStore::new());
@@ -316,9 +316,9 @@ impl Executor {
 
     /// How this executor computes keys: its clock, and its registry if it has one.
     fn key_options(&self) -> KeyOptions<'_> {
-        let options = KeyOptions::new().clock(&*self.clock);
+        let options = KeyOptions::new().with_clock(&*self.clock);
         match &self.registry {
-            Some(registry) => options.registry(registry),
+            Some(registry) => options.with_registry(registry),
             None => options,
         }
     }

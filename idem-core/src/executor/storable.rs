@@ -10,7 +10,7 @@ use serde::de::DeserializeOwned;
 /// on your output type (with serde's `derive` feature):
 ///
 /// ```
-/// use idem_core::executor::StorableOutput;
+/// use idem::executor::StorableOutput;
 /// use serde::{Deserialize, Serialize};
 ///
 /// #[derive(Serialize, Deserialize)]

@@ -52,7 +52,7 @@ impl FromStr for Algorithm {
     /// Parses `sha256`, `sha384` or `sha512`.
     ///
     /// ```
-    /// use idem_core::Algorithm;
+    /// use idem::key::Algorithm;
     ///
     /// assert_eq!("sha512".parse::<Algorithm>(), Ok(Algorithm::Sha512));
     /// assert!("md5".parse::<Algorithm>().is_err());

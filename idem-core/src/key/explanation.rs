@@ -14,9 +14,10 @@ use crate::clock::Clock;
 /// itself.
 ///
 /// ```
-/// use idem_core::executor::ToolInput;
-/// use idem_core::spec::{IdempotencyConfig, ToolSpec};
-/// use idem_core::{Context, FieldsStrategy, KeyOptions};
+/// use idem::executor::ToolInput;
+/// use idem::spec::{IdempotencyConfig, ToolSpec};
+/// use idem::Context;
+/// use idem::strategy::{FieldsStrategy, KeyOptions};
 /// use serde_json::json;
 ///
 /// let spec = ToolSpec::function("payment-processor-v1", "process_payment")

@@ -1,15 +1,38 @@
-//! The key model: [`IdempotencyKey`], the [`Algorithm`]s and the envelope of key format v1.
+//! The key model of key format v1 (`docs/key-format.md`): the [`IdempotencyKey`], the digest
+//! [`Algorithm`]s and the [`KeyHasher`] that digests canonical bytes, the [`Arguments`] a key is
+//! made of (from a derived struct, or JSON: [`JsonArgs`]), time [`Window`]s, and what can go
+//! wrong ([`KeyError`], [`EncodeError`]).
+//!
+//! ```
+//! use idem::Context;
+//! use idem::key::JsonArgs;
+//! use idem::strategy::{HashStrategy, KeyInput, KeyStrategy};
+//! use serde_json::json;
+//!
+//! let args = json!({"endpoint": "/data", "page": 2});
+//! let args = JsonArgs::new(&args)?;
+//! let ctx = Context::new().with_user("alice").with_session("s-7");
+//! let key = HashStrategy::new().key(&KeyInput::new("api-call-v1", &args, &ctx))?;
+//! assert_eq!(key.as_str().len(), 64);
+//! # Ok::<(), idem::KeyError>(())
+//! ```
 
 mod algorithm;
+pub(crate) mod arguments;
 pub(crate) mod explanation;
+mod hasher;
+mod window;
 
+pub use crate::error::{BoxError, EncodeError, KeyError, UnknownAlgorithm};
 pub use algorithm::Algorithm;
+pub use arguments::{Arguments, JsonArgs, parse_json_arguments};
 pub use explanation::KeyExplanation;
+pub use hasher::KeyHasher;
+pub use window::Window;
+pub(crate) use window::window_start;
 
 use std::fmt;
 use std::hash::{Hash, Hasher};
-
-use crate::error::KeyError;
 
 /// The longest hex digest: SHA-512, 128 characters.
 const MAX_HEX: usize = 128;
@@ -24,7 +47,7 @@ pub const MAX_CUSTOM_KEY_LEN: usize = 255;
 /// string form.
 ///
 /// ```
-/// use idem_core::IdempotencyKey;
+/// use idem::IdempotencyKey;
 ///
 /// let key = IdempotencyKey::custom("timed-operation-v1:alice:req-1:2026-11-27-10-31").unwrap();
 /// assert_eq!(key.as_str(), "timed-operation-v1:alice:req-1:2026-11-27-10-31");

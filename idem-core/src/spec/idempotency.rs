@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::declared::KeyFields;
+use crate::strategy::KeyFields;
 
 /// What a call does when the same key is being executed elsewhere.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,7 +43,7 @@ pub enum MismatchPolicy {
 ///
 /// ```
 /// use std::time::Duration;
-/// use idem_core::spec::IdempotencyConfig;
+/// use idem::spec::IdempotencyConfig;
 ///
 /// let config = IdempotencyConfig::new()
 ///     .ttl(Duration::from_secs(24 * 3600))

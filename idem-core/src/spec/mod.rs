@@ -12,7 +12,8 @@ pub use parameter::{Parameter, ParameterType};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::declared::{Idempotent, KeyFields};
+use crate::declared::Idempotent;
+use crate::strategy::KeyFields;
 use crate::strategy::KeyStrategy;
 
 /// How a tool is reached.
@@ -59,8 +60,8 @@ pub enum ReturnTarget {
 ///
 /// ```
 /// use std::time::Duration;
-/// use idem_core::spec::{IdempotencyConfig, Parameter, ToolSpec};
-/// use idem_core::FieldsStrategy;
+/// use idem::spec::{IdempotencyConfig, Parameter, ToolSpec};
+/// use idem::strategy::FieldsStrategy;
 ///
 /// let spec = ToolSpec::function("ecommerce-payment-v1", "process_payment")
 ///     .description("Process e-commerce payment")
@@ -273,7 +274,7 @@ impl ToolSpecBuilder {
         self
     }
 
-    /// Sets the key strategy (for example one taken from a [`Registry`](crate::Registry)).
+    /// Sets the key strategy (for example one taken from a [`Registry`](crate::strategy::Registry)).
     pub fn generator(mut self, strategy: impl KeyStrategy + 'static) -> Self {
         self.generator = Some(Arc::new(strategy));
         self

@@ -7,7 +7,7 @@ pub use crate::canonical::ParameterType;
 /// One parameter of a tool: a name, a JSON type, whether it is required.
 ///
 /// ```
-/// use idem_core::spec::{Parameter, ParameterType};
+/// use idem::spec::{Parameter, ParameterType};
 ///
 /// let p = Parameter::new("warehouse_id", ParameterType::String).optional();
 /// assert!(!p.required);

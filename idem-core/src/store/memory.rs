@@ -40,7 +40,7 @@ use super::{
 ///
 /// ```
 /// use std::time::Duration;
-/// use idem_core::store::{Claim, ClaimOutcome, Completion, MemoryStore, RecordKey, Store, UnixMillis};
+/// use idem::store::{Claim, ClaimOutcome, Completion, MemoryStore, RecordKey, Store, UnixMillis};
 ///
 /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
 /// let store = MemoryStore::with_capacity(1_000);
@@ -61,7 +61,7 @@ use super::{
 /// let ClaimOutcome::Existing(record) = store.claim(key, &duplicate).await? else { panic!() };
 /// assert_eq!(record.token, "t-1");
 /// assert_eq!(store.len(), 1);
-/// # Ok::<(), idem_core::store::StoreError>(())
+/// # Ok::<(), idem::store::StoreError>(())
 /// # }).unwrap();
 /// ```
 pub struct MemoryStore {
@@ -265,7 +265,7 @@ impl MemoryStore {
     /// An empty store of at most `capacity` records (a capacity of 0 is taken as 1).
     ///
     /// ```
-    /// use idem_core::store::MemoryStore;
+    /// use idem::store::MemoryStore;
     ///
     /// let store = MemoryStore::with_capacity(10);
     /// assert_eq!(store.capacity(), 10);
@@ -280,13 +280,13 @@ impl MemoryStore {
     }
 
     /// Measures leases and TTLs on `clock` instead of the system clock: a
-    /// [`ManualClock`](crate::ManualClock) makes expiry testable without sleeping.
+    /// [`ManualClock`](crate::clock::ManualClock) makes expiry testable without sleeping.
     ///
     /// ```
     /// use std::sync::Arc;
     /// use std::time::Duration;
-    /// use idem_core::ManualClock;
-    /// use idem_core::store::MemoryStore;
+    /// use idem::clock::ManualClock;
+    /// use idem::store::MemoryStore;
     ///
     /// let clock = Arc::new(ManualClock::at_unix_seconds(1_700_000_000));
     /// let store = MemoryStore::new().with_clock(clock.clone());

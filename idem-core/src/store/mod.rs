@@ -11,7 +11,7 @@
 //! Whether a lease has ended or a result has expired is decided by **the store's clock**, never
 //! by the caller's: the server's time for [`RedisStore`] and [`PostgresStore`], and a clock of the
 //! store's own for [`MemoryStore`] and [`RedbStore`] (the host's wall clock unless one is given
-//! with `with_clock`, e.g. a [`ManualClock`](crate::ManualClock) in tests). Two workers whose
+//! with `with_clock`, e.g. a [`ManualClock`](crate::clock::ManualClock) in tests). Two workers whose
 //! clocks disagree by minutes therefore agree on every lease: a live claim is never taken over
 //! because a caller's clock runs ahead. Leases and TTLs are durations, measured from the moment
 //! the store applies them.

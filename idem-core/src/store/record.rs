@@ -27,7 +27,7 @@ impl UnixMillis {
     }
 
     /// The time a clock reads, in milliseconds (0 before the epoch).
-    pub fn now(clock: &dyn crate::Clock) -> UnixMillis {
+    pub fn now(clock: &dyn crate::clock::Clock) -> UnixMillis {
         UnixMillis(
             clock
                 .now()

@@ -17,7 +17,9 @@ type KeyFn = dyn Fn(&KeyInput<'_>) -> Result<String, BoxError> + Send + Sync;
 /// test clock governs it as it governs the built-in windows.
 ///
 /// ```
-/// use idem_core::{Context, CustomStrategy, JsonArgs, KeyInput, KeyStrategy};
+/// use idem::Context;
+/// use idem::key::JsonArgs;
+/// use idem::strategy::{CustomStrategy, KeyInput, KeyStrategy};
 /// use serde_json::json;
 ///
 /// // The design document's geographic partitioning.

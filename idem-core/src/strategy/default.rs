@@ -4,7 +4,7 @@ use super::{KeyInput, KeyStrategy};
 use crate::envelope::Layout;
 use crate::error::KeyError;
 use crate::key::IdempotencyKey;
-use crate::window::Window;
+use crate::key::Window;
 
 /// The default strategy: SHA-256 of the tool id, the tenant, the user and session ids (null when
 /// absent) and all arguments, or only the key fields when some are configured (the design
@@ -13,7 +13,9 @@ use crate::window::Window;
 /// A tool with no strategy configured uses this one.
 ///
 /// ```
-/// use idem_core::{Context, DefaultStrategy, JsonArgs, KeyInput, KeyStrategy};
+/// use idem::Context;
+/// use idem::key::JsonArgs;
+/// use idem::strategy::{DefaultStrategy, KeyInput, KeyStrategy};
 /// use serde_json::json;
 ///
 /// let args = json!({"query": "weather in Paris"});

@@ -5,7 +5,7 @@ use super::{KeyInput, KeyStrategy};
 use crate::envelope::Layout;
 use crate::error::KeyError;
 use crate::key::IdempotencyKey;
-use crate::window::Window;
+use crate::key::Window;
 
 /// The field-based strategy: SHA-256 of the tool id, the tenant (when there is one) and the key
 /// fields only. User and session do not take part: the same transaction id is the same payment,
@@ -14,7 +14,9 @@ use crate::window::Window;
 /// A call with no key field is an error, and so is a key field that is missing, null or empty.
 ///
 /// ```
-/// use idem_core::{Context, FieldsStrategy, JsonArgs, KeyInput, KeyStrategy};
+/// use idem::Context;
+/// use idem::key::JsonArgs;
+/// use idem::strategy::{FieldsStrategy, KeyInput, KeyStrategy};
 /// use serde_json::json;
 ///
 /// let fields = ["order_id".to_owned()];

@@ -4,8 +4,8 @@ use super::default::{envelope_bytes, envelope_key};
 use super::{KeyInput, KeyStrategy};
 use crate::envelope::Layout;
 use crate::error::KeyError;
+use crate::key::Window;
 use crate::key::{Algorithm, IdempotencyKey};
-use crate::window::Window;
 
 /// The hash-based strategy: like the default one, with a chosen algorithm (SHA-256, SHA-384,
 /// SHA-512) and a choice of whether the user and the session take part. Defaults: SHA-256, user
@@ -14,7 +14,9 @@ use crate::window::Window;
 /// With SHA-256 and both contexts on it gives the same key as [`DefaultStrategy`](super::DefaultStrategy).
 ///
 /// ```
-/// use idem_core::{Algorithm, Context, HashStrategy, JsonArgs, KeyInput, KeyStrategy};
+/// use idem::Context;
+/// use idem::key::{Algorithm, JsonArgs};
+/// use idem::strategy::{HashStrategy, KeyInput, KeyStrategy};
 /// use serde_json::json;
 ///
 /// let args = json!({"transaction_id": "t-1", "amount": 99.5});

@@ -4,11 +4,11 @@ use std::time::SystemTime;
 
 use serde_json::Value;
 
-use crate::arguments::Arguments;
 use crate::clock::{Clock, SystemClock};
 use crate::context::Context;
 use crate::envelope::Envelope;
 use crate::error::KeyError;
+use crate::key::Arguments;
 
 /// One call as a strategy sees it: the tool id, the arguments, the caller's context, the key
 /// fields configured at run time (the design document's `spec.idempotency.key_fields`) and the

@@ -7,17 +7,24 @@
 //! | [`HashStrategy`] | key fields if any, else all | tenant, user and session as configured | SHA-256/384/512 |
 //! | [`CustomStrategy`] | your function decides | your function decides | none: your string |
 
+mod builtin;
 mod custom;
 mod default;
 mod fields;
 mod hash;
 mod input;
+mod options;
+mod registry;
 
+pub use crate::error::RegistryError;
+pub use builtin::BuiltinStrategy;
 pub use custom::CustomStrategy;
 pub use default::DefaultStrategy;
 pub use fields::FieldsStrategy;
 pub use hash::HashStrategy;
 pub use input::KeyInput;
+pub use options::{KeyFields, KeyOptions};
+pub use registry::Registry;
 
 use std::fmt;
 
@@ -26,10 +33,12 @@ use crate::key::IdempotencyKey;
 
 /// A way to turn a call (tool, arguments, context) into an idempotency key.
 ///
-/// Strategies are shared between threads and kept by name in a [`Registry`](crate::Registry).
+/// Strategies are shared between threads and kept by name in a [`Registry`].
 ///
 /// ```
-/// use idem_core::{Context, FieldsStrategy, JsonArgs, KeyInput, KeyStrategy};
+/// use idem::Context;
+/// use idem::key::JsonArgs;
+/// use idem::strategy::{FieldsStrategy, KeyInput, KeyStrategy};
 /// use serde_json::json;
 ///
 /// let args = json!({"transaction_id": "txn-0001", "amount": 10.5});

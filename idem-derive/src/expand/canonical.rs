@@ -238,12 +238,12 @@ fn write_shape(
                 let write = write_value(field, (*binding).clone(), krate);
                 let comma = match (conditional, i) {
                     (false, 0) => None,
-                    (false, _) => Some(quote!(__writer.write_raw(b",");)),
+                    (false, _) => Some(quote!(__writer.write_separator();)),
                     (true, _) => {
                         let first = first(i);
                         Some(quote! {
                             if !#first {
-                                __writer.write_raw(b",");
+                                __writer.write_separator();
                             }
                         })
                     }
@@ -258,10 +258,10 @@ fn write_shape(
                 )
             });
             quote! {
-                __writer.write_raw(b"[");
+                __writer.begin_array()?;
                 #declare_first
                 #(#writes)*
-                __writer.write_raw(b"]");
+                __writer.end_array();
                 #p::Result::Ok(())
             }
         }
@@ -281,10 +281,10 @@ fn write_shape(
                 )
             });
             quote! {
-                __writer.write_raw(b"{");
+                __writer.begin_object()?;
                 #declare_first
                 #(#writes)*
-                __writer.write_raw(b"}");
+                __writer.end_object();
                 #p::Result::Ok(())
             }
         }

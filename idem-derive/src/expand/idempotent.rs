@@ -42,8 +42,8 @@ pub(crate) fn expand_idempotent(cont: &Container<'_>, model: &KeyModel) -> Token
 
     let tool = &model.tool;
     let strategy = match &model.strategy {
-        Strategy::Default => quote!(#p::DeclaredStrategy::Default),
-        Strategy::Fields => quote!(#p::DeclaredStrategy::Fields),
+        Strategy::Default => quote!(#p::DeclaredStrategy::Builtin(#p::BuiltinStrategy::Default)),
+        Strategy::Fields => quote!(#p::DeclaredStrategy::Builtin(#p::BuiltinStrategy::Fields)),
         Strategy::Hash {
             algorithm,
             include_user,
@@ -55,11 +55,11 @@ pub(crate) fn expand_idempotent(cont: &Container<'_>, model: &KeyModel) -> Token
                 _ => quote!(Sha256),
             };
             quote! {
-                #p::DeclaredStrategy::Hash {
+                #p::DeclaredStrategy::Builtin(#p::BuiltinStrategy::Hash {
                     algorithm: #p::Algorithm::#algorithm,
                     include_user: #include_user,
                     include_session: #include_session,
-                }
+                })
             }
         }
         Strategy::Custom(path) => {

@@ -39,7 +39,7 @@ use schema::{ROW_FORMAT, ROW_FORMAT_V1, Statements};
 ///
 /// ```no_run
 /// use std::time::Duration;
-/// use idem_core::store::{PostgresOptions, PostgresStore, PostgresTable};
+/// use idem::store::{PostgresOptions, PostgresStore, PostgresTable};
 ///
 /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 /// // The table `idem_records`, created if missing, with the default timeouts.
@@ -226,7 +226,7 @@ impl PostgresStore {
     /// `require` refuses to.
     ///
     /// ```no_run
-    /// use idem_core::store::{PostgresOptions, PostgresStore};
+    /// use idem::store::{PostgresOptions, PostgresStore};
     ///
     /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
     /// let tls = native_tls::TlsConnector::new()?;
@@ -293,7 +293,7 @@ impl PostgresStore {
     /// only creates what does not exist, so it can run again.
     ///
     /// ```
-    /// use idem_core::store::{PostgresStore, PostgresTable};
+    /// use idem::store::{PostgresStore, PostgresTable};
     ///
     /// let sql = PostgresStore::schema_sql(&PostgresTable::default());
     /// assert!(sql.contains(r#"CREATE TABLE IF NOT EXISTS "idem_records" ("#));

@@ -21,7 +21,7 @@ use crate::store::StoreError;
 ///
 /// ```
 /// use std::time::Duration;
-/// use idem_core::store::{PostgresOptions, PostgresTable};
+/// use idem::store::{PostgresOptions, PostgresTable};
 ///
 /// let options = PostgresOptions::new()
 ///     .with_table(PostgresTable::new("idem_billing")?)
@@ -38,7 +38,7 @@ use crate::store::StoreError;
 /// assert_eq!(options.statement_timeout(), Duration::from_secs(1));
 /// assert_eq!(options.max_record_bytes(), 1 << 20);
 /// assert!(!options.create_schema());
-/// # Ok::<(), idem_core::store::InvalidPostgresTable>(())
+/// # Ok::<(), idem::store::InvalidPostgresTable>(())
 /// ```
 #[derive(Debug, Clone)]
 pub struct PostgresOptions {
@@ -69,7 +69,7 @@ impl PostgresOptions {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use idem_core::store::{PostgresOptions, PostgresTable};
+    /// use idem::store::{PostgresOptions, PostgresTable};
     ///
     /// let options = PostgresOptions::new();
     /// assert_eq!(options.table(), &PostgresTable::default());

@@ -17,13 +17,13 @@ use std::str::FromStr;
 /// `"{name}_expires_at"` and `"{name}_purge"`, in the same schema.
 ///
 /// ```
-/// use idem_core::store::PostgresTable;
+/// use idem::store::PostgresTable;
 ///
 /// let table: PostgresTable = "billing.idem_records".parse()?;
 /// assert_eq!(table.schema(), Some("billing"));
 /// assert_eq!(table.name(), "idem_records");
 /// assert!("idem records".parse::<PostgresTable>().is_err());
-/// # Ok::<(), idem_core::store::InvalidPostgresTable>(())
+/// # Ok::<(), idem::store::InvalidPostgresTable>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct PostgresTable {

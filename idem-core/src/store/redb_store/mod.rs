@@ -68,7 +68,7 @@ const TABLE: TableDefinition<'static, &'static str, &'static [u8]> =
 ///
 /// ```
 /// use std::time::Duration;
-/// use idem_core::store::{Claim, ClaimOutcome, Completion, RecordKey, RedbStore, Store, UnixMillis};
+/// use idem::store::{Claim, ClaimOutcome, Completion, RecordKey, RedbStore, Store, UnixMillis};
 ///
 /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
 /// let dir = tempfile::tempdir().unwrap();
@@ -91,7 +91,7 @@ const TABLE: TableDefinition<'static, &'static str, &'static [u8]> =
 /// let store = RedbStore::open(&path)?;
 /// let record = store.get(key).await?.unwrap();
 /// assert_eq!(record.token, "t-1");
-/// # Ok::<(), idem_core::store::StoreError>(())
+/// # Ok::<(), idem::store::StoreError>(())
 /// # }).unwrap();
 /// ```
 pub struct RedbStore {
@@ -130,7 +130,7 @@ impl RedbStore {
     }
 
     /// Measures leases and TTLs on `clock` instead of the host's wall clock (a
-    /// [`ManualClock`](crate::ManualClock) in tests).
+    /// [`ManualClock`](crate::clock::ManualClock) in tests).
     #[must_use]
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;

@@ -156,7 +156,7 @@ use scripts::{LuaScript, Reply, Scripts};
 ///
 /// ```no_run
 /// use std::time::Duration;
-/// use idem_core::store::{
+/// use idem::store::{
 ///     Claim, ClaimOutcome, Completion, RecordKey, RedisOptions, RedisStore, Store, UnixMillis,
 /// };
 ///
@@ -182,7 +182,7 @@ use scripts::{LuaScript, Reply, Scripts};
 /// // Any worker connected to the same server now replays the result.
 /// let record = store.get(key).await?.unwrap();
 /// assert_eq!(record.token, "t-1");
-/// # Ok::<(), idem_core::store::StoreError>(())
+/// # Ok::<(), idem::store::StoreError>(())
 /// # }).unwrap();
 /// ```
 #[derive(Clone)]
@@ -205,9 +205,9 @@ impl RedisStore {
     ///
     /// ```no_run
     /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
-    /// let store = idem_core::store::RedisStore::connect("redis://127.0.0.1:6379").await?;
+    /// let store = idem::store::RedisStore::connect("redis://127.0.0.1:6379").await?;
     /// assert_eq!(store.prefix(), "idem");
-    /// # Ok::<(), idem_core::store::StoreError>(())
+    /// # Ok::<(), idem::store::StoreError>(())
     /// # }).unwrap();
     /// ```
     ///
@@ -224,7 +224,7 @@ impl RedisStore {
     ///
     /// ```no_run
     /// use std::time::Duration;
-    /// use idem_core::store::{RedisOptions, RedisStore};
+    /// use idem::store::{RedisOptions, RedisStore};
     ///
     /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
     /// let options = RedisOptions::new()
@@ -236,7 +236,7 @@ impl RedisStore {
     /// let store = RedisStore::connect_with("redis://127.0.0.1:6379", options.clone()).await?;
     /// assert_eq!(store.options(), &options);
     /// assert_eq!(store.max_record_bytes(), 1 << 20);
-    /// # Ok::<(), idem_core::store::StoreError>(())
+    /// # Ok::<(), idem::store::StoreError>(())
     /// # }).unwrap();
     /// ```
     ///

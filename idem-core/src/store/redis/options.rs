@@ -26,7 +26,7 @@ pub struct InvalidRedisPrefix {
 ///
 /// ```
 /// use std::time::Duration;
-/// use idem_core::store::RedisOptions;
+/// use idem::store::RedisOptions;
 ///
 /// let options = RedisOptions::new()
 ///     .with_prefix("billing:idem")?
@@ -40,7 +40,7 @@ pub struct InvalidRedisPrefix {
 /// assert_eq!(options.max_record_bytes(), 1 << 20);
 /// assert_eq!(options.claim_grace(), Duration::from_secs(3600));
 /// assert!(!options.claim_by_script());
-/// # Ok::<(), idem_core::store::InvalidRedisPrefix>(())
+/// # Ok::<(), idem::store::InvalidRedisPrefix>(())
 /// ```
 ///
 /// [`connect_with`]: super::RedisStore::connect_with
@@ -73,7 +73,7 @@ impl RedisOptions {
     /// `SET ... NX PX ... GET`, falling back to the script on Redis 6.2.
     ///
     /// ```
-    /// use idem_core::store::RedisOptions;
+    /// use idem::store::RedisOptions;
     ///
     /// let options = RedisOptions::new();
     /// assert_eq!(options, RedisOptions::default());
@@ -96,7 +96,7 @@ impl RedisOptions {
     /// [`RedisStore`](super::RedisStore#key-layout)).
     ///
     /// ```
-    /// use idem_core::store::RedisOptions;
+    /// use idem::store::RedisOptions;
     ///
     /// let options = RedisOptions::new().with_prefix("billing:idem").unwrap();
     /// assert_eq!(options.prefix(), "billing:idem");
@@ -121,7 +121,7 @@ impl RedisOptions {
     /// Whether `prefix` is one that [`with_prefix`](RedisOptions::with_prefix) accepts.
     ///
     /// ```
-    /// use idem_core::store::RedisOptions;
+    /// use idem::store::RedisOptions;
     ///
     /// for valid in ["idem", "billing:idem", "idem-v2"] {
     ///     assert!(RedisOptions::check_prefix(valid).is_ok());

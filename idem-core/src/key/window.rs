@@ -13,7 +13,8 @@ use crate::error::KeyError;
 ///
 /// ```
 /// use std::sync::Arc;
-/// use idem_core::{ManualClock, Window};
+/// use idem::clock::ManualClock;
+/// use idem::key::Window;
 ///
 /// let clock = Arc::new(ManualClock::at_unix_seconds(1_700_000_059));
 /// let window = Window::parse("1m").unwrap().with_clock(clock.clone());
@@ -67,7 +68,7 @@ impl Window {
     }
 
     /// Reads the time from `clock` whatever the clock of the call (a strategy's window
-    /// otherwise reads the clock its [`KeyInput`](crate::KeyInput) carries: the system clock, or
+    /// otherwise reads the clock its [`KeyInput`](crate::strategy::KeyInput) carries: the system clock, or
     /// the executor's).
     #[must_use]
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
@@ -94,7 +95,8 @@ impl Window {
     ///
     /// ```
     /// use std::sync::Arc;
-    /// use idem_core::{ManualClock, Window};
+    /// use idem::clock::ManualClock;
+    /// use idem::key::Window;
     ///
     /// let call = ManualClock::at_unix_seconds(1_700_000_100);
     /// let window = Window::parse("1m").unwrap();

@@ -2,6 +2,7 @@
 
 use serde_json::{Map, Value};
 
+use crate::canonical::json::json_type_name;
 use crate::canonical::{Canonical, CanonicalWriter, Presence, cmp_member_names};
 use crate::error::{EncodeError, KeyError};
 
@@ -74,6 +75,32 @@ pub trait Arguments {
                 source: EncodeError::Serde(e.to_string()),
             })
     }
+
+    /// All the fields that take part, as one JSON object in canonical order: for custom
+    /// strategies that hand the arguments to another service.
+    ///
+    /// ```
+    /// use idem::key::{Arguments, JsonArgs};
+    /// use serde_json::json;
+    ///
+    /// let value = json!({"b": [1, 2], "a": "x"});
+    /// let args = JsonArgs::new(&value)?;
+    /// assert_eq!(args.to_json()?.to_string(), r#"{"a":"x","b":[1,2]}"#);
+    /// # Ok::<(), idem::KeyError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// When a field's value has no canonical form.
+    fn to_json(&self) -> Result<Value, KeyError> {
+        let whole = |source| KeyError::Encode {
+            field: "(arguments)".to_owned(),
+            source,
+        };
+        let mut writer = CanonicalWriter::buffer();
+        write_arguments_object(self, &mut writer).map_err(whole)?;
+        let bytes = writer.into_bytes().unwrap_or_default();
+        serde_json::from_slice(&bytes).map_err(|e| whole(EncodeError::Serde(e.to_string())))
+    }
 }
 
 /// Writes every field of `args` as one JSON object (the form used for fingerprints and nesting).
@@ -113,7 +140,8 @@ pub fn write_arguments_object<A: Arguments + ?Sized>(
 ///   ([`KeyError::Encode`] with [`EncodeError::TooDeep`]).
 ///
 /// ```
-/// use idem_core::{Arguments, JsonArgs, KeyError, parse_json_arguments};
+/// use idem::KeyError;
+/// use idem::key::{Arguments, JsonArgs, parse_json_arguments};
 ///
 /// let value = parse_json_arguments(r#"{"order_id": "o-1", "qty": 2}"#).unwrap();
 /// let args = JsonArgs::new(&value).unwrap();
@@ -133,7 +161,7 @@ pub fn parse_json_arguments(json: impl AsRef<[u8]>) -> Result<Value, KeyError> {
 /// Arguments given as a JSON object, for tools that have no Rust type.
 ///
 /// ```
-/// use idem_core::{Arguments, JsonArgs};
+/// use idem::key::{Arguments, JsonArgs};
 /// use serde_json::json;
 ///
 /// let value = json!({"order_id": "o-1", "region": "eu-central"});
@@ -208,17 +236,5 @@ impl Arguments for JsonArgs<'_> {
         self.members
             .binary_search_by(|m| cmp_member_names(m.0, name))
             .ok()
-    }
-}
-
-/// The JSON type of a value, for error messages.
-pub(crate) fn json_type_name(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }

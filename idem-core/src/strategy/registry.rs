@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 
 use crate::error::RegistryError;
-use crate::strategy::{DefaultStrategy, FieldsStrategy, HashStrategy, KeyStrategy};
+use crate::strategy::{BuiltinStrategy, KeyStrategy};
 
 /// Key strategies by name. A new registry holds the built-ins under `default`, `fields` and
 /// `hash` (SHA-256, user on, session off).
@@ -12,7 +12,7 @@ use crate::strategy::{DefaultStrategy, FieldsStrategy, HashStrategy, KeyStrategy
 /// The process-wide [`Registry::global`] is the one `#[idem(generator = "name")]` looks in.
 ///
 /// ```
-/// use idem_core::{CustomStrategy, Registry};
+/// use idem::strategy::{CustomStrategy, Registry};
 ///
 /// let registry = Registry::new();
 /// registry
@@ -43,14 +43,11 @@ impl Registry {
     /// A registry with the built-in strategies.
     pub fn new() -> Self {
         let registry = Self::empty();
-        let builtins: [(&str, Arc<dyn KeyStrategy>); 3] = [
-            ("default", Arc::new(DefaultStrategy::new())),
-            ("fields", Arc::new(FieldsStrategy::new())),
-            ("hash", Arc::new(HashStrategy::new())),
-        ];
-        for (name, strategy) in builtins {
-            // A new registry has none of these names yet.
-            let _ = registry.register_arc(name, strategy);
+        for name in BuiltinStrategy::NAMES {
+            if let Some(builtin) = BuiltinStrategy::from_name(name) {
+                // A new registry has none of these names yet.
+                let _ = registry.register_arc(name, builtin.into_strategy(None));
+            }
         }
         registry
     }
