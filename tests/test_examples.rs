@@ -4,6 +4,8 @@
 //! these tests run the binaries `cargo test` has already built (it builds the examples) and check
 //! their exit status and the key lines of their output, exactly.
 
+mod support;
+
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -318,16 +320,84 @@ fn rate_limited_api() {
     );
 }
 
+/// In process: the records in memory, the counter an atomic.
 #[test]
 fn distributed_lock() {
-    check(
+    let stdout = run_example_without_servers("distributed_lock");
+    contains_all(
         "distributed_lock",
+        &stdout,
         &[
+            "store: MemoryStore",
             "call 1 (worker-a): Executed { took_over: false }, key distributed-lock-v1:worker-a:1",
             "call 2 (worker-a): Executed { took_over: false }, key distributed-lock-v1:worker-a:2",
             "every call got a unique key and ran: 4 executions",
         ],
     );
+}
+
+/// On Redis: the records in a `RedisStore`, the counter the Redis key `tool:counter`.
+#[test]
+#[cfg(feature = "redis")]
+fn distributed_lock_on_redis() {
+    let Some(url) = support::servers::server_url("IDEM_REDIS_URL", "distributed_lock_on_redis")
+    else {
+        return;
+    };
+    let stdout = run_example_with(
+        "distributed_lock",
+        &[
+            ("IDEM_REDIS_URL", url.as_ref()),
+            ("IDEM_POSTGRES_URL", "".as_ref()),
+        ],
+    );
+    contains_all(
+        "distributed_lock",
+        &stdout,
+        &[
+            &format!("store: RedisStore at {url}"),
+            "call 4 (worker-b): Executed { took_over: false }, key distributed-lock-v1:worker-b:",
+            "every call got a unique key and ran: 4 executions",
+        ],
+    );
+}
+
+/// On PostgreSQL: the records in a `PostgresStore`, the counter a sequence.
+#[test]
+#[cfg(feature = "postgres")]
+fn distributed_lock_on_postgres() {
+    let Some(url) =
+        support::servers::server_url("IDEM_POSTGRES_URL", "distributed_lock_on_postgres")
+    else {
+        return;
+    };
+    let stdout = run_example_with(
+        "distributed_lock",
+        &[
+            ("IDEM_REDIS_URL", "".as_ref()),
+            ("IDEM_POSTGRES_URL", url.as_ref()),
+        ],
+    );
+    contains_all(
+        "distributed_lock",
+        &stdout,
+        &[
+            &format!("store: PostgresStore at {url}"),
+            "call 4 (worker-b): Executed { took_over: false }, key distributed-lock-v1:worker-b:",
+            "every call got a unique key and ran: 4 executions",
+        ],
+    );
+}
+
+/// Runs the example with the server variables unset: in process.
+fn run_example_without_servers(name: &str) -> String {
+    run_example_with(
+        name,
+        &[
+            ("IDEM_REDIS_URL", "".as_ref()),
+            ("IDEM_POSTGRES_URL", "".as_ref()),
+        ],
+    )
 }
 
 #[test]

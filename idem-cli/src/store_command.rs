@@ -15,7 +15,7 @@ use std::io::{self, Write};
 
 use clap::{Args, Subcommand};
 use idem_core::clock::SystemClock;
-use idem_core::store::{RedisOptions, Store, StoredRecord, UnixMillis};
+use idem_core::store::{RedisOptions, RedisStore, Store, StoredRecord, UnixMillis};
 
 use crate::error::CliError;
 use open::{StoreArgs, StoreLocation, StoreOptions};
@@ -169,7 +169,13 @@ pub(crate) fn run(args: &StoreCommandArgs) -> Result<(), CliError> {
         let store = open::open(&location).await?;
         match (&args.action, scope) {
             (StoreAction::List, _) => {
-                list(&*store, now, &mut out, &mut io::stderr().lock(), &location).await
+                let found = list(&*store, now, &mut out).await?;
+                if found == 0 {
+                    let elsewhere = records_elsewhere(&location).await;
+                    // A hint that cannot be written is no reason to fail the listing.
+                    let _ = writeln!(io::stderr().lock(), "{}", empty_hint(&location, &elsewhere));
+                }
+                Ok(())
             }
             (StoreAction::Get(get_args), _) => {
                 let query = Query {
@@ -194,26 +200,37 @@ async fn sorted_records(store: &dyn Store) -> Result<Vec<StoredRecord>, CliError
     Ok(records)
 }
 
-/// `idem store list`. An empty list gets a hint on `err`: where the records were looked for,
-/// and how to look elsewhere.
-async fn list(
-    store: &dyn Store,
-    now: UnixMillis,
-    out: &mut impl Write,
-    err: &mut impl Write,
-    location: &StoreLocation,
-) -> Result<(), CliError> {
+/// `idem store list`: the table of records; how many there were.
+async fn list(store: &dyn Store, now: UnixMillis, out: &mut impl Write) -> Result<usize, CliError> {
     let records = sorted_records(store).await?;
     render::write_list(out, &records, now).map_err(CliError::WriteStdout)?;
-    if records.is_empty() {
-        // A hint that cannot be written is no reason to fail the listing.
-        let _ = writeln!(err, "{}", empty_hint(location));
-    }
-    Ok(())
+    Ok(records.len())
 }
 
-/// What an empty `list` prints on stderr: the place searched, and the flag that names another.
-fn empty_hint(location: &StoreLocation) -> String {
+/// How many keys `records_elsewhere` looks at, at most.
+const PREFIX_SCAN_LIMIT: usize = 100_000;
+
+/// The other places of the same server that hold records, with how many: the Redis key
+/// prefixes other than the one listed. Best effort, for a hint: a failure finds nothing.
+async fn records_elsewhere(location: &StoreLocation) -> Vec<(String, u64)> {
+    let StoreLocation::Redis { url, prefix } = location else {
+        return Vec::new();
+    };
+    let listed = prefix.as_deref().unwrap_or(RedisOptions::DEFAULT_PREFIX);
+    let Ok(store) = RedisStore::connect(url).await else {
+        return Vec::new();
+    };
+    let found = store.record_prefixes(PREFIX_SCAN_LIMIT).await;
+    found
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(prefix, _)| prefix != listed)
+        .collect()
+}
+
+/// What an empty `list` prints on stderr: the place searched, where records are instead (the
+/// Redis prefixes found, `elsewhere`), and the flag that names another place.
+fn empty_hint(location: &StoreLocation, elsewhere: &[(String, u64)]) -> String {
     match location {
         StoreLocation::Redb(path) => format!("idem: no records in {}", path.display()),
         StoreLocation::Redis { prefix, .. } => {
@@ -221,10 +238,21 @@ fn empty_hint(location: &StoreLocation) -> String {
                 Some(prefix) => (prefix.as_str(), "given by --redis-prefix"),
                 None => (RedisOptions::DEFAULT_PREFIX, "the default"),
             };
+            if elsewhere.is_empty() {
+                return format!(
+                    "idem: no records under the Redis key prefix `{prefix}` ({origin}); a \
+                     service whose RedisStore uses another prefix (RedisOptions::with_prefix) is \
+                     listed with --redis-prefix PREFIX"
+                );
+            }
+            let found: Vec<String> = elsewhere
+                .iter()
+                .map(|(other, records)| format!("`{other}` ({records})"))
+                .collect();
             format!(
-                "idem: no records under the Redis key prefix `{prefix}` ({origin}); a service \
-                 whose RedisStore uses another prefix (RedisOptions::with_prefix) is listed with \
-                 --redis-prefix PREFIX"
+                "idem: no records under the Redis key prefix `{prefix}` ({origin}); this server \
+                 has records under {}: list them with --redis-prefix PREFIX",
+                found.join(", ")
             )
         }
         StoreLocation::Postgres { table, .. } => format!(
@@ -436,38 +464,49 @@ mod tests {
 
     #[test]
     fn an_empty_list_names_where_it_looked_and_the_flag_for_elsewhere() {
-        let store = MemoryStore::new();
-        let run = |location: StoreLocation| {
-            let (mut out, mut err) = (Vec::new(), Vec::new());
-            block_on(list(&store, NOW, &mut out, &mut err, &location)).expect("listed");
-            let table = String::from_utf8(out).expect("UTF-8");
-            assert_eq!(table.lines().count(), 1, "only the header: {table}");
-            assert!(table.starts_with("TOOL"), "{table}");
-            String::from_utf8(err).expect("UTF-8")
+        let redis = StoreLocation::Redis {
+            url: "redis://h".into(),
+            prefix: None,
         };
         assert_eq!(
-            run(StoreLocation::Redis {
-                url: "redis://h".into(),
-                prefix: None
-            }),
+            empty_hint(&redis, &[]),
             "idem: no records under the Redis key prefix `idem` (the default); a service whose \
              RedisStore uses another prefix (RedisOptions::with_prefix) is listed with \
-             --redis-prefix PREFIX\n"
+             --redis-prefix PREFIX"
         );
         assert_eq!(
-            run(StoreLocation::Postgres {
-                url: "postgres://h/db".into(),
-                table: idem_core::store::PostgresTable::default(),
-            }),
+            empty_hint(&redis, &[("billing".into(), 12), ("idem:v2".into(), 1)]),
+            "idem: no records under the Redis key prefix `idem` (the default); this server has \
+             records under `billing` (12), `idem:v2` (1): list them with --redis-prefix PREFIX"
+        );
+        let postgres = StoreLocation::Postgres {
+            url: "postgres://h/db".into(),
+            table: idem_core::store::PostgresTable::default(),
+        };
+        assert_eq!(
+            empty_hint(&postgres, &[]),
             "idem: no records in the PostgreSQL table `idem_records`; a service whose \
              PostgresStore uses another table (PostgresOptions::table) is listed with \
-             --postgres-table TABLE\n"
+             --postgres-table TABLE"
         );
+    }
+
+    #[test]
+    fn a_list_prints_the_header_and_counts_the_records() {
+        let (mut out, mut full_out) = (Vec::new(), Vec::new());
+        let empty = block_on(list(&MemoryStore::new(), NOW, &mut out)).expect("listed");
+        let table = String::from_utf8(out).expect("UTF-8");
+        assert_eq!(
+            (empty, table.lines().count()),
+            (0, 1),
+            "only the header: {table}"
+        );
+        assert!(table.starts_with("TOOL"), "{table}");
         let full = store_with(&[("a", "k", Duration::from_secs(3600))]);
-        let (mut out, mut err) = (Vec::new(), Vec::new());
-        let location = StoreLocation::Redb("/tmp/x.redb".into());
-        block_on(list(&full, NOW, &mut out, &mut err, &location)).expect("listed");
-        assert!(err.is_empty(), "no hint when records were found");
+        assert_eq!(
+            block_on(list(&full, NOW, &mut full_out)).expect("listed"),
+            1
+        );
     }
 
     #[test]

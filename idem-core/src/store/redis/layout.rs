@@ -50,5 +50,17 @@ pub(super) fn parse_redis_key<'k>(prefix: &str, raw: &'k [u8]) -> Option<(&'k st
     ))
 }
 
-// ---------------------------------------------------------------------------------------------
-// Errors and time
+/// The prefix of a key laid out as `{prefix}:{n}:{tool}:{key}`, whatever the prefix: the
+/// segments before the first one made only of digits (a prefix has none, see [`check_prefix`]),
+/// when the rest is a tool id of `n` bytes and a key.
+pub(super) fn prefix_of(raw: &[u8]) -> Option<&str> {
+    let mut end = 0;
+    for segment in raw.split(|&b| b == b':') {
+        if end > 0 && !segment.is_empty() && segment.iter().all(u8::is_ascii_digit) {
+            let prefix = std::str::from_utf8(&raw[..end - 1]).ok()?;
+            return parse_redis_key(prefix, raw).map(|_| prefix);
+        }
+        end += segment.len() + 1;
+    }
+    None
+}

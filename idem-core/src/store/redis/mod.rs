@@ -5,6 +5,7 @@
 //!   replies; `layout.rs`: the key layout; `errors.rs`: bounded round trips and errors;
 //!   `options.rs`: [`RedisOptions`].
 
+mod discover;
 mod errors;
 mod layout;
 mod operations;

@@ -120,3 +120,23 @@ fn replies() {
         ));
     }
 }
+
+#[test]
+fn the_prefix_of_a_key_is_found_whatever_it_is() {
+    for prefix in ["idem", "idem:x", "a*b", "billing:v2:records"] {
+        for (tool, key) in [("payment-v1", "k"), ("a:b", "7:c"), ("t", "")] {
+            let address = format!("{prefix}:{}:{tool}:{key}", tool.len());
+            assert_eq!(prefix_of(address.as_bytes()), Some(prefix), "{address}");
+        }
+    }
+    // Not the layout: no digit segment, a length that does not match, no prefix at all.
+    for other in [
+        "session:abc",
+        "idem:3:ab:k",
+        "7:tool:k",
+        "idem:3:abc",
+        "cache:12",
+    ] {
+        assert_eq!(prefix_of(other.as_bytes()), None, "{other}");
+    }
+}
