@@ -23,7 +23,9 @@ use deadpool_postgres::{Object, Pool};
 use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
 
-use super::{Record, RecordKey, StoreError};
+use super::{
+    BoxFuture, Claim, ClaimOutcome, Completion, Record, RecordKey, Store, StoreError, StoredRecord,
+};
 use error::PostgresError;
 use failure::{Failure, settle};
 use schema::Statements;
@@ -461,5 +463,57 @@ impl fmt::Debug for PostgresStore {
             .field("table", &self.options.table().to_string())
             .field("pool", &self.pool.status())
             .finish_non_exhaustive()
+    }
+}
+
+impl Store for PostgresStore {
+    fn claim<'a>(
+        &'a self,
+        key: RecordKey<'a>,
+        claim: &'a Claim<'a>,
+    ) -> BoxFuture<'a, Result<ClaimOutcome, StoreError>> {
+        Box::pin(self.claim_now(key, claim))
+    }
+
+    fn renew<'a>(
+        &'a self,
+        key: RecordKey<'a>,
+        claim: &'a Claim<'a>,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(self.renew_now(key, claim))
+    }
+
+    fn complete<'a>(
+        &'a self,
+        key: RecordKey<'a>,
+        claim: &'a Claim<'a>,
+        completion: &'a Completion,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(self.complete_now(key, claim, completion, ttl))
+    }
+
+    fn release<'a>(
+        &'a self,
+        key: RecordKey<'a>,
+        claim: &'a Claim<'a>,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(self.release_now(key, claim))
+    }
+
+    fn get<'a>(&'a self, key: RecordKey<'a>) -> BoxFuture<'a, Result<Option<Record>, StoreError>> {
+        Box::pin(self.get_now(key))
+    }
+
+    fn delete<'a>(&'a self, key: RecordKey<'a>) -> BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(self.delete_now(key))
+    }
+
+    fn list(&self) -> BoxFuture<'_, Result<Vec<StoredRecord>, StoreError>> {
+        Box::pin(self.list_now())
+    }
+
+    fn purge(&self, all: bool) -> BoxFuture<'_, Result<u64, StoreError>> {
+        Box::pin(self.purge_now(all))
     }
 }
