@@ -22,7 +22,6 @@ use idem::store::{
 use serde_json::json;
 use store_conformance::{ClaimBy, LONG_TTL as TTL};
 use support::proxy::{Proxy, Tap};
-use support::urls::PostgresUrl;
 
 /// The lease of the claims here: short, since the store waits for its end on the server's clock.
 const LEASE: Duration = Duration::from_millis(300);
@@ -40,11 +39,7 @@ fn claim_by(token: &str) -> ClaimBy {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn round_trips_per_operation() {
     let pg = support::postgres_fixture!();
-    let Some(server) = PostgresUrl::parse(pg.url()) else {
-        println!(
-            "{}: skipped: IDEM_POSTGRES_URL is not a postgres:// URL the proxy can rewrite",
-            pg.test()
-        );
+    let Some(server) = pg.proxied_url() else {
         return;
     };
     let wire = Arc::new(Wire::default());

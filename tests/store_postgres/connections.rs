@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use idem::store::{ClaimOutcome, PostgresOptions, PostgresStore, RecordKey, Store, StoreError};
 use tokio::net::TcpListener;
 
-use super::{claim_by, drop_table, is_unavailable, proxied_url};
+use super::{claim_by, drop_table, is_unavailable};
 use crate::support::proxy::Proxy;
 
 /// A role that does not exist, and a database that does not exist: `Unavailable`, and the
@@ -16,7 +16,7 @@ use crate::support::proxy::Proxy;
 #[tokio::test]
 async fn errors_say_what_the_server_said() {
     let pg = crate::support::postgres_fixture!();
-    let Some(server) = proxied_url(&pg) else {
+    let Some(server) = pg.proxied_url() else {
         return;
     };
     let options = || {
@@ -122,7 +122,7 @@ async fn silent_server() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn connections_cut_mid_load() {
     let pg = crate::support::postgres_fixture!();
-    let Some(server) = proxied_url(&pg) else {
+    let Some(server) = pg.proxied_url() else {
         return;
     };
     let proxy = Proxy::start(&server.host);

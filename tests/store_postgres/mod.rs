@@ -1,6 +1,6 @@
 //! The `PostgresStore` tests, by concept, and what they share: claims, statements run beside the
 //! store, and rows written by hand ([`rows`]). Each test works in tables of its own, named after it
-//! and dropped when its [`PostgresFixture`] drops.
+//! and dropped when its [`PostgresFixture`](crate::support::fixture::PostgresFixture) drops.
 
 mod conformance;
 mod connections;
@@ -17,8 +17,7 @@ use std::time::Duration;
 use idem::store::{PostgresStore, RecordKey, Store, StoreError, UnixMillis};
 
 use crate::store_conformance::{ClaimBy, Shape};
-use crate::support::fixture::{PostgresFixture, drop_table_sql};
-use crate::support::urls::PostgresUrl;
+use crate::support::fixture::drop_table_sql;
 
 /// The lease of the claims of these tests (but those that wait for a lease to end).
 const LEASE: Duration = Duration::from_secs(30);
@@ -74,17 +73,4 @@ fn is_unavailable<T: std::fmt::Debug>(result: &Result<T, StoreError>) -> bool {
             ..
         })
     )
-}
-
-/// The server's URL in parts, for a proxy of the test's own to stand in front of; `None` (the
-/// test says it skipped) for a URL it cannot rewrite.
-fn proxied_url(pg: &PostgresFixture) -> Option<PostgresUrl> {
-    let url = PostgresUrl::parse(pg.url());
-    if url.is_none() {
-        println!(
-            "{}: skipped: IDEM_POSTGRES_URL is not a postgres:// URL the proxy can rewrite",
-            pg.test()
-        );
-    }
-    url
 }

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use idem::store::{Completion, RecordKey, RedisOptions, RedisStore, Store, StoreError};
 
-use super::{T0, claim_by, key, proxied_url, store};
+use super::{T0, claim_by, key, store};
 use crate::store_conformance::LONG_TTL as TTL;
 use crate::support::proxy::Proxy;
 
@@ -73,7 +73,7 @@ async fn silent_server() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connection_cut_and_restored() {
     let redis = crate::support::redis_fixture!();
-    let Some(server) = proxied_url(&redis) else {
+    let Some(server) = redis.proxied_url() else {
         return;
     };
     let proxy = Proxy::start(&server.host);

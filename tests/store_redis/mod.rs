@@ -19,7 +19,6 @@ use idem::store::{Completion, Record, RecordKey, RedisOptions, RedisStore, UnixM
 
 use crate::store_conformance::{ClaimBy, Shape};
 use crate::support::fixture::RedisFixture;
-use crate::support::urls::RedisUrl;
 
 /// The test's store, under its prefix; claims abandoned by a failing test leave within 10
 /// minutes.
@@ -56,19 +55,6 @@ fn path(store: &RedisStore) -> &'static str {
     } else {
         "command"
     }
-}
-
-/// The server's URL in parts, for a proxy of the test's own to stand in front of; `None` (the
-/// test says it skipped) for a URL it cannot rewrite.
-fn proxied_url(redis: &RedisFixture) -> Option<RedisUrl> {
-    let url = RedisUrl::parse(redis.url());
-    if url.is_none() {
-        println!(
-            "{}: skipped: the proxy needs a redis://[[user]:password@]host[:port][/db] URL",
-            redis.test()
-        );
-    }
-    url
 }
 
 fn key<'a>(tool: &'a str, key: &'a str) -> RecordKey<'a> {

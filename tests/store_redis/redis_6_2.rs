@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use idem::store::{ClaimOutcome, Store};
 
-use super::{T0, claim_by, claimed_record, key, proxied_url};
+use super::{T0, claim_by, claimed_record, key};
 use crate::store_conformance::{Subject, TestTime, checks};
 use crate::support::resp::{Raw, Resp};
 
@@ -18,7 +18,7 @@ use crate::support::resp::{Raw, Resp};
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn falls_back_to_the_claim_script_on_redis_6_2() {
     let redis = crate::support::redis_fixture!();
-    let Some(server) = proxied_url(&redis) else {
+    let Some(server) = redis.proxied_url() else {
         return;
     };
     let impersonator = impersonate_redis_6_2(server.host.clone());

@@ -83,6 +83,18 @@ pub fn test_path(type_name: &str) -> String {
     parts.join("::")
 }
 
+/// `url`, or `None` after a line saying that `test` skips: a proxy of the test's own cannot
+/// stand in front of the server of `variable`.
+fn proxyable<T>(url: Option<T>, test: &str, variable: &str) -> Option<T> {
+    if url.is_none() {
+        println!(
+            "{test}: skipped: {variable} is not a URL that a proxy of the test's own can stand in \
+             front of"
+        );
+    }
+    url
+}
+
 /// A name no other fixture of any run uses: `{pid}-{ns}-{n}`, the process, the time in
 /// nanoseconds and a counter of the process.
 fn unique() -> String {
