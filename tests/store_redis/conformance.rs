@@ -26,7 +26,7 @@ impl Corruptor for RawCorruptor {
     }
 }
 
-/// The suite, one test per check, each under a fresh prefix (purged at the end), claiming
+/// The suite, one test per check, each under a prefix of its own (purged at the end), claiming
 /// natively (`SET ... NX GET`, or the script where the server is Redis 6.2).
 mod native {
     use super::*;

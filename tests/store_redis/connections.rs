@@ -106,7 +106,10 @@ async fn connection_cut_and_restored() {
     }
 
     // Connections reset (and new ones refused), or silent (nothing forwarded).
-    let faults: [(fn(&Proxy), &str); 2] = [(Proxy::cut, "reset"), (Proxy::pause, "silent")];
+    let faults = [
+        (Proxy::cut as fn(&Proxy), "reset"),
+        (Proxy::pause, "silent"),
+    ];
     for (fault, what) in faults {
         // A load in flight while the connection goes.
         let tasks: Vec<_> = (100..150).map(|i| tokio::spawn(load(i))).collect();
