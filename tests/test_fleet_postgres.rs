@@ -17,6 +17,9 @@ use std::time::Duration;
 
 use fleet::{Backend, Entry, Tuning};
 use idem::store::{PostgresOptions, PostgresStore, PostgresTable, RecordKey, Store, StoreError};
+use support::fixture::drop_table_sql;
+use support::test_name;
+use support::urls::PostgresUrl;
 
 #[test]
 fn fleet_worker() {
@@ -25,19 +28,17 @@ fn fleet_worker() {
 
 #[test]
 fn exactly_once_across_processes() {
-    fleet::scenarios::exactly_once::<Postgres>("exactly_once_across_processes");
+    fleet::scenarios::exactly_once::<Postgres>(&test_name!());
 }
 
 #[test]
 fn a_worker_killed_in_its_tool_is_taken_over_once() {
-    fleet::scenarios::killed_mid_tool::<Postgres>("a_worker_killed_in_its_tool_is_taken_over_once");
+    fleet::scenarios::killed_mid_tool::<Postgres>(&test_name!());
 }
 
 #[test]
 fn a_worker_stopped_past_its_lease_loses_its_claim() {
-    fleet::scenarios::stopped_past_lease::<Postgres>(
-        "a_worker_stopped_past_its_lease_loses_its_claim",
-    );
+    fleet::scenarios::stopped_past_lease::<Postgres>(&test_name!());
 }
 
 #[test]
@@ -45,10 +46,7 @@ fn an_outage_in_the_middle_of_a_load() {
     // One store operation under `Tuning::Short`: up to two statements (a completion that did not
     // apply reads the record again), each within a connection (500 ms waiting for a free one,
     // 500 ms opening one) and an answer (500 ms, plus 500 ms of grace).
-    fleet::scenarios::outage::<Postgres>(
-        "an_outage_in_the_middle_of_a_load",
-        Duration::from_millis(4_000),
-    );
+    fleet::scenarios::outage::<Postgres>(&test_name!(), Duration::from_millis(4_000));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -84,7 +82,7 @@ impl Backend for Postgres {
     const URL_VAR: &'static str = "IDEM_POSTGRES_URL";
 
     fn upstream(url: &str) -> Option<String> {
-        split_url(url).map(|(host, _)| host)
+        PostgresUrl::parse(url).map(|url| url.host)
     }
 
     async fn open(url: String, ns: String, setup: bool) -> Self {
@@ -117,10 +115,9 @@ impl Backend for Postgres {
 
     async fn store(&self, via: Option<&str>, tuning: Tuning) -> Result<Arc<dyn Store>, StoreError> {
         let url = match via {
-            Some(proxy) => {
-                let (_, rewrite) = split_url(&self.url).expect("a URL the proxy can forward");
-                rewrite(proxy)
-            }
+            Some(proxy) => PostgresUrl::parse(&self.url)
+                .expect("a URL the proxy can forward")
+                .with_host(proxy),
             None => self.url.clone(),
         };
         let mut options = PostgresOptions::new()
@@ -183,46 +180,13 @@ impl Backend for Postgres {
     }
 
     async fn cleanup(&self) {
-        let purge = match self.table.schema() {
-            Some(schema) => format!("\"{schema}\".\"{}_purge\"", self.table.name()),
-            None => format!("\"{}_purge\"", self.table.name()),
-        };
         let sql = format!(
-            "DROP TABLE IF EXISTS {}; DROP FUNCTION IF EXISTS {purge}(bigint); \
-             DROP TABLE IF EXISTS {};",
+            "DROP TABLE IF EXISTS {}; {}",
             self.ledger_table(),
-            self.table.quoted()
+            drop_table_sql(&self.table)
         );
         if let Err(err) = self.batch(&sql).await {
             eprintln!("the tables of {} were not dropped: {err}", self.table);
         }
     }
-}
-
-/// The server's `host:port` in a `postgres://` URL, and a function that rewrites the URL to
-/// another `host:port`; `None` for a URL of another form.
-fn split_url(url: &str) -> Option<(String, impl Fn(&str) -> String)> {
-    let (scheme, rest) = url.split_once("://")?;
-    if !matches!(scheme, "postgres" | "postgresql") {
-        return None;
-    }
-    let end = rest.find(['/', '?']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(end);
-    let (user, host) = match authority.rsplit_once('@') {
-        Some((user, host)) => (format!("{user}@"), host),
-        None => (String::new(), authority),
-    };
-    // Several hosts, or a host given in the query: not for the proxy.
-    if host.is_empty() || host.contains(',') || tail.contains("host=") {
-        return None;
-    }
-    let host = if host.ends_with(']') || !host.contains(':') {
-        format!("{host}:5432")
-    } else {
-        host.to_owned()
-    };
-    let (scheme, tail) = (scheme.to_owned(), tail.to_owned());
-    Some((host, move |addr: &str| {
-        format!("{scheme}://{user}{addr}{tail}")
-    }))
 }

@@ -10,13 +10,15 @@
 mod fleet;
 mod support;
 
-use std::io::{self, BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::io;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use fleet::{Backend, Entry, Tuning};
 use idem::store::{RecordKey, RedisOptions, RedisStore, Store, StoreError};
+use support::resp::{Raw, Resp};
+use support::test_name;
+use support::urls::RedisUrl;
 
 #[test]
 fn fleet_worker() {
@@ -25,29 +27,24 @@ fn fleet_worker() {
 
 #[test]
 fn exactly_once_across_processes() {
-    fleet::scenarios::exactly_once::<Redis>("exactly_once_across_processes");
+    fleet::scenarios::exactly_once::<Redis>(&test_name!());
 }
 
 #[test]
 fn a_worker_killed_in_its_tool_is_taken_over_once() {
-    fleet::scenarios::killed_mid_tool::<Redis>("a_worker_killed_in_its_tool_is_taken_over_once");
+    fleet::scenarios::killed_mid_tool::<Redis>(&test_name!());
 }
 
 #[test]
 fn a_worker_stopped_past_its_lease_loses_its_claim() {
-    fleet::scenarios::stopped_past_lease::<Redis>(
-        "a_worker_stopped_past_its_lease_loses_its_claim",
-    );
+    fleet::scenarios::stopped_past_lease::<Redis>(&test_name!());
 }
 
 #[test]
 fn an_outage_in_the_middle_of_a_load() {
     // One store operation under `Tuning::Short`: up to two round trips (a compare and set
     // follows a claim that found a record to replace), each within 300 + 300 ms.
-    fleet::scenarios::outage::<Redis>(
-        "an_outage_in_the_middle_of_a_load",
-        Duration::from_millis(1_200),
-    );
+    fleet::scenarios::outage::<Redis>(&test_name!(), Duration::from_millis(1_200));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -93,7 +90,7 @@ impl Redis {
                 None => Raw::connect(&url)?,
             };
             let args: Vec<&[u8]> = command.iter().map(Vec::as_slice).collect();
-            let reply = conn.cmd(&args)?;
+            let reply = conn.try_cmd(&args)?;
             pool.lock()
                 .unwrap_or_else(PoisonError::into_inner)
                 .push(conn);
@@ -206,143 +203,5 @@ impl Backend for Redis {
         if let Err(err) = self.raw(vec![b"DEL".to_vec(), self.ledger_key()]).await {
             eprintln!("the ledger of {} was not removed: {err}", self.ns);
         }
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// URLs and a raw RESP client: the ledger, and values planted by hand, independently of the store.
-
-/// The parts of `redis://[[user]:password@]host[:port][/db]`.
-struct RedisUrl {
-    auth: Option<String>,
-    /// `host:port`.
-    host: String,
-    db: Option<String>,
-}
-
-impl RedisUrl {
-    fn parse(url: &str) -> Option<RedisUrl> {
-        let rest = url.strip_prefix("redis://")?;
-        let (auth, rest) = match rest.rsplit_once('@') {
-            Some((auth, rest)) => (Some(auth.to_owned()), rest),
-            None => (None, rest),
-        };
-        let (host, db) = match rest.split_once('/') {
-            Some((host, db)) => (host, Some(db.to_owned()).filter(|db| !db.is_empty())),
-            None => (rest, None),
-        };
-        if host.is_empty() || host.contains('?') || db.as_deref().is_some_and(|d| d.contains('?')) {
-            return None;
-        }
-        let host = if host.ends_with(']') || !host.contains(':') {
-            format!("{host}:6379")
-        } else {
-            host.to_owned()
-        };
-        Some(RedisUrl { auth, host, db })
-    }
-
-    /// The same URL, to another `host:port`.
-    fn with_host(&self, host: &str) -> String {
-        let auth = self
-            .auth
-            .as_ref()
-            .map_or(String::new(), |a| format!("{a}@"));
-        let db = self.db.as_ref().map_or(String::new(), |d| format!("/{d}"));
-        format!("redis://{auth}{host}{db}")
-    }
-}
-
-#[derive(Debug, Clone, PartialEq)]
-enum Resp {
-    Simple(String),
-    Error(String),
-    Int(i64),
-    Bulk(Option<Vec<u8>>),
-    Array(Vec<Resp>),
-}
-
-/// A blocking RESP connection.
-struct Raw {
-    reader: BufReader<TcpStream>,
-}
-
-impl Raw {
-    fn connect(url: &str) -> io::Result<Raw> {
-        let url = RedisUrl::parse(url)
-            .ok_or_else(|| io::Error::other(format!("not a redis:// URL: {url}")))?;
-        let stream = TcpStream::connect(&url.host)?;
-        stream.set_read_timeout(Some(Duration::from_secs(10)))?;
-        stream.set_write_timeout(Some(Duration::from_secs(10)))?;
-        let mut raw = Raw {
-            reader: BufReader::new(stream),
-        };
-        if let Some(auth) = &url.auth {
-            let reply = match auth.split_once(':') {
-                Some(("", password)) => raw.cmd(&[b"AUTH", password.as_bytes()])?,
-                Some((user, password)) => {
-                    raw.cmd(&[b"AUTH", user.as_bytes(), password.as_bytes()])?
-                }
-                None => raw.cmd(&[b"AUTH", auth.as_bytes()])?,
-            };
-            if reply != Resp::Simple("OK".into()) {
-                return Err(io::Error::other(format!("AUTH: {reply:?}")));
-            }
-        }
-        if let Some(db) = &url.db {
-            let reply = raw.cmd(&[b"SELECT", db.as_bytes()])?;
-            if reply != Resp::Simple("OK".into()) {
-                return Err(io::Error::other(format!("SELECT: {reply:?}")));
-            }
-        }
-        Ok(raw)
-    }
-
-    fn cmd(&mut self, args: &[&[u8]]) -> io::Result<Resp> {
-        let mut out = format!("*{}\r\n", args.len()).into_bytes();
-        for arg in args {
-            out.extend_from_slice(format!("${}\r\n", arg.len()).as_bytes());
-            out.extend_from_slice(arg);
-            out.extend_from_slice(b"\r\n");
-        }
-        self.reader.get_mut().write_all(&out)?;
-        self.read()
-    }
-
-    fn read(&mut self) -> io::Result<Resp> {
-        let mut line = Vec::new();
-        self.reader.read_until(b'\n', &mut line)?;
-        if !line.ends_with(b"\r\n") || line.len() < 3 {
-            return Err(io::Error::other(format!("not a RESP line: {line:?}")));
-        }
-        line.truncate(line.len() - 2);
-        let text = String::from_utf8_lossy(&line[1..]).into_owned();
-        let number = |text: &str| {
-            text.parse::<i64>()
-                .map_err(|_| io::Error::other(format!("not a number: {text}")))
-        };
-        Ok(match line[0] {
-            b'+' => Resp::Simple(text),
-            b'-' => Resp::Error(text),
-            b':' => Resp::Int(number(&text)?),
-            b'$' => match usize::try_from(number(&text)?) {
-                Err(_) => Resp::Bulk(None),
-                Ok(len) => {
-                    let mut data = vec![0; len + 2];
-                    self.reader.read_exact(&mut data)?;
-                    data.truncate(len);
-                    Resp::Bulk(Some(data))
-                }
-            },
-            b'*' => {
-                let len = usize::try_from(number(&text)?).unwrap_or(0);
-                let mut items = Vec::with_capacity(len);
-                for _ in 0..len {
-                    items.push(self.read()?);
-                }
-                Resp::Array(items)
-            }
-            other => return Err(io::Error::other(format!("unknown RESP type {other}"))),
-        })
     }
 }

@@ -6,28 +6,22 @@
 //! Needs `IDEM_POSTGRES_URL` (a `postgres://` URL); skips, saying so, without it.
 #![cfg(feature = "postgres")]
 
-mod postgres_url;
 mod store_conformance;
 mod support;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use idem::Context;
 use idem::executor::{Executor, Outcome};
 use idem::spec::ToolSpec;
-use std::time::Duration;
-
 use idem::store::{
-    ClaimOutcome, Completion, PostgresOptions, PostgresStore, PostgresTable, RecordKey, Store,
-    StoreError, UnixMillis,
+    ClaimOutcome, Completion, PostgresOptions, RecordKey, Store, StoreError, UnixMillis,
 };
-use postgres_url::split_url;
 use serde_json::json;
 use store_conformance::{ClaimBy, LONG_TTL as TTL};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use support::proxy::{Proxy, Tap};
 
 /// The lease of the claims here: short, since the store waits for its end on the server's clock.
 const LEASE: Duration = Duration::from_millis(300);
@@ -44,34 +38,18 @@ fn claim_by(token: &str) -> ClaimBy {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn round_trips_per_operation() {
-    let Some(url) = support::servers::server_url("IDEM_POSTGRES_URL", "round_trips_per_operation")
-    else {
-        return;
-    };
-    let Some((upstream, via)) = split_url(&url).await else {
-        println!("round_trips_per_operation: skipped: IDEM_POSTGRES_URL is not a postgres:// URL");
+    let pg = support::postgres_fixture!();
+    let Some(server) = pg.proxied_url() else {
         return;
     };
     let wire = Arc::new(Wire::default());
-    let proxy = start_proxy(upstream, Arc::clone(&wire)).await;
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    let table = format!(
-        "idem_roundtrips_{}_{:x}",
-        std::process::id(),
-        nanos & 0xffff_ffff_ffff
-    );
+    let proxy = {
+        let wire = Arc::clone(&wire);
+        Proxy::start_tapped(&server.host, move || wire.tap())
+    };
     // One connection: every statement goes over the one the counts see.
-    let options = PostgresOptions::new()
-        .with_table(PostgresTable::new(&table).unwrap())
-        .with_pool_size(1);
-    let store = Arc::new(
-        PostgresStore::connect_with(&via(proxy), options)
-            .await
-            .unwrap(),
-    );
+    let options = PostgresOptions::new().with_pool_size(1);
+    let store = pg.store_via(&server.with_host(proxy.addr), options).await;
     let mut report = Vec::new();
     let mut check = |what: &str, (trips, prepared): (u64, u64), expected: (u64, u64)| {
         report.push(format!("{what:<50} {trips:>11} {prepared:>8}"));
@@ -202,13 +180,6 @@ async fn round_trips_per_operation() {
     for line in &report {
         println!("{line}");
     }
-    let client = store.pool().get().await.unwrap();
-    let drop_sql = format!(
-        "DROP FUNCTION IF EXISTS \"{name}_purge\"(bigint); DROP TABLE {quoted};",
-        name = store.table().name(),
-        quoted = store.table().quoted()
-    );
-    client.batch_execute(&drop_sql).await.unwrap();
 }
 
 /// Runs `op`, and counts what it sent.
@@ -226,6 +197,17 @@ struct Wire {
 }
 
 impl Wire {
+    /// What sees the bytes of one client's connection, and counts its messages.
+    fn tap(self: &Arc<Self>) -> Tap {
+        let wire = Arc::clone(self);
+        let (mut pending, mut started) = (Vec::new(), false);
+        Box::new(move |bytes: &[u8]| {
+            pending.extend_from_slice(bytes);
+            let counted = wire.count(&pending, &mut started);
+            pending.drain(..counted);
+        })
+    }
+
     /// The counts so far. The proxy counts a message before it forwards it, so once the
     /// answer to a request is in, the request has been counted.
     fn snapshot(&self) -> (u64, u64) {
@@ -277,46 +259,4 @@ impl Wire {
             at += len + 1;
         }
     }
-}
-
-/// A proxy to `upstream` that counts what clients send; returns its address.
-async fn start_proxy(upstream: SocketAddr, wire: Arc<Wire>) -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        while let Ok((client, _)) = listener.accept().await {
-            let wire = Arc::clone(&wire);
-            tokio::spawn(async move {
-                let Ok(server) = TcpStream::connect(upstream).await else {
-                    return;
-                };
-                let (mut client_read, mut client_write) = client.into_split();
-                let (mut server_read, mut server_write) = server.into_split();
-                let to_server = async move {
-                    let (mut pending, mut started) = (Vec::new(), false);
-                    let mut buf = vec![0u8; 64 * 1024];
-                    loop {
-                        let n = match client_read.read(&mut buf).await {
-                            Ok(0) | Err(_) => return,
-                            Ok(n) => n,
-                        };
-                        pending.extend_from_slice(&buf[..n]);
-                        let counted = wire.count(&pending, &mut started);
-                        pending.drain(..counted);
-                        if server_write.write_all(&buf[..n]).await.is_err() {
-                            return;
-                        }
-                    }
-                };
-                let to_client = async move {
-                    let _ = tokio::io::copy(&mut server_read, &mut client_write).await;
-                };
-                tokio::select! {
-                    () = to_server => {}
-                    () = to_client => {}
-                }
-            });
-        }
-    });
-    addr
 }

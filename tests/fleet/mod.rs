@@ -39,7 +39,7 @@
 //!   8 processes on a machine that may have 2 cores.
 
 pub mod proc;
-pub mod proxy;
+pub use crate::support::proxy;
 pub mod scenarios;
 pub mod worker;
 
