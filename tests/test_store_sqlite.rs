@@ -291,6 +291,52 @@ fn not_a_database() {
     assert!(err.to_string().contains("no/such/dir"), "{err}");
 }
 
+/// Without `create_schema`, opening creates nothing: no file where there is none, no table (nor
+/// WAL journal) in another program's database; a store's existing file opens.
+#[test]
+fn without_create_schema_nothing_is_created() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = SqliteOptions::new().with_create_schema(false);
+    let missing = dir.path().join("missing.sqlite");
+    let err = SqliteStore::open_with(&missing, options.clone()).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StoreError::Unavailable {
+                store: "sqlite",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(!missing.exists(), "no file was created");
+
+    let other = dir.path().join("other.sqlite");
+    rusqlite::Connection::open(&other)
+        .unwrap()
+        .execute_batch("CREATE TABLE accounts (id INTEGER PRIMARY KEY)")
+        .unwrap();
+    let err = SqliteStore::open_with(&other, options.clone()).unwrap_err();
+    assert!(err.to_string().contains("no table `idem_records`"), "{err}");
+    let raw = rusqlite::Connection::open(&other).unwrap();
+    let tables: Vec<String> = raw
+        .prepare("SELECT name FROM sqlite_schema WHERE type = 'table'")
+        .unwrap()
+        .query_map([], |row| row.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(tables, ["accounts"]);
+    let mode: String = raw
+        .query_row("PRAGMA journal_mode", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(mode, "delete", "the other database's journal is left alone");
+
+    let existing = dir.path().join("idem.sqlite");
+    drop(SqliteStore::open(&existing).unwrap());
+    SqliteStore::open_with(&existing, options).expect("a store's file opens");
+}
+
 /// Another client holds the file's write lock longer than the busy timeout: the claim fails
 /// closed (`Unavailable`, saying so), writes nothing, and works once the lock is gone.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -6,7 +6,7 @@ use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 
 use std::time::{Duration, Instant};
 
-use rusqlite::{Connection, ErrorCode, OpenFlags};
+use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension};
 
 use super::error::{Place, unavailable};
 use super::options::SqliteOptions;
@@ -20,14 +20,30 @@ fn connect(path: &Path, options: &SqliteOptions) -> Result<Connection, StoreErro
         busy_timeout: options.busy_timeout(),
     };
     // No `SQLITE_OPEN_URI`: the path is a path, even when it starts with `file:`.
-    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
-        | OpenFlags::SQLITE_OPEN_CREATE
-        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let conn = Connection::open_with_flags(path, flags).map_err(|e| place.fail("open", e))?;
+    let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    if options.create_schema() {
+        flags |= OpenFlags::SQLITE_OPEN_CREATE;
+    }
+    let conn =
+        Connection::open_with_flags(path, flags).map_err(|e| place.fail("open the file", e))?;
     // First, so that the statements below wait for another process that is setting the file
     // up at the same time.
     conn.busy_timeout(options.busy_timeout())
         .map_err(|e| place.fail("set the busy timeout", e))?;
+    if !options.create_schema() {
+        // Before the switch to WAL, which would change another program's database.
+        let found = conn
+            .query_row(sql::TABLE_EXISTS, [], |_| Ok(()))
+            .optional()
+            .map_err(|e| place.fail("look for the table `idem_records`", e))?;
+        if found.is_none() {
+            return Err(unavailable(format!(
+                "`{}` has no table `idem_records`: it is not a SqliteStore's file (the store \
+                 creates the table when it may create its schema)",
+                path.display()
+            )));
+        }
+    }
     let mode = journal_mode_wal(&conn, options.busy_timeout())
         .map_err(|e| place.fail("switch to the WAL journal", e))?;
     if !mode.eq_ignore_ascii_case("wal") {
@@ -91,8 +107,10 @@ impl Pool {
             }),
             freed: Condvar::new(),
         };
-        conn.execute_batch(sql::CREATE_TABLE)
-            .map_err(|e| pool.place().fail("create the table `idem_records`", e))?;
+        if pool.options.create_schema() {
+            conn.execute_batch(sql::CREATE_TABLE)
+                .map_err(|e| pool.place().fail("create the table `idem_records`", e))?;
+        }
         pool.lock().idle.push(conn);
         Ok(pool)
     }

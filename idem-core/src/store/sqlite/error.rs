@@ -54,11 +54,11 @@ impl Place<'_> {
                  own, or a path where no file is yet (the store creates it)"
             ),
             Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => format!(
-                "cannot {doing} in `{path}`: another connection kept the file locked longer \
-                 than the busy timeout ({:?}; SQLite: {err})",
+                "`{path}`: cannot {doing}: another connection kept the file locked longer than \
+                 the busy timeout ({:?}; SQLite: {err})",
                 self.busy_timeout
             ),
-            _ => format!("cannot {doing} in `{path}`: {err}"),
+            _ => format!("`{path}`: cannot {doing}: {err}"),
         };
         unavailable(message)
     }

@@ -144,6 +144,8 @@ impl SqliteStore {
     }
 
     /// Opens the store in the file at `path` with `options` (see [`open`](SqliteStore::open)).
+    /// With [`with_create_schema(false)`](SqliteOptions::with_create_schema), the file and its
+    /// table must exist: nothing is created, and a file without the table is left as it was.
     ///
     /// ```
     /// use std::time::Duration;
@@ -159,7 +161,9 @@ impl SqliteStore {
     /// ```
     ///
     /// # Errors
-    /// As [`open`](SqliteStore::open).
+    /// As [`open`](SqliteStore::open); and, without
+    /// [`create_schema`](SqliteOptions::with_create_schema), [`StoreError::Unavailable`] when
+    /// there is no file at `path` or it has no table `idem_records`.
     pub fn open_with(path: impl AsRef<Path>, options: SqliteOptions) -> Result<Self, StoreError> {
         let pool = Pool::open(path.as_ref().to_path_buf(), options)?;
         Ok(SqliteStore {

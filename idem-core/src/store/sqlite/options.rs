@@ -39,7 +39,8 @@ impl Durability {
 ///
 /// Setters are `with_*` and return the options; getters have the knob's plain name. The same
 /// knob has the same name on [`PostgresOptions`](crate::store::PostgresOptions) and
-/// [`RedisOptions`](crate::store::RedisOptions) (`with_max_record_bytes`, `with_pool_size`).
+/// [`RedisOptions`](crate::store::RedisOptions) (`with_max_record_bytes`, `with_pool_size`,
+/// `with_create_schema`).
 ///
 /// ```
 /// use std::time::Duration;
@@ -61,6 +62,7 @@ pub struct SqliteOptions {
     synchronous: Durability,
     pool_size: usize,
     max_record_bytes: usize,
+    create_schema: bool,
 }
 
 impl SqliteOptions {
@@ -72,7 +74,8 @@ impl SqliteOptions {
     pub const DEFAULT_MAX_RECORD_BYTES: usize = 64 << 20;
 
     /// The defaults: wait up to 5 s for another connection's write; every commit on the disk
-    /// before it returns ([`Durability::Full`]); up to 4 connections; records up to 64 MiB.
+    /// before it returns ([`Durability::Full`]); up to 4 connections; records up to 64 MiB; the
+    /// file and its table created if missing.
     ///
     /// ```
     /// use std::time::Duration;
@@ -84,6 +87,7 @@ impl SqliteOptions {
     /// assert_eq!(options.synchronous(), Durability::Full);
     /// assert_eq!(options.pool_size(), SqliteOptions::DEFAULT_POOL_SIZE);
     /// assert_eq!(options.max_record_bytes(), 64 << 20);
+    /// assert!(options.create_schema());
     /// ```
     pub fn new() -> Self {
         SqliteOptions {
@@ -91,6 +95,7 @@ impl SqliteOptions {
             synchronous: Durability::Full,
             pool_size: Self::DEFAULT_POOL_SIZE,
             max_record_bytes: Self::DEFAULT_MAX_RECORD_BYTES,
+            create_schema: true,
         }
     }
 
@@ -130,6 +135,17 @@ impl SqliteOptions {
         self
     }
 
+    /// Whether opening creates the file and its table when they do not exist (the default), or
+    /// fails ([`StoreError::Unavailable`](crate::store::StoreError::Unavailable)) and leaves
+    /// the path as it was: for a tool that must only ever open a store a service made (the
+    /// `idem store` command), which a typo must not turn into a new file, nor into a new table
+    /// in another program's database.
+    #[must_use]
+    pub fn with_create_schema(mut self, create: bool) -> Self {
+        self.create_schema = create;
+        self
+    }
+
     /// How long an operation waits for the file or a connection
     /// ([`with_busy_timeout`](SqliteOptions::with_busy_timeout)).
     pub fn busy_timeout(&self) -> Duration {
@@ -151,6 +167,12 @@ impl SqliteOptions {
     /// ([`with_max_record_bytes`](SqliteOptions::with_max_record_bytes)).
     pub fn max_record_bytes(&self) -> usize {
         self.max_record_bytes
+    }
+
+    /// Whether opening creates the file and its table when they do not exist
+    /// ([`with_create_schema`](SqliteOptions::with_create_schema)).
+    pub fn create_schema(&self) -> bool {
+        self.create_schema
     }
 }
 

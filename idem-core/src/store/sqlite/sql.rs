@@ -14,6 +14,10 @@ pub(super) const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS idem_records (
      PRIMARY KEY (tool, key)\
      ) WITHOUT ROWID";
 
+/// A row when the table exists.
+pub(super) const TABLE_EXISTS: &str =
+    "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'idem_records'";
+
 /// The record of `(?1, ?2)`.
 pub(super) const SELECT_RECORD: &str =
     "SELECT record FROM idem_records WHERE tool = ?1 AND key = ?2";
