@@ -28,6 +28,8 @@ const TABLE: TableDefinition<'static, &'static str, &'static [u8]> =
 /// restart, and a crash of the process at any point (a record is on disk when
 /// [`complete`](Store::complete) returns). One process at a time opens the file: a second
 /// [`open`](RedbStore::open), in this process or another, fails until the first store is dropped.
+/// For several processes on one host (an MCP stdio server started once per client), use a
+/// [`SqliteStore`](crate::store::SqliteStore) (feature `sqlite`).
 ///
 /// Every operation is one redb transaction; a [`claim`](Store::claim) reads and conditionally
 /// writes in one write transaction, so it is atomic. redb is synchronous, and a write waits for
