@@ -22,7 +22,7 @@ use std::time::Duration;
 use super::decide::Change;
 use super::{
     BoxFuture, Claim, ClaimOutcome, Completion, Record, RecordKey, RecordState, Store, StoreError,
-    StoredRecord, blocking,
+    StoredRecord, UnixMillis, blocking,
 };
 use crate::clock::{Clock, SystemClock};
 use connection::Pool;
@@ -225,7 +225,7 @@ impl SqliteStore {
         &'a self,
         key: RecordKey<'a>,
         claim: &Claim<'_>,
-        change: impl FnOnce(crate::store::UnixMillis) -> Change + Send + 'static,
+        change: impl FnOnce(UnixMillis) -> Change + Send + 'static,
     ) -> BoxFuture<'a, Result<bool, StoreError>> {
         let address = Address::of(key);
         let token = claim.token.to_owned();
@@ -238,7 +238,7 @@ impl SqliteStore {
         &'a self,
         key: RecordKey<'a>,
         claim: &Claim<'_>,
-        state: impl FnOnce(crate::store::UnixMillis) -> RecordState + Send + 'static,
+        state: impl FnOnce(UnixMillis) -> RecordState + Send + 'static,
     ) -> BoxFuture<'a, Result<(), StoreError>> {
         let held = self.change_held(key, claim, move |now| Change::Rewrite(state(now)));
         Box::pin(async move {
