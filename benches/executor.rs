@@ -7,11 +7,14 @@
 //! - `RedbStore`: a fresh call and a replay, against a raw redb write transaction (insert and
 //!   commit) and a raw read transaction (begin_read and get) of the same size, in a database of
 //!   the same kind in the same temporary directory.
+//! - `SqliteStore` (with `--features sqlite`, `executor/sqlite.rs`): the same, against raw
+//!   SQLite statements through rusqlite, on a file with the same PRAGMAs and table.
 //!
 //! Every async measurement runs its whole loop inside one `block_on` of a current-thread Tokio
 //! runtime (`iter_custom`), so that no iteration pays for entering the runtime.
 //!
-//! Run with `cargo bench --bench executor`; BENCHMARKS.md has the table.
+//! Run with `cargo bench --bench executor` (`--features sqlite` for `SqliteStore`);
+//! BENCHMARKS.md has the tables.
 
 use std::hint::black_box;
 use std::sync::Arc;
@@ -284,13 +287,16 @@ fn memory_store(c: &mut Criterion) {
 /// The raw baseline's table: what `RedbStore` keeps, a string address to bytes.
 const RAW: TableDefinition<'static, &'static str, &'static [u8]> = TableDefinition::new("raw");
 
-/// `"{n}:{tool}:{key}"` with a 64-digit key, the layout of a `RedbStore` address; the key is the
-/// SHA-256 of `i` in hex, so that raw writes land all over the B-tree as idem's keys do.
+/// `"{n}:{tool}:{key}"` with a 64-digit key, the layout of a `RedbStore` address; the key is
+/// [`raw_key`].
 fn raw_address(i: u64) -> String {
-    format!(
-        "20:payment-processor-v1:{}",
-        hex::encode(Sha256::digest(i.to_be_bytes()))
-    )
+    format!("20:payment-processor-v1:{}", raw_key(i))
+}
+
+/// A 64-digit key: the SHA-256 of `i` in hex, so that raw writes land all over the B-tree as
+/// idem's keys do.
+fn raw_key(i: u64) -> String {
+    hex::encode(Sha256::digest(i.to_be_bytes()))
 }
 
 fn redb_store(c: &mut Criterion) {
@@ -400,12 +406,24 @@ fn redb_store(c: &mut Criterion) {
     );
     group.finish();
 
-    paired_fresh_and_raw_writes("multi-thread runtime, in a task", &write, &next_raw, || {
-        time_calls_in_task(&rt_multi, &executor, &spec, fresh_payments(1))
-    });
-    paired_fresh_and_raw_writes("current-thread runtime", &write, &next_raw, || {
-        time_fresh_calls(&rt, &executor, &spec, &fresh_payments(1))
-    });
+    let raw = |i: u64| {
+        let address = raw_address(i);
+        move || write(&address)
+    };
+    paired_fresh_and_raw_writes(
+        "RedbStore",
+        "multi-thread runtime, in a task",
+        &raw,
+        &next_raw,
+        || time_calls_in_task(&rt_multi, &executor, &spec, fresh_payments(1)),
+    );
+    paired_fresh_and_raw_writes(
+        "RedbStore",
+        "current-thread runtime",
+        &raw,
+        &next_raw,
+        || time_fresh_calls(&rt, &executor, &spec, &fresh_payments(1)),
+    );
 }
 
 /// Rounds of the paired measurement.
@@ -413,11 +431,13 @@ const PAIRED_ROUNDS: usize = 1_000;
 
 /// Raw writes and fresh calls (`fresh_call` times one) taken in turns, so that both meet the same
 /// disk: the fsync latency of a shared virtual disk drifts during a run, which moves two
-/// benchmarks measured one after the other apart. Prints the medians and the median of the
-/// per-round ratios.
-fn paired_fresh_and_raw_writes(
+/// benchmarks measured one after the other apart. `raw_write(i)` prepares the `i`-th raw write
+/// (not timed) and returns it. Prints the medians and the median of the per-round ratios, under
+/// `store` and `flavour`.
+fn paired_fresh_and_raw_writes<W: FnOnce()>(
+    store: &str,
     flavour: &str,
-    write: &dyn Fn(&str),
+    raw_write: &dyn Fn(u64) -> W,
     next_raw: &AtomicU64,
     fresh_call: impl Fn() -> Duration,
 ) {
@@ -425,10 +445,10 @@ fn paired_fresh_and_raw_writes(
     let mut fresh = Vec::with_capacity(PAIRED_ROUNDS);
     let mut ratios = Vec::with_capacity(PAIRED_ROUNDS);
     for round in 0..PAIRED_ROUNDS {
-        let address = raw_address(next_raw.fetch_add(1, Ordering::Relaxed));
+        let write = raw_write(next_raw.fetch_add(1, Ordering::Relaxed));
         let time_raw = || {
             let start = Instant::now();
-            write(&address);
+            write();
             start.elapsed()
         };
         // Either goes first in turn.
@@ -448,7 +468,7 @@ fn paired_fresh_and_raw_writes(
     ratios.sort_by(f64::total_cmp);
     let middle = PAIRED_ROUNDS / 2;
     println!(
-        "executor on RedbStore/paired ({flavour}), {PAIRED_ROUNDS} rounds: raw write median \
+        "executor on {store}/paired ({flavour}), {PAIRED_ROUNDS} rounds: raw write median \
          {:.1} µs, fresh call median {:.1} µs, median of the per-round ratios {:.2}x \
          (quartiles {:.2}x to {:.2}x)",
         raw[middle].as_secs_f64() * 1e6,
@@ -459,5 +479,13 @@ fn paired_fresh_and_raw_writes(
     );
 }
 
+// Beside this file, not in `benches/` (where cargo would take it for a benchmark of its own).
+#[cfg(feature = "sqlite")]
+#[path = "executor/sqlite.rs"]
+mod sqlite;
+
+#[cfg(not(feature = "sqlite"))]
 criterion_group!(benches, memory_store, redb_store);
+#[cfg(feature = "sqlite")]
+criterion_group!(benches, memory_store, redb_store, sqlite::sqlite_store);
 criterion_main!(benches);

@@ -3,9 +3,9 @@
 //! duplicates wait for it, a tool that runs longer than its lease, outputs of `()` and `None`, a
 //! waiter meeting a dead holder.
 //!
-//! Every test runs on every store: memory, redb, and Redis and PostgreSQL when `IDEM_REDIS_URL`
-//! and `IDEM_POSTGRES_URL` are set (with the `redis` and `postgres` features). Each counts the
-//! tool's runs: the expected count is 1.
+//! Every test runs on every store: memory, redb, SQLite (with the `sqlite` feature), and Redis
+//! and PostgreSQL when `IDEM_REDIS_URL` and `IDEM_POSTGRES_URL` are set (with the `redis` and
+//! `postgres` features). Each counts the tool's runs: the expected count is 1.
 
 mod support;
 
@@ -69,6 +69,11 @@ async fn stores(test: &str) -> Stores {
             .await
             .expect("connect to IDEM_POSTGRES_URL");
         list.push(("postgres", Arc::new(store)));
+    }
+    #[cfg(feature = "sqlite")]
+    {
+        let sqlite = idem::store::SqliteStore::open(dir.path().join("idem.sqlite")).unwrap();
+        list.push(("sqlite", Arc::new(sqlite)));
     }
     let _ = run;
     Stores { list, _dir: dir }

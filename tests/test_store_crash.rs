@@ -1,13 +1,15 @@
-//! Crash and restart of `RedbStore`, with real processes killed by SIGKILL.
+//! Crash and restart of the stores in a file (`RedbStore`, `SqliteStore`), with real processes
+//! killed by SIGKILL. Every test runs on each of them this build has ([`STORES`]).
 //!
 //! The harness: this test binary re-executes itself (`std::env::current_exe()`) to run the one
-//! test [`crash_child`], with `--exact crash_child --nocapture` and two environment variables,
-//! [`CHILD_ENV`] (what the child does) and [`DB_ENV`] (the database file). Without them,
+//! test [`crash_child`], with `--exact crash_child --nocapture` and three environment variables,
+//! [`CHILD_ENV`] (what the child does), [`STORE_ENV`] (which store) and [`DB_ENV`] (the
+//! database file). Without them,
 //! `crash_child` does nothing, so it passes in an ordinary run. The child prints marker lines
 //! ([`MARKER`] then a word) on stdout when it reaches a point the parent waits for; the parent
 //! reads them ([`Child::wait_for`]), kills the child with SIGKILL (`std::process::Child::kill`
 //! on unix), waits for it to be gone, and opens the same file to see what survived.
-#![cfg(feature = "redb")]
+#![cfg(any(feature = "redb", feature = "sqlite"))]
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -17,11 +19,13 @@ use std::time::Duration;
 
 use idem::clock::ManualClock;
 use idem::store::{
-    Claim, ClaimOutcome, Completion, Record, RecordKey, RecordState, RedbStore, Store, UnixMillis,
+    Claim, ClaimOutcome, Completion, Record, RecordKey, RecordState, Store, UnixMillis,
 };
 
 /// What the child does: one of the modes of [`crash_child`].
 const CHILD_ENV: &str = "IDEM_CRASH_CHILD";
+/// The store the child opens: one of [`STORES`].
+const STORE_ENV: &str = "IDEM_CRASH_STORE";
 /// The database file the child opens.
 const DB_ENV: &str = "IDEM_CRASH_DB";
 /// The start of every line the child prints for the parent.
@@ -30,6 +34,33 @@ const MARKER: &str = "idem-crash-child:";
 const PATIENCE: Duration = Duration::from_secs(60);
 
 const T0: UnixMillis = UnixMillis(1_700_000_000_000);
+
+/// The stores in a file that this build has.
+const STORES: &[&str] = &[
+    #[cfg(feature = "redb")]
+    "redb",
+    #[cfg(feature = "sqlite")]
+    "sqlite",
+];
+
+/// The store `kind` on the file `db`, on `clock`.
+fn open_store(kind: &str, db: &Path, clock: Arc<ManualClock>) -> Box<dyn Store> {
+    match kind {
+        #[cfg(feature = "redb")]
+        "redb" => Box::new(
+            idem::store::RedbStore::open(db)
+                .expect("open the redb store")
+                .with_clock(clock),
+        ),
+        #[cfg(feature = "sqlite")]
+        "sqlite" => Box::new(
+            idem::store::SqliteStore::open(db)
+                .expect("open the SQLite store")
+                .with_clock(clock),
+        ),
+        other => panic!("no store {other:?} in this build"),
+    }
+}
 
 /// A manual clock reading `at`: the store's clock, in the child and in the parent.
 fn clock_at(at: UnixMillis) -> Arc<ManualClock> {
@@ -78,6 +109,7 @@ fn crash_child() {
         return;
     };
     let db = std::env::var(DB_ENV).expect("IDEM_CRASH_DB names the database file");
+    let kind = std::env::var(STORE_ENV).expect("IDEM_CRASH_STORE names the store");
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -85,9 +117,7 @@ fn crash_child() {
         .unwrap();
     runtime.block_on(async {
         let clock = clock_at(T0);
-        let store = RedbStore::open(&db)
-            .expect("the child opens the store")
-            .with_clock(clock.clone());
+        let store = open_store(&kind, Path::new(&db), clock.clone());
         match mode.as_str() {
             // Claims, then "runs the tool" until killed.
             "claim" => {
@@ -149,10 +179,11 @@ struct Child {
 }
 
 impl Child {
-    fn spawn(mode: &str, db: &Path) -> Child {
+    fn spawn(mode: &str, kind: &str, db: &Path) -> Child {
         let mut process = Command::new(std::env::current_exe().unwrap())
             .args(["--exact", "crash_child", "--nocapture", "--test-threads=1"])
             .env(CHILD_ENV, mode)
+            .env(STORE_ENV, kind)
             .env(DB_ENV, db)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -217,18 +248,22 @@ impl Child {
 /// lease finds it in progress, one at the end of the lease takes it over.
 #[test]
 fn killed_while_running_the_claim_is_taken_over_after_its_lease() {
+    for kind in STORES {
+        killed_while_running_the_claim_is_taken_over_after_its_lease_on(kind);
+    }
+}
+
+fn killed_while_running_the_claim_is_taken_over_after_its_lease_on(kind: &str) {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("idem.redb");
-    let mut child = Child::spawn("claim", &db);
+    let db = dir.path().join(format!("idem.{kind}"));
+    let mut child = Child::spawn("claim", kind, &db);
     child.wait_for("claimed");
     child.kill();
 
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
         let clock = clock_at(T0);
-        let store = RedbStore::open(&db)
-            .expect("reopen after the crash")
-            .with_clock(clock.clone());
+        let store = open_store(kind, &db, clock.clone());
         let held = Record::in_progress(CHILD_TOKEN.into(), FP_CHILD.to_owned(), T0, T0.plus(LEASE));
         assert_eq!(store.get(key("k")).await.unwrap(), Some(held.clone()));
         let before_end = UnixMillis(T0.plus(LEASE).0 - 1);
@@ -269,18 +304,22 @@ fn killed_while_running_the_claim_is_taken_over_after_its_lease() {
 /// its output, byte for byte.
 #[test]
 fn killed_after_completing_the_result_is_replayed() {
+    for kind in STORES {
+        killed_after_completing_the_result_is_replayed_on(kind);
+    }
+}
+
+fn killed_after_completing_the_result_is_replayed_on(kind: &str) {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("idem.redb");
-    let mut child = Child::spawn("complete", &db);
+    let db = dir.path().join(format!("idem.{kind}"));
+    let mut child = Child::spawn("complete", kind, &db);
     child.wait_for("completed");
     child.kill();
 
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
         let clock = clock_at(T0);
-        let store = RedbStore::open(&db)
-            .expect("reopen after the crash")
-            .with_clock(clock.clone());
+        let store = open_store(kind, &db, clock.clone());
         let record = store.get(key("k")).await.unwrap().expect("the record");
         assert_eq!(record.token, CHILD_TOKEN);
         match &record.state {
@@ -288,7 +327,7 @@ fn killed_after_completing_the_result_is_replayed() {
                 assert_eq!(output.as_deref(), Some(OUTPUT));
                 assert_eq!(*expires_at, T0.plus(TTL));
             }
-            other => panic!("expected Completed, got {other:?}"),
+            other => panic!("{kind}: expected Completed, got {other:?}"),
         }
         move_to(&clock, T0.plus(LEASE));
         let replay = store
@@ -304,9 +343,15 @@ fn killed_after_completing_the_result_is_replayed() {
 /// absent or whole).
 #[test]
 fn killed_mid_stream_every_reported_completion_survives() {
+    for kind in STORES {
+        killed_mid_stream_every_reported_completion_survives_on(kind);
+    }
+}
+
+fn killed_mid_stream_every_reported_completion_survives_on(kind: &str) {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("idem.redb");
-    let mut child = Child::spawn("churn", &db);
+    let db = dir.path().join(format!("idem.{kind}"));
+    let mut child = Child::spawn("churn", kind, &db);
     let mut reported = 0u64;
     while reported < 200 {
         let word = child.next_word();
@@ -321,9 +366,7 @@ fn killed_mid_stream_every_reported_completion_survives() {
 
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
-        let store = RedbStore::open(&db)
-            .expect("reopen after the crash")
-            .with_clock(clock_at(T0));
+        let store = open_store(kind, &db, clock_at(T0));
         for i in 0..reported {
             let k = format!("churn-{i}");
             let record = store.get(key(&k)).await.unwrap();
@@ -332,7 +375,7 @@ fn killed_mid_stream_every_reported_completion_survives() {
                 ..
             }) = record
             else {
-                panic!("{k}: reported completed, found {record:?}");
+                panic!("{kind}: {k}: reported completed, found {record:?}");
             };
             assert_eq!(output.unwrap(), format!("{{\"i\":{i}}}").into_bytes());
         }

@@ -117,7 +117,7 @@ pub(crate) enum CliError {
     #[error("cannot write to stdout: {0}")]
     WriteStdout(#[source] io::Error),
     /// `idem store` without a store flag (clap requires one; kept so that no `unwrap` is needed).
-    #[error("give the store with --redb PATH, --redis URL or --postgres URL")]
+    #[error("give the store with --redb PATH, --sqlite PATH, --redis URL or --postgres URL")]
     NoStoreGiven,
     /// The store path names nothing: a store is never created by `idem store`.
     #[error(
@@ -126,8 +126,13 @@ pub(crate) enum CliError {
     )]
     NoStore { path: PathBuf },
     /// The store path names something that is not a store of that kind.
-    #[error("{} is not a redb store: {reason}", path.display())]
-    NotAStore { path: PathBuf, reason: &'static str },
+    #[error("{} is not a {kind} store: {reason}", path.display())]
+    NotAStore {
+        path: PathBuf,
+        /// `redb`, `SQLite`.
+        kind: &'static str,
+        reason: &'static str,
+    },
     /// The store file exists but could not be read to check it.
     #[error("cannot read {}: {source}", path.display())]
     ReadStoreFile { path: PathBuf, source: io::Error },
@@ -177,8 +182,8 @@ pub(crate) enum CliError {
     InvalidStoreOption(String),
     /// `idem store schema` with a store that has no schema.
     #[error(
-        "`schema` prints the PostgreSQL migration: use it with --postgres URL (a redb \
-         file and Redis need no schema)"
+        "`schema` prints the PostgreSQL migration: use it with --postgres URL (a redb or \
+         SQLite file and Redis need no schema)"
     )]
     SchemaNotApplicable,
 }

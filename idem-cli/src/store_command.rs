@@ -1,6 +1,7 @@
 //! `idem store`: look at and clean up the records of a store, for operators.
 //!
-//! - [`open::StoreArgs`] says which store (exactly one store flag: `--redb PATH` today) and
+//! - [`open::StoreArgs`] says which store (exactly one store flag: `--redb PATH`, `--sqlite PATH`,
+//!   `--redis URL`, `--postgres URL`) and
 //!   [`open::open`] opens it as an `Arc<dyn Store>`, never creating one;
 //! - [`list`], [`get`] and [`purge`] work on any `&dyn Store`: a new kind of store needs no change
 //!   here;
@@ -22,9 +23,9 @@ use open::{StoreArgs, StoreLocation, StoreOptions};
 
 const AFTER_HELP: &str = "\
 The store is only opened, never created: a path with no store is an error, and so is a
-PostgreSQL database without the table. A redb file is opened by one process at a time: while a
-service holds it, `idem store` fails (exit 1). Redis and PostgreSQL are shared: `list`, `get`
-and `purge` work while the services run.
+PostgreSQL database or a SQLite file without the table. A redb file is opened by one process at
+a time: while a service holds it, `idem store` fails (exit 1). SQLite files, Redis and
+PostgreSQL are shared: `list`, `get` and `purge` work while the services run.
 
 Exit status:
   0  done
@@ -36,6 +37,7 @@ Examples:
   idem store --redb /var/lib/app/idem.redb list
   idem store --redb /var/lib/app/idem.redb get payment-processor-v1/fb5f9548c85a45eb...
   idem store --redb /var/lib/app/idem.redb purge --expired
+  idem store --sqlite /var/lib/app/idem.sqlite list
   idem store --redis redis://127.0.0.1:6379 list
   idem store --postgres postgres://app@db.internal/app purge --expired
   idem store --postgres postgres://app@db.internal/app schema > migrations/001_idem.sql";
@@ -232,7 +234,9 @@ async fn records_elsewhere(location: &StoreLocation) -> Vec<(String, u64)> {
 /// Redis prefixes found, `elsewhere`), and the flag that names another place.
 fn empty_hint(location: &StoreLocation, elsewhere: &[(String, u64)]) -> String {
     match location {
-        StoreLocation::Redb(path) => format!("idem: no records in {}", path.display()),
+        StoreLocation::Redb(path) | StoreLocation::Sqlite(path) => {
+            format!("idem: no records in {}", path.display())
+        }
         StoreLocation::Redis { prefix, .. } => {
             let (prefix, origin) = match prefix {
                 Some(prefix) => (prefix.as_str(), "given by --redis-prefix"),

@@ -1,5 +1,6 @@
 //! End-to-end tests of `idem store`: a redb file is filled through `RedbStore`, as a service
-//! would fill it, then the binary lists, shows and purges its records.
+//! would fill it, then the binary lists, shows and purges its records; and a SQLite file
+//! likewise, while the service has it open.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -8,7 +9,9 @@ use std::time::Duration;
 use std::sync::Arc;
 
 use idem_core::clock::ManualClock;
-use idem_core::store::{Claim, ClaimOutcome, Completion, RecordKey, RedbStore, Store, UnixMillis};
+use idem_core::store::{
+    Claim, ClaimOutcome, Completion, RecordKey, RedbStore, SqliteStore, Store, UnixMillis,
+};
 use tempfile::TempDir;
 
 /// 2023-11-14T22:13:20.000Z: records claimed then are live (their TTL runs for a century).
@@ -40,7 +43,7 @@ fn block_on<T>(future: impl Future<Output = T>) -> T {
 /// Claims `tool/key` at `now` on the store's clock with `lease` (and the token `t-{key}`), then
 /// completes it with `completion` for `ttl` unless it is `None`.
 async fn put(
-    (store, clock): (&RedbStore, &ManualClock),
+    (store, clock): (&dyn Store, &ManualClock),
     (tool, key): (&str, &str),
     now: UnixMillis,
     lease: Duration,
@@ -70,10 +73,10 @@ fn fixture() -> (TempDir, PathBuf) {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let path = dir.path().join("idem.redb");
     let clock = Arc::new(ManualClock::at_unix_seconds(0));
-    let store = RedbStore::open(&path)
+    let redb = RedbStore::open(&path)
         .expect("a new store")
         .with_clock(clock.clone());
-    let store = (&store, &*clock);
+    let store = (&redb as &dyn Store, &*clock);
     block_on(async {
         let output = Completion::Output(OUTPUT.as_bytes().to_vec());
         let lease = Duration::from_secs(30);
@@ -110,9 +113,7 @@ fn fixture() -> (TempDir, PathBuf) {
             tool: PAYMENT,
             key: CORRUPT_KEY,
         };
-        store
-            .0
-            .write_raw(corrupt, b"{not json".to_vec())
+        redb.write_raw(corrupt, b"{not json".to_vec())
             .await
             .expect("a raw write");
     });
@@ -142,8 +143,13 @@ fn idem(args: &[&str]) -> Run {
 
 /// `idem store --redb PATH ARGS`.
 fn store_cmd(path: &Path, args: &[&str]) -> Run {
+    store_cmd_with("--redb", path, args)
+}
+
+/// `idem store FLAG PATH ARGS`.
+fn store_cmd_with(flag: &str, path: &Path, args: &[&str]) -> Run {
     let path = path.to_str().expect("a UTF-8 path");
-    let all: Vec<&str> = ["store", "--redb", path]
+    let all: Vec<&str> = ["store", flag, path]
         .into_iter()
         .chain(args.iter().copied())
         .collect();
@@ -513,4 +519,81 @@ fn get_help_says_which_keys_it_takes() {
         run.stdout.contains("--expired") && run.stdout.contains("--all"),
         "{run:?}"
     );
+}
+
+/// `--sqlite PATH`: a SqliteStore's file is listed, shown and purged while the service has it
+/// open (the file is shared); a path with no store, a file that is not SQLite's, and a SQLite
+/// database without the store's table are refused and left as they were.
+#[test]
+fn a_sqlite_store_is_listed_shown_and_purged_while_its_service_runs() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = dir.path().join("idem.sqlite");
+    let clock = Arc::new(ManualClock::at_unix_seconds(0));
+    let service = SqliteStore::open(&path)
+        .expect("the service's store")
+        .with_clock(clock.clone());
+    let output = Completion::Output(OUTPUT.as_bytes().to_vec());
+    let lease = Duration::from_secs(30);
+    block_on(async {
+        let store = (&service as &dyn Store, &*clock);
+        let live = Some((output.clone(), CENTURY));
+        put(store, (PAYMENT, SHARED_KEY), RECENT, lease, live).await;
+        let expired = Some((output, HOUR));
+        put(store, (PAYMENT, EXPIRED_KEY), LONG_AGO, lease, expired).await;
+    });
+    let sqlite = |args: &[&str]| {
+        let run = store_cmd_with("--sqlite", &path, args);
+        assert_eq!(run.code, Some(0), "{args:?} failed: {run:?}");
+        run.stdout
+    };
+    let listed: Vec<String> = rows(&sqlite(&["list"]))
+        .into_iter()
+        .map(|row| format!("{} {}", row[1], row[2]))
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            format!("{EXPIRED_KEY} completed,expired"),
+            format!("{SHARED_KEY} completed")
+        ]
+    );
+    let shown = sqlite(&["get", &format!("{PAYMENT}/{SHARED_KEY}")]);
+    assert!(shown.ends_with(&format!("output: {OUTPUT}\n")), "{shown}");
+    assert_eq!(
+        sqlite(&["purge", "--expired"]),
+        "removed 1 expired record\n"
+    );
+    // The service sees what the command did.
+    block_on(async {
+        let expired = RecordKey {
+            tool: PAYMENT,
+            key: EXPIRED_KEY,
+        };
+        assert_eq!(service.list().await.expect("a list").len(), 1);
+        assert_eq!(service.get(expired).await.expect("a get"), None);
+    });
+
+    let typo = dir.path().join("typo.sqlite");
+    let run = store_cmd_with("--sqlite", &typo, &["list"]);
+    assert_error(&run, 2, &["no store at", "typo.sqlite"]);
+    assert!(!typo.exists());
+    let redb = dir.path().join("idem.redb");
+    drop(RedbStore::open(&redb).expect("a redb file"));
+    let run = store_cmd_with("--sqlite", &redb, &["list"]);
+    assert_error(&run, 2, &["is not a SQLite store"]);
+    // Another program's SQLite database: no table is added to it.
+    let other = dir.path().join("app.sqlite");
+    let app = rusqlite::Connection::open(&other).expect("a SQLite database");
+    app.execute_batch("CREATE TABLE accounts (id INTEGER PRIMARY KEY)")
+        .expect("a table");
+    let run = store_cmd_with("--sqlite", &other, &["list"]);
+    assert_error(
+        &run,
+        1,
+        &["cannot open the store at", "no table `idem_records`"],
+    );
+    let tables: i64 = app
+        .query_row("SELECT count(*) FROM sqlite_schema", [], |row| row.get(0))
+        .expect("a count");
+    assert_eq!(tables, 1, "the command added nothing to the database");
 }

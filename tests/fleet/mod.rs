@@ -1,8 +1,9 @@
 //! The fleet harness: idempotency across many worker *processes* that share one Redis or
-//! PostgreSQL server, through crashes, stalls and outages.
+//! PostgreSQL server, or one SQLite file, through crashes, stalls and outages.
 //!
-//! A store's fleet test file (`tests/test_fleet_redis.rs`, `tests/test_fleet_postgres.rs`)
-//! implements [`Backend`] for its store and runs the scenarios of [`scenarios`]:
+//! A store's fleet test file (`tests/test_fleet_redis.rs`, `tests/test_fleet_postgres.rs`,
+//! `tests/test_fleet_sqlite.rs`) implements [`Backend`] for its store and runs the scenarios of
+//! [`scenarios`]:
 //!
 //! ```ignore
 //! mod fleet;
@@ -28,15 +29,20 @@
 //!   prefix a line with `test fleet_worker ... `, so lines are split at the marker).
 //!   [`proc::Proc`] is the parent's handle: a child is killed when its handle drops.
 //! - **The tool's side effect is a ledger kept in the server itself** (a Redis list, a
-//!   PostgreSQL table), appended at the *end* of the tool: `(order, call id)`. A call id names
+//!   PostgreSQL table; for SQLite, a file beside the store's, appended line by line),
+//!   appended at the *end* of the tool: `(order, call id)`. A call id names
 //!   the process and the call (`w3#17`); the tool's output is its call id, so that a replay
 //!   says which execution it replays, and the ledger says how many executions there were.
 //! - **Every test works in a namespace of its own** (a Redis prefix, a PostgreSQL table and
-//!   ledger table), removed at the end, whether the test passed or not. Nothing here flushes,
+//!   ledger table, a temporary directory), removed at the end, whether the test passed or not. Nothing here flushes,
 //!   stops or reconfigures a server: outages are made by a TCP proxy of the test's own
 //!   ([`proxy::Proxy`]).
 //! - **One fleet test at a time** in a test binary ([`run`] holds a lock): each one starts up to
 //!   8 processes on a machine that may have 2 cores.
+
+// A store's fleet file runs the scenarios that apply to it (a file has no outage scenario: no
+// network, no proxy), so some of the harness goes unused in it.
+#![allow(dead_code)]
 
 pub mod proc;
 pub use crate::support::proxy;
@@ -128,6 +134,12 @@ pub trait Backend: Sized + Send + Sync + 'static {
     /// The environment variable with the server's URL.
     const URL_VAR: &'static str;
 
+    /// Where the store of `test` is: the server's URL from [`Backend::URL_VAR`], or `None` after
+    /// saying that the test skips. A store without a server (a file) gives a place of its own.
+    fn locate(test: &str) -> Option<String> {
+        crate::support::servers::server_url(Self::URL_VAR, test)
+    }
+
     /// The server's `host:port` in `url`, for a proxy to forward to; `None` when the URL has
     /// another form (then the outage test skips).
     fn upstream(url: &str) -> Option<String>;
@@ -190,15 +202,15 @@ impl Fleet {
 static SERIAL: Mutex<()> = Mutex::new(());
 
 /// Runs the scenario `body` on backend `B` in a fresh namespace, then removes the namespace
-/// (even when `body` panics, whose panic is then passed on). Without the server's URL, says
-/// that the test is skipped, and why.
+/// (even when `body` panics, whose panic is then passed on). Without the server's URL
+/// ([`Backend::locate`]), says that the test is skipped, and why.
 pub fn run<B, F, Fut>(test: &str, tag: &str, body: F)
 where
     B: Backend,
     F: FnOnce(Arc<B>, Fleet) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    let Some(url) = crate::support::servers::server_url(B::URL_VAR, test) else {
+    let Some(url) = B::locate(test) else {
         return;
     };
     let _serial = SERIAL.lock().unwrap_or_else(PoisonError::into_inner);

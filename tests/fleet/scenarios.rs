@@ -85,32 +85,59 @@ fn recorded_call(record: &idem::store::Record) -> Option<String> {
 /// once; every call of every worker got the output of that one execution; the store holds it;
 /// every worker's call of the corrupt order failed with `Store(Corrupt)` and its tool never ran.
 pub fn exactly_once<B: Backend>(test: &str) {
-    run::<B, _, _>(test, "once", |backend, fleet| {
-        exactly_once_in(backend, fleet)
+    exactly_once_sized::<B>(test, Race::FLEET);
+}
+
+/// [`exactly_once`], with `size` workers, tasks and orders.
+pub fn exactly_once_sized<B: Backend>(test: &str, size: Race) {
+    run::<B, _, _>(test, "once", move |backend, fleet| {
+        exactly_once_in(backend, fleet, size)
     });
 }
 
-const RACE_WORKERS: usize = 8;
-const RACE_TASKS: usize = 16;
-const RACE_KEYS: usize = 2_000;
+/// The size of an [`exactly_once`] race.
+#[derive(Debug, Clone, Copy)]
+pub struct Race {
+    /// Worker processes; every `workers`-th order is called twice within one worker.
+    pub workers: usize,
+    /// Tasks per worker.
+    pub tasks: usize,
+    /// Orders, each called by every worker.
+    pub keys: usize,
+}
+
+impl Race {
+    /// 8 processes × 16 tasks × 2,000 orders: the fleet stores' race.
+    pub const FLEET: Race = Race {
+        workers: 8,
+        tasks: 16,
+        keys: 2_000,
+    };
+}
+
 const RACE_BLOCK: usize = 32;
 
-async fn exactly_once_in<B: Backend>(backend: Arc<B>, fleet: Fleet) {
+async fn exactly_once_in<B: Backend>(backend: Arc<B>, fleet: Fleet, size: Race) {
     let test = fleet.test.as_str();
+    let Race {
+        workers,
+        tasks,
+        keys,
+    } = size;
     let corrupt = "corrupt-0";
     let corrupt_key = Charge::new(corrupt).key();
     backend.plant_corrupt(record_key(&corrupt_key)).await;
 
-    let jobs = (0..RACE_WORKERS)
+    let jobs = (0..workers)
         .map(|w| {
             fleet.job(
                 &format!("w{w}"),
                 Role::Race {
                     seed: w as u64 + 1,
-                    keys: RACE_KEYS,
+                    keys,
                     block: RACE_BLOCK,
-                    tasks: RACE_TASKS,
-                    dup_every: RACE_WORKERS,
+                    tasks,
+                    dup_every: workers,
                     dup_phase: w,
                     corrupt: corrupt.to_owned(),
                     tool_ms: 2,
@@ -132,7 +159,7 @@ async fn exactly_once_in<B: Backend>(backend: Arc<B>, fleet: Fleet) {
     let ledger = backend.ledger().await;
     let charged = by_order(&ledger);
     assert_no_order_twice(test, &ledger);
-    let missing: Vec<_> = orders(RACE_KEYS)
+    let missing: Vec<_> = orders(keys)
         .into_iter()
         .filter(|o| !charged.contains_key(o.as_str()))
         .take(10)
@@ -143,7 +170,7 @@ async fn exactly_once_in<B: Backend>(backend: Arc<B>, fleet: Fleet) {
     );
     assert_eq!(
         ledger.len(),
-        RACE_KEYS,
+        keys,
         "{test}: the ledger holds other entries: {:?}",
         charged.keys().find(|o| !o.starts_with('k'))
     );
@@ -152,7 +179,8 @@ async fn exactly_once_in<B: Backend>(backend: Arc<B>, fleet: Fleet) {
     let mut executed: BTreeMap<&str, usize> = BTreeMap::new();
     let mut per_worker = Vec::new();
     for (w, (calls, done)) in results.iter().enumerate() {
-        let expected = RACE_KEYS + RACE_KEYS / RACE_WORKERS + 1;
+        // Every order, again those it calls twice (`dup_phase` = w), and the corrupt order.
+        let expected = keys + (0..keys).filter(|i| i % workers == w).count() + 1;
         assert_eq!(
             calls.len(),
             expected,
@@ -185,11 +213,7 @@ async fn exactly_once_in<B: Backend>(backend: Arc<B>, fleet: Fleet) {
         }
         per_worker.push(tally(calls.iter().map(|c| &c.got)));
     }
-    assert_eq!(
-        executed.len(),
-        RACE_KEYS,
-        "{test}: orders executed by no call"
-    );
+    assert_eq!(executed.len(), keys, "{test}: orders executed by no call");
     assert!(
         executed.values().all(|&n| n == 1),
         "{test}: orders executed twice: {:?}",
@@ -208,7 +232,7 @@ async fn exactly_once_in<B: Backend>(backend: Arc<B>, fleet: Fleet) {
         .map(|(order, calls)| (Charge::new(order).key(), calls[0]))
         .collect();
     let listed = admin.list().await.expect("list the records");
-    assert_eq!(listed.len(), RACE_KEYS + 1, "{test}: records in the store");
+    assert_eq!(listed.len(), keys + 1, "{test}: records in the store");
     for stored in &listed {
         if stored.key == corrupt_key {
             assert!(
@@ -236,7 +260,7 @@ async fn exactly_once_in<B: Backend>(backend: Arc<B>, fleet: Fleet) {
     let counts = tally(results.iter().flat_map(|(c, _)| c.iter().map(|c| &c.got)));
     let metrics = total(results.iter().map(|(_, d)| d.metrics));
     println!(
-        "{test}: {RACE_WORKERS} processes x {RACE_TASKS} tasks, {RACE_KEYS} orders, {calls} calls \
+        "{test}: {workers} processes x {tasks} tasks, {keys} orders, {calls} calls \
          in {elapsed:.2?} ({:.0} calls/s; the workers started in {ready:.2?})",
         calls as f64 / elapsed.as_secs_f64()
     );
@@ -258,13 +282,13 @@ async fn exactly_once_in<B: Backend>(backend: Arc<B>, fleet: Fleet) {
         );
     }
     println!(
-        "{test}: ledger: {} entries, every order once; all {RACE_WORKERS} processes agree on \
-         every output; {RACE_WORKERS} of {RACE_WORKERS} got Store(Corrupt) on the corrupt \
+        "{test}: ledger: {} entries, every order once; all {workers} processes agree on \
+         every output; {workers} of {workers} got Store(Corrupt) on the corrupt \
          record, whose tool never ran",
         ledger.len()
     );
-    assert_eq!(counts.get("executed"), Some(&RACE_KEYS));
-    assert_eq!(counts.get("Store(Corrupt)"), Some(&RACE_WORKERS));
+    assert_eq!(counts.get("executed"), Some(&keys));
+    assert_eq!(counts.get("Store(Corrupt)"), Some(&workers));
 }
 
 // ---------------------------------------------------------------------------------------------

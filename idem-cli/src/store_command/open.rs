@@ -1,7 +1,7 @@
 //! Which store `idem store` works on: [`StoreArgs`], exactly one store flag, and [`open`], which
 //! turns it into an `Arc<dyn Store>`.
 //!
-//! To add a store (`--redis URL`, `--postgres URL`): a field in [`StoreArgs`] (the group keeps the
+//! To add a store (`--sqlite PATH`, `--redis URL`): a field in [`StoreArgs`] (the group keeps the
 //! flags exclusive), a variant of [`StoreLocation`], and an arm in [`StoreArgs::location`] and
 //! [`open`]. Nothing else in `idem store` depends on the kind of store.
 
@@ -12,7 +12,8 @@ use std::sync::Arc;
 
 use clap::Args;
 use idem_core::store::{
-    PostgresOptions, PostgresStore, PostgresTable, RedbStore, RedisOptions, RedisStore, Store,
+    PostgresOptions, PostgresStore, PostgresTable, RedbStore, RedisOptions, RedisStore,
+    SqliteOptions, SqliteStore, Store,
 };
 
 use crate::error::CliError;
@@ -24,6 +25,10 @@ pub(crate) struct StoreArgs {
     /// A RedbStore: the redb file the service opens (it must exist; it is never created)
     #[arg(long, value_name = "PATH")]
     redb: Option<PathBuf>,
+
+    /// A SqliteStore: the SQLite file the services share (it must exist; it is never created)
+    #[arg(long, value_name = "PATH")]
+    sqlite: Option<PathBuf>,
 
     /// A RedisStore: the server's URL, e.g. redis://127.0.0.1:6379/0
     #[arg(long, value_name = "URL")]
@@ -51,6 +56,8 @@ pub(crate) struct StoreOptions {
 pub(crate) enum StoreLocation {
     /// `--redb PATH`.
     Redb(PathBuf),
+    /// `--sqlite PATH`.
+    Sqlite(PathBuf),
     /// `--redis URL [--redis-prefix PREFIX]`.
     Redis { url: String, prefix: Option<String> },
     /// `--postgres URL [--postgres-table TABLE]`.
@@ -62,6 +69,9 @@ impl StoreArgs {
     pub(crate) fn location(&self, options: &StoreOptions) -> Result<StoreLocation, CliError> {
         if let Some(path) = &self.redb {
             return Ok(StoreLocation::Redb(path.clone()));
+        }
+        if let Some(path) = &self.sqlite {
+            return Ok(StoreLocation::Sqlite(path.clone()));
         }
         if let Some(url) = &self.redis {
             if let Some(prefix) = &options.redis_prefix {
@@ -89,20 +99,33 @@ impl StoreArgs {
 }
 
 /// The first bytes of every redb file (redb's file format: its magic number).
-const REDB_MAGIC: [u8; 9] = [b'r', b'e', b'd', b'b', 0x1A, 0x0A, 0xA9, 0x0D, 0x0A];
+const REDB_MAGIC: &[u8] = &[b'r', b'e', b'd', b'b', 0x1A, 0x0A, 0xA9, 0x0D, 0x0A];
+/// The first bytes of every SQLite database file (SQLite's file format: its header string).
+const SQLITE_MAGIC: &[u8] = b"SQLite format 3\0";
 
 /// Opens the store at `location`. An existing store only: nothing is created.
 ///
-/// Async so that network stores can connect here; opening a redb file is synchronous, which is
-/// fine in a command that does nothing else meanwhile.
+/// Async so that network stores can connect here; opening a file is synchronous, which is fine in
+/// a command that does nothing else meanwhile.
 pub(crate) async fn open(location: &StoreLocation) -> Result<Arc<dyn Store>, CliError> {
     match location {
         StoreLocation::Redb(path) => {
-            check_redb_file(path)?;
+            check_store_file(path, "redb", REDB_MAGIC)?;
             let store = RedbStore::open(path).map_err(|source| CliError::OpenStore {
                 path: path.clone(),
                 source,
             })?;
+            Ok(Arc::new(store))
+        }
+        StoreLocation::Sqlite(path) => {
+            check_store_file(path, "SQLite", SQLITE_MAGIC)?;
+            // Never create the table either: the file may be another program's database.
+            let options = SqliteOptions::new().with_create_schema(false);
+            let store =
+                SqliteStore::open_with(path, options).map_err(|source| CliError::OpenStore {
+                    path: path.clone(),
+                    source,
+                })?;
             Ok(Arc::new(store))
         }
         StoreLocation::Redis { url, prefix } => {
@@ -137,11 +160,13 @@ pub(crate) async fn open(location: &StoreLocation) -> Result<Arc<dyn Store>, Cli
     }
 }
 
-/// Checks that `path` is a redb file before redb opens it: `RedbStore::open` would create a
-/// missing file and initialize an empty one, which an operator's typo must not do.
-fn check_redb_file(path: &Path) -> Result<(), CliError> {
+/// Checks that `path` is a file of the store `kind` (it starts with `magic`) before the store
+/// opens it: `RedbStore::open` would create a missing file and initialize an empty one, which
+/// an operator's typo must not do.
+fn check_store_file(path: &Path, kind: &'static str, magic: &[u8]) -> Result<(), CliError> {
     let not_a_store = |reason| CliError::NotAStore {
         path: path.to_path_buf(),
+        kind,
         reason,
     };
     let unreadable = |source| CliError::ReadStoreFile {
@@ -163,12 +188,14 @@ fn check_redb_file(path: &Path) -> Result<(), CliError> {
     if metadata.len() == 0 {
         return Err(not_a_store("the file is empty"));
     }
-    let mut head = Vec::with_capacity(REDB_MAGIC.len());
+    let mut head = Vec::with_capacity(magic.len());
     File::open(path)
-        .and_then(|file| file.take(REDB_MAGIC.len() as u64).read_to_end(&mut head))
+        .and_then(|file| file.take(magic.len() as u64).read_to_end(&mut head))
         .map_err(unreadable)?;
-    if head != REDB_MAGIC {
-        return Err(not_a_store("the file does not start with redb's header"));
+    if head != magic {
+        return Err(not_a_store(
+            "the file does not start with the header of one",
+        ));
     }
     Ok(())
 }
@@ -181,7 +208,7 @@ mod tests {
     fn a_missing_file_is_no_store_and_is_not_created() {
         let dir = std::env::temp_dir().join(format!("idem-cli-open-{}", std::process::id()));
         let path = dir.join("missing.redb");
-        let result = check_redb_file(&path);
+        let result = check_store_file(&path, "redb", REDB_MAGIC);
         assert!(
             matches!(result, Err(CliError::NoStore { .. })),
             "{result:?}"
@@ -194,6 +221,7 @@ mod tests {
         let options = StoreOptions::default();
         let args = StoreArgs {
             redb: Some(PathBuf::from("idem.redb")),
+            sqlite: None,
             redis: None,
             postgres: None,
         };
@@ -203,6 +231,7 @@ mod tests {
         );
         let none = StoreArgs {
             redb: None,
+            sqlite: None,
             redis: None,
             postgres: None,
         };
@@ -216,6 +245,7 @@ mod tests {
     fn bad_prefixes_and_table_names_are_bad_input() {
         let redis = StoreArgs {
             redb: None,
+            sqlite: None,
             redis: Some("redis://127.0.0.1:6379".into()),
             postgres: None,
         };
@@ -229,6 +259,7 @@ mod tests {
         ));
         let postgres = StoreArgs {
             redb: None,
+            sqlite: None,
             redis: None,
             postgres: Some("postgres://127.0.0.1/db".into()),
         };
