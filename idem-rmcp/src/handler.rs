@@ -79,6 +79,18 @@ pub struct IdempotentHandler<H> {
     tools: HashMap<String, Arc<dyn ErasedTool<H>>>,
 }
 
+// By hand: a derive would ask `dyn ErasedTool<H>` to be `Clone` too.
+impl<H: Clone> Clone for IdempotentHandler<H> {
+    /// A handler per session (Streamable HTTP builds one per session) shares the registered tools.
+    fn clone(&self) -> Self {
+        IdempotentHandler {
+            inner: self.inner.clone(),
+            idem: self.idem.clone(),
+            tools: self.tools.clone(),
+        }
+    }
+}
+
 impl<H: fmt::Debug> fmt::Debug for IdempotentHandler<H> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut tools: Vec<&str> = self.tools.keys().map(String::as_str).collect();
