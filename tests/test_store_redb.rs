@@ -270,6 +270,8 @@ fn a_file_held_by_another_opener_names_the_alternatives() {
     for part in [
         "already open",
         "Arc<RedbStore>",
+        "several processes on one host",
+        "SqliteStore",
         "RedisStore",
         "PostgresStore",
     ] {

@@ -85,8 +85,8 @@ pub enum StoreError {
 
 impl StoreError {
     /// [`StoreError::TooLarge`] when `size` bytes are over `limit`; `key` names the record (it is
-    /// written out only for the error). The fleet stores bound what they send.
-    #[cfg(any(feature = "redis", feature = "postgres"))]
+    /// written out only for the error). The shared stores bound what they send or write.
+    #[cfg(any(feature = "redis", feature = "postgres", feature = "sqlite"))]
     pub(crate) fn check_size(
         key: impl std::fmt::Display,
         size: usize,

@@ -12,6 +12,7 @@ use serde_json::value::RawValue;
 
 use crate::clock::{Clock, SystemClock};
 
+use super::decide::{claim_over, is_held_by};
 use super::{
     BoxFuture, Claim, ClaimOutcome, Completion, Record, RecordKey, RecordState, Store, StoreError,
     StoredRecord, UnixMillis,
@@ -187,7 +188,7 @@ impl Inner {
         let Some((address, entry)) = records.get_key_value_mut(key) else {
             return false;
         };
-        if !(entry.record.is_in_progress() && entry.record.token == token) {
+        if !is_held_by(&entry.record, token) {
             return false;
         }
         claims.remove(&entry.slot());
@@ -339,22 +340,18 @@ impl MemoryStore {
         };
         let existing = {
             let mut inner = self.lock();
-            match inner.get(&key) {
-                Some(record) if record.lease_expired(now) => {
-                    let previous_token = record.token.clone();
+            // An Arc's count, not a copy: the record is copied out of the lock below.
+            let found = inner.get(&key).cloned();
+            let absent = found.is_none();
+            match claim_over(found, now) {
+                Ok(outcome) => {
+                    if absent {
+                        inner.make_room(now, self.capacity)?;
+                    }
                     inner.put(&key, fresh());
-                    return Ok(ClaimOutcome::TookOver { previous_token });
+                    return Ok(outcome);
                 }
-                Some(record) if record.is_expired(now) => {
-                    inner.put(&key, fresh());
-                    return Ok(ClaimOutcome::Claimed);
-                }
-                Some(record) => Arc::clone(record),
-                None => {
-                    inner.make_room(now, self.capacity)?;
-                    inner.put(&key, fresh());
-                    return Ok(ClaimOutcome::Claimed);
-                }
+                Err(live) => live,
             }
         };
         // Copied out of the lock.
@@ -406,7 +403,7 @@ impl MemoryStore {
         let mut inner = self.lock();
         let held = inner
             .get(&key)
-            .is_some_and(|record| record.is_in_progress() && record.token == token);
+            .is_some_and(|record| is_held_by(record, token));
         held && inner.remove(&key).is_some()
     }
 

@@ -10,8 +10,8 @@
 //!
 //! Whether a lease has ended or a result has expired is decided by **the store's clock**, never
 //! by the caller's: the server's time for [`RedisStore`] and [`PostgresStore`], and a clock of the
-//! store's own for [`MemoryStore`] and [`RedbStore`] (the host's wall clock unless one is given
-//! with `with_clock`, e.g. a [`ManualClock`](crate::ManualClock) in tests). Two workers whose
+//! store's own for [`MemoryStore`], [`RedbStore`] and [`SqliteStore`] (the host's wall clock
+//! unless one is given with `with_clock`, e.g. a [`ManualClock`](crate::ManualClock) in tests). Two workers whose
 //! clocks disagree by minutes therefore agree on every lease: a live claim is never taken over
 //! because a caller's clock runs ahead. Leases and TTLs are durations, measured from the moment
 //! the store applies them.
@@ -20,9 +20,13 @@
 //! |---|---|---|---|
 //! | [`MemoryStore`] | this process | no | no |
 //! | [`RedbStore`] (feature `redb`, on by default) | one file | yes | one process at a time |
+//! | [`SqliteStore`] (feature `sqlite`) | one file | yes | yes, on one host |
 //! | [`PostgresStore`] (feature `postgres`) | a PostgreSQL table | yes | yes |
 //! | [`RedisStore`] (feature `redis`) | a Redis or Valkey server | as the server persists | yes, a fleet |
 
+#[cfg(any(feature = "redb", feature = "sqlite"))]
+mod blocking;
+mod decide;
 mod error;
 mod memory;
 #[cfg(feature = "postgres")]
@@ -32,6 +36,8 @@ mod record;
 mod redb_store;
 #[cfg(feature = "redis")]
 mod redis;
+#[cfg(feature = "sqlite")]
+mod sqlite;
 
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
@@ -45,6 +51,9 @@ pub use record::{RECORD_FORMAT, Record, RecordState, UnixMillis};
 #[cfg(feature = "redb")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redb")))]
 pub use redb_store::{AlreadyOpen, RedbStore};
+#[cfg(feature = "sqlite")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
+pub use sqlite::{Durability, SqliteOptions, SqliteStore};
 
 use std::fmt;
 use std::future::Future;
@@ -119,23 +128,23 @@ pub enum Completion {
 impl Completion {
     /// The state a record takes when a claim completes this way, expiring at `expires_at`.
     pub fn to_state(&self, expires_at: UnixMillis) -> RecordState {
+        self.clone().into_state(expires_at)
+    }
+
+    /// [`to_state`](Completion::to_state), without copying the output.
+    #[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
+    pub(crate) fn into_state(self, expires_at: UnixMillis) -> RecordState {
         match self {
             Completion::Output(bytes) => RecordState::Completed {
-                output: Some(bytes.clone()),
+                output: Some(bytes),
                 expires_at,
             },
             Completion::Marker => RecordState::Completed {
                 output: None,
                 expires_at,
             },
-            Completion::Failed(error) => RecordState::Failed {
-                error: error.clone(),
-                expires_at,
-            },
-            Completion::Unknown(reason) => RecordState::Unknown {
-                reason: reason.clone(),
-                expires_at,
-            },
+            Completion::Failed(error) => RecordState::Failed { error, expires_at },
+            Completion::Unknown(reason) => RecordState::Unknown { reason, expires_at },
         }
     }
 }

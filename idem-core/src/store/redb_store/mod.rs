@@ -1,15 +1,14 @@
 //! [`RedbStore`]: records in one file, on [redb](https://docs.rs/redb).
 
-use std::cell::Cell;
 use std::fmt;
-use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
-use tokio::runtime::{Handle, RuntimeFlavor};
 
+use super::blocking;
+use super::decide::{Change, claim_over, is_held_by};
 use super::{
     BoxFuture, Claim, ClaimOutcome, Completion, Record, RecordKey, RecordState, Store, StoreError,
     StoredRecord, UnixMillis, Unreadable,
@@ -163,63 +162,14 @@ impl RedbStore {
         .await
     }
 
-    /// Runs `op` off the async threads: in place with `block_in_place` on a multi-thread Tokio
-    /// runtime, on the blocking thread pool on a current-thread runtime, and right here without
-    /// a runtime.
+    /// Runs `op` off the async threads (see [`blocking::run`]).
     async fn run<T, F>(&self, op: F) -> Result<T, StoreError>
     where
         F: FnOnce(&Database) -> Result<T, StoreError> + Send + 'static,
         T: Send + 'static,
     {
-        let Ok(handle) = Handle::try_current() else {
-            let db = &self.db;
-            return panic::catch_unwind(AssertUnwindSafe(|| op(db)))
-                .unwrap_or_else(|panic| Err(open::panicked(&*panic)));
-        };
-        let mut op = Some(op);
-        if handle.runtime_flavor() == RuntimeFlavor::MultiThread && !IN_PLACE_REFUSED.get() {
-            // The worker hands its other tasks to a new thread, and this thread waits for the
-            // disk: no round trip to another thread before and after each transaction.
-            let db = &self.db;
-            let in_place = panic::catch_unwind(AssertUnwindSafe(|| {
-                tokio::task::block_in_place(|| op.take().map(|op| op(db)))
-            }));
-            match in_place {
-                Ok(Some(result)) => return result,
-                // The operation itself panicked inside redb (a damaged file): a typed error, and
-                // the call does not go on.
-                Err(panic) if op.is_none() => return Err(open::panicked(&*panic)),
-                // `block_in_place` refused before running it (this thread may not block: a
-                // multi-thread runtime's handle entered within a current-thread runtime): run it
-                // on the blocking pool instead, from now on on this thread.
-                Ok(None) | Err(_) => IN_PLACE_REFUSED.set(true),
-            }
-        }
-        let Some(op) = op else {
-            return Err(StoreError::Unavailable {
-                store: "redb",
-                source: "the operation did not run".into(),
-            });
-        };
-        let db = Arc::clone(&self.db);
-        match handle.spawn_blocking(move || op(&db)).await {
-            Ok(result) => result,
-            Err(err) if err.is_panic() => Err(open::panicked(&*err.into_panic())),
-            Err(err) => Err(StoreError::Unavailable {
-                store: "redb",
-                source: Box::new(err),
-            }),
-        }
+        blocking::run("redb", &self.db, op).await
     }
-}
-
-/// What to do with a held claim, in [`RedbStore::change_held_claim`].
-enum Change {
-    /// Give the record this state (a renewed lease, or how the call ended), keeping its token,
-    /// fingerprint and creation time.
-    Rewrite(RecordState),
-    /// Remove the record (a released claim).
-    Remove,
 }
 
 impl RedbStore {
@@ -241,14 +191,13 @@ impl RedbStore {
                 let Some(claimed) = claim_of(&table, &address, &name, &token)? else {
                     return Ok(false);
                 };
-                match change {
-                    Change::Rewrite(state) => {
-                        let done = Record { state, ..claimed }.encode(&name)?;
+                match change.apply(claimed, &name)? {
+                    Some(done) => {
                         table
                             .insert(address.as_str(), done.as_slice())
                             .map_err(unavailable)?;
                     }
-                    Change::Remove => {
+                    None => {
                         table.remove(address.as_str()).map_err(unavailable)?;
                     }
                 }
@@ -277,12 +226,6 @@ impl RedbStore {
             }
         })
     }
-}
-
-thread_local! {
-    /// Set on a thread where `block_in_place` refused to run (it panics there): operations on
-    /// this thread go to the blocking pool instead.
-    static IN_PLACE_REFUSED: Cell<bool> = const { Cell::new(false) };
 }
 
 impl fmt::Debug for RedbStore {
@@ -327,13 +270,9 @@ impl Store for RedbStore {
                         .map_err(unavailable)?
                         .map(|bytes| Record::decode(&name, bytes.value()))
                         .transpose()?;
-                    let outcome = match found {
-                        None => ClaimOutcome::Claimed,
-                        Some(record) if record.lease_expired(now) => ClaimOutcome::TookOver {
-                            previous_token: record.token,
-                        },
-                        Some(record) if record.is_expired(now) => ClaimOutcome::Claimed,
-                        Some(record) => return Ok(ClaimOutcome::Existing(record)),
+                    let outcome = match claim_over(found, now) {
+                        Ok(outcome) => outcome,
+                        Err(live) => return Ok(ClaimOutcome::Existing(live)),
                     };
                     table
                         .insert(address.as_str(), fresh.as_slice())
@@ -480,7 +419,7 @@ fn claim_of(
         .map_err(unavailable)?
         .map(|bytes| Record::decode(name, bytes.value()))
         .transpose()?;
-    Ok(found.filter(|record| record.is_in_progress() && record.token == token))
+    Ok(found.filter(|record| is_held_by(record, token)))
 }
 
 fn unavailable(error: impl Into<redb::Error>) -> StoreError {

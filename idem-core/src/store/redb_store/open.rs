@@ -1,30 +1,25 @@
 //! Opening the store's file: a damaged file, an empty file, a file held by another opener, and a
 //! panic inside redb are each a clear, typed error, never a panic and never an empty store.
 
-use std::any::Any;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 
 use redb::{Database, DatabaseError, StorageError};
 
 use crate::store::StoreError;
+use crate::store::blocking::panic_message;
 
-/// The file is open already, in this process or another: redb lets one opener at a time have it.
+/// The file is open already, in this process or another: redb lets one opener at a time have
+/// it. The message names what to use instead.
 #[derive(Debug, thiserror::Error)]
 #[error(
     "`{path}` is already open, in this process or another: a RedbStore file has one opener at a \
-     time. Within a process, share one store (an Arc<RedbStore>); for several processes on one \
-     host, or several hosts, use a store they can share (RedisStore or PostgresStore)"
+     time. Within one process, share one store (an Arc<RedbStore>); for several processes on one \
+     host (e.g. an MCP stdio server started once per client), use a SqliteStore (feature \
+     `sqlite`), whose file they can all open; for several hosts, a RedisStore or PostgresStore"
 )]
 pub struct AlreadyOpen {
     path: PathBuf,
-}
-
-/// redb panicked during an operation: the file is probably damaged.
-#[derive(Debug, thiserror::Error)]
-#[error("redb panicked ({message}); the file may be damaged")]
-pub(super) struct Panicked {
-    message: String,
 }
 
 /// Opens (or creates) the database at `path`, checking every page's checksum when the file
@@ -83,22 +78,4 @@ fn damaged(path: &Path, reason: String) -> StoreError {
         place: path.display().to_string(),
         reason,
     }
-}
-
-/// The error of an operation that panicked inside redb.
-pub(super) fn panicked(panic: &(dyn Any + Send)) -> StoreError {
-    StoreError::Unavailable {
-        store: "redb",
-        source: Box::new(Panicked {
-            message: panic_message(panic).to_owned(),
-        }),
-    }
-}
-
-fn panic_message(panic: &(dyn Any + Send)) -> &str {
-    panic
-        .downcast_ref::<&str>()
-        .copied()
-        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
-        .unwrap_or("no message")
 }

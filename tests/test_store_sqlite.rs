@@ -1,0 +1,420 @@
+//! `SqliteStore`: the conformance suite (with corrupt records planted in the file), then what is
+//! particular to it: persistence across a reopen, several stores on one file, a file that is
+//! not a database, a file locked past the busy timeout, the record size limit. Several
+//! processes on one file: `tests/test_fleet_sqlite.rs`.
+#![cfg(feature = "sqlite")]
+
+mod store_conformance;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use idem::store::{
+    BoxFuture, ClaimOutcome, Completion, RecordKey, RecordState, SqliteOptions, SqliteStore, Store,
+    StoreError, UnixMillis,
+};
+use store_conformance::{ClaimBy, Corruptor, LONG_TTL as TTL, Shape, TestTime};
+
+/// A claim by `token` (the time it carries is the caller's, which the store ignores).
+fn claim_by(token: &str) -> ClaimBy {
+    ClaimBy {
+        token: token.to_owned(),
+        fingerprint: format!("fp-{token}"),
+        now: UnixMillis(0),
+        lease: Duration::from_secs(30),
+    }
+}
+
+struct SqliteCorruptor(Arc<SqliteStore>);
+
+impl Corruptor for SqliteCorruptor {
+    fn write_raw<'a>(&'a self, key: RecordKey<'a>, bytes: &'a [u8]) -> BoxFuture<'a, ()> {
+        Box::pin(async move {
+            self.0
+                .write_raw(key, bytes.to_vec())
+                .await
+                .expect("write raw bytes");
+        })
+    }
+}
+
+/// The conformance suite, one test per check, each on a new file in a temporary directory,
+/// removed at the end.
+mod conformance {
+    use super::*;
+    use crate::store_conformance::Fixture;
+
+    /// A store on a new file, on a manual clock, with corrupt records planted in the file.
+    async fn make(_check: &'static str) -> Option<Fixture> {
+        let dir = tempfile::tempdir().unwrap();
+        let (clock, time) = TestTime::manual();
+        let store = SqliteStore::open(dir.path().join("idem.sqlite")).unwrap();
+        let store = Arc::new(store.with_clock(clock));
+        let fixture = Fixture::new(Arc::clone(&store) as Arc<dyn Store>, time)
+            .with_corruptor(SqliteCorruptor(store))
+            .with_cleanup(move || async move {
+                dir.close().expect("remove the temporary directory");
+            });
+        Some(fixture)
+    }
+
+    crate::store_conformance::suite!(make = make, corrupt);
+}
+
+#[tokio::test]
+async fn records_survive_a_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("idem.sqlite");
+    let tools = ["tool", "tool:with:colons", "5:tool", "t\u{0}ol"];
+    let output = Completion::Output(store_conformance::TRICKY_OUTPUT.to_vec());
+    {
+        let store = SqliteStore::open(&path).unwrap();
+        assert_eq!(store.path(), path);
+        for tool in tools {
+            let done = RecordKey { tool, key: "done" };
+            assert_eq!(
+                store.claim(done, &claim_by("a").claim()).await.unwrap(),
+                ClaimOutcome::Claimed
+            );
+            store
+                .complete(done, &claim_by("a").claim(), &output, TTL)
+                .await
+                .unwrap();
+            let running = RecordKey {
+                tool,
+                key: "running",
+            };
+            assert_eq!(
+                store.claim(running, &claim_by("b").claim()).await.unwrap(),
+                ClaimOutcome::Claimed
+            );
+        }
+    }
+    let store = SqliteStore::open(&path).unwrap();
+    for tool in tools {
+        let done = store
+            .get(RecordKey { tool, key: "done" })
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(matches!(
+            done.state,
+            RecordState::Completed { output: Some(ref o), .. } if o == store_conformance::TRICKY_OUTPUT
+        ));
+        let running = store
+            .get(RecordKey {
+                tool,
+                key: "running",
+            })
+            .await
+            .unwrap();
+        assert_eq!(running.as_ref().map(Shape::of), Some(Shape::claimed("b")));
+    }
+    let mut listed: Vec<(String, String)> = store
+        .list()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.tool, r.key))
+        .collect();
+    listed.sort();
+    let mut expected: Vec<(String, String)> = tools
+        .iter()
+        .flat_map(|t| {
+            [
+                (t.to_string(), "done".into()),
+                (t.to_string(), "running".into()),
+            ]
+        })
+        .collect();
+    expected.sort();
+    assert_eq!(listed, expected);
+}
+
+/// Two stores of one process on one file (as two processes would be): each sees the other's
+/// claims and results, and tasks of both racing on the same keys claim each key once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_stores_on_one_file_claim_each_key_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("idem.sqlite");
+    let stores = [
+        Arc::new(SqliteStore::open(&path).unwrap()),
+        Arc::new(SqliteStore::open(&path).unwrap()),
+    ];
+    let key = RecordKey {
+        tool: "pay",
+        key: "seen",
+    };
+    assert_eq!(
+        stores[0].claim(key, &claim_by("a").claim()).await.unwrap(),
+        ClaimOutcome::Claimed
+    );
+    let seen = store_conformance::existing(
+        stores[1].claim(key, &claim_by("b").claim()).await.unwrap(),
+        "the second store",
+    );
+    assert_eq!(seen, Shape::claimed("a"));
+    let output = Completion::Output(br#"{"receipt":1}"#.to_vec());
+    stores[0]
+        .complete(key, &claim_by("a").claim(), &output, TTL)
+        .await
+        .unwrap();
+    let replayed = store_conformance::existing(
+        stores[1].claim(key, &claim_by("b").claim()).await.unwrap(),
+        "the second store after the completion",
+    );
+    assert_eq!(replayed, Shape::done("a", &output));
+
+    // 16 tasks, 8 on each store, claim the same 100 keys, each in its own order.
+    const KEYS: usize = 100;
+    let tasks: Vec<_> = (0..16)
+        .map(|t| {
+            let store = Arc::clone(&stores[t % 2]);
+            tokio::spawn(async move {
+                let mut won = Vec::new();
+                for i in 0..KEYS {
+                    let k = format!("race-{}", (i * 7 + t * 13) % KEYS);
+                    let key = RecordKey {
+                        tool: "pay",
+                        key: &k,
+                    };
+                    let token = format!("task-{t}");
+                    match store.claim(key, &claim_by(&token).claim()).await.unwrap() {
+                        ClaimOutcome::Claimed => won.push(k),
+                        ClaimOutcome::Existing(_) => {}
+                        other => panic!("{k}: {other:?}"),
+                    }
+                }
+                won
+            })
+        })
+        .collect();
+    let mut won: Vec<String> = Vec::new();
+    for task in tasks {
+        won.extend(task.await.unwrap());
+    }
+    won.sort();
+    let mut expected: Vec<String> = (0..KEYS).map(|i| format!("race-{i}")).collect();
+    expected.sort();
+    assert_eq!(won, expected, "every key claimed exactly once");
+}
+
+/// Many stores opening one new file at the same moment (processes starting together): each
+/// opens it, none fails, and each sees the same table.
+#[test]
+fn stores_opening_a_new_file_together_all_open_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("idem.sqlite");
+    let barrier = Arc::new(std::sync::Barrier::new(8));
+    let threads: Vec<_> = (0..8)
+        .map(|_| {
+            let (path, barrier) = (path.clone(), Arc::clone(&barrier));
+            std::thread::spawn(move || {
+                barrier.wait();
+                SqliteStore::open(&path)
+            })
+        })
+        .collect();
+    let stores: Vec<SqliteStore> = threads
+        .into_iter()
+        .map(|t| t.join().unwrap().expect("open the new file"))
+        .collect();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let key = RecordKey {
+            tool: "t",
+            key: "k",
+        };
+        stores[0].claim(key, &claim_by("a").claim()).await.unwrap();
+        for store in &stores {
+            let found = store.get(key).await.unwrap();
+            assert_eq!(found.as_ref().map(Shape::of), Some(Shape::claimed("a")));
+        }
+    });
+}
+
+/// The file is in WAL mode (readers and the writer do not wait for each other), as SQLite
+/// itself reports it to another client.
+#[test]
+fn the_file_is_in_wal_mode() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("idem.sqlite");
+    let _store = SqliteStore::open(&path).unwrap();
+    let raw = rusqlite::Connection::open(&path).unwrap();
+    let mode: String = raw
+        .query_row("PRAGMA journal_mode", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
+}
+
+#[test]
+fn not_a_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("not.sqlite");
+    let bytes = b"these bytes are not a SQLite database, not at all".repeat(100);
+    std::fs::write(&path, &bytes).unwrap();
+    let err = SqliteStore::open(&path).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StoreError::Unavailable {
+                store: "sqlite",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let message = err.to_string();
+    assert!(
+        message.contains("is not a SQLite database") && message.contains("not.sqlite"),
+        "{message}"
+    );
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        bytes,
+        "the file is left alone"
+    );
+
+    let err = SqliteStore::open(dir.path().join("no/such/dir/idem.sqlite")).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StoreError::Unavailable {
+                store: "sqlite",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("no/such/dir"), "{err}");
+}
+
+/// Another client holds the file's write lock longer than the busy timeout: the claim fails
+/// closed (`Unavailable`, saying so), writes nothing, and works once the lock is gone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_locked_past_the_busy_timeout_fails_closed() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("idem.sqlite");
+    let options = SqliteOptions::new().with_busy_timeout(Duration::from_millis(100));
+    let store = SqliteStore::open_with(&path, options).unwrap();
+    let mut raw = rusqlite::Connection::open(&path).unwrap();
+    let writer = raw
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .unwrap();
+    let key = RecordKey {
+        tool: "t",
+        key: "locked",
+    };
+    let err = store.claim(key, &claim_by("a").claim()).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StoreError::Unavailable {
+                store: "sqlite",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("busy timeout"), "{err}");
+    writer.rollback().unwrap();
+    assert_eq!(store.get(key).await.unwrap(), None, "nothing was written");
+    assert_eq!(
+        store.claim(key, &claim_by("a").claim()).await.unwrap(),
+        ClaimOutcome::Claimed
+    );
+}
+
+/// Records over `max_record_bytes` are refused before anything is written.
+#[tokio::test]
+async fn records_over_the_limit_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = SqliteOptions::new().with_max_record_bytes(1_000);
+    let store = SqliteStore::open_with(dir.path().join("idem.sqlite"), options).unwrap();
+    let key = RecordKey {
+        tool: "t",
+        key: "big",
+    };
+    let claim = claim_by("a");
+    assert_eq!(
+        store.claim(key, &claim.claim()).await.unwrap(),
+        ClaimOutcome::Claimed
+    );
+    let big = Completion::Output(store_conformance::large_json(2_000));
+    let err = store
+        .complete(key, &claim.claim(), &big, TTL)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::TooLarge { limit: 1_000, .. }),
+        "{err:?}"
+    );
+    let held = store.get(key).await.unwrap();
+    assert_eq!(held.as_ref().map(Shape::of), Some(Shape::claimed("a")));
+    let small = Completion::Output(b"[1]".to_vec());
+    store
+        .complete(key, &claim.claim(), &small, TTL)
+        .await
+        .unwrap();
+}
+
+/// On a current-thread runtime each operation goes to the blocking pool; on a multi-thread
+/// runtime it runs in place; outside a runtime, on the calling thread.
+#[test]
+fn works_on_every_kind_of_runtime() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SqliteStore::open(dir.path().join("idem.sqlite")).unwrap());
+    let round = |store: Arc<SqliteStore>, k: &'static str| async move {
+        let key = RecordKey { tool: "t", key: k };
+        let claim = claim_by("a");
+        assert_eq!(
+            store.claim(key, &claim.claim()).await.unwrap(),
+            ClaimOutcome::Claimed
+        );
+        store
+            .complete(key, &claim.claim(), &Completion::Marker, TTL)
+            .await
+            .unwrap();
+        let found = store.get(key).await.unwrap().unwrap();
+        assert!(matches!(found.state, RecordState::Completed { .. }));
+    };
+    let current = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let multi = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    current.block_on(round(Arc::clone(&store), "current-thread"));
+    let task = round(Arc::clone(&store), "multi-thread task");
+    multi.block_on(async { tokio::spawn(task).await.unwrap() });
+    current.block_on(async {
+        let _entered = multi.handle().enter();
+        round(Arc::clone(&store), "multi-thread handle in current-thread").await;
+    });
+    block_on_here(round(Arc::clone(&store), "no runtime"));
+}
+
+/// A minimal executor: polls a future on this thread until it is ready.
+fn block_on_here<F: std::future::Future>(future: F) -> F::Output {
+    use std::task::{Context, Poll, Wake, Waker};
+    struct Unpark(std::thread::Thread);
+    impl Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
+    let mut cx = Context::from_waker(&waker);
+    let mut future = std::pin::pin!(future);
+    loop {
+        match future.as_mut().poll(&mut cx) {
+            Poll::Ready(output) => return output,
+            Poll::Pending => std::thread::park(),
+        }
+    }
+}
