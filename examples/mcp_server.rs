@@ -88,7 +88,10 @@ impl Effects {
     /// Waits `--delay-ms`, then appends `line` to the effects file; returns this process's run
     /// number.
     async fn perform(&self, line: String) -> Result<u64, ErrorData> {
-        tokio::time::sleep(self.delay).await;
+        if !self.delay.is_zero() {
+            eprintln!("mcp_server: waiting {:?} before: {line}", self.delay);
+            tokio::time::sleep(self.delay).await;
+        }
         let mut file = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -260,6 +263,7 @@ async fn open_store(spec: &str) -> Result<Arc<dyn Store>, Box<dyn std::error::Er
     let (kind, location) = spec.split_once(':').unwrap_or((spec, ""));
     Ok(match kind {
         "memory" => Arc::new(idem::store::MemoryStore::new()),
+        "sqlite" => Arc::new(idem::store::SqliteStore::open(location)?),
         "redb" => Arc::new(idem::store::RedbStore::open(location)?),
         #[cfg(feature = "redis")]
         "redis" => Arc::new(idem::store::RedisStore::connect(spec).await?),
