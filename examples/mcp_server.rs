@@ -117,9 +117,14 @@ impl Effects {
 
     async fn fulfill(&self, o: FulfillOrder) -> Result<CallToolResult, ErrorData> {
         let pid = std::process::id();
-        let run = self.perform(format!("order {} pid={pid}", o.order_id)).await?;
+        let run = self
+            .perform(format!("order {} pid={pid}", o.order_id))
+            .await?;
         let warehouse = o.warehouse_id.unwrap_or_else(|| "main".to_owned());
-        let text = format!("shipment shp-{pid}-{run}: order {} from {warehouse}", o.order_id);
+        let text = format!(
+            "shipment shp-{pid}-{run}: order {} from {warehouse}",
+            o.order_id
+        );
         Ok(CallToolResult::success(vec![ContentBlock::text(text)]))
     }
 }
@@ -172,8 +177,16 @@ impl ServerHandler for Counter {
         _context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
         Ok(ListToolsResult::with_all_items(vec![
-            Tool::new("process_payment", "Process an e-commerce payment.", schema_for_type::<ProcessPayment>()),
-            Tool::new("fulfill_order", "Fulfill a customer order.", schema_for_type::<FulfillOrder>()),
+            Tool::new(
+                "process_payment",
+                "Process an e-commerce payment.",
+                schema_for_type::<ProcessPayment>(),
+            ),
+            Tool::new(
+                "fulfill_order",
+                "Fulfill a customer order.",
+                schema_for_type::<FulfillOrder>(),
+            ),
         ]))
     }
 
@@ -185,8 +198,16 @@ impl ServerHandler for Counter {
         let args = serde_json::Value::Object(request.arguments.unwrap_or_default());
         let invalid = |err: serde_json::Error| ErrorData::invalid_params(err.to_string(), None);
         let result = match &*request.name {
-            "process_payment" => self.effects.pay(serde_json::from_value(args).map_err(invalid)?).await,
-            "fulfill_order" => self.effects.fulfill(serde_json::from_value(args).map_err(invalid)?).await,
+            "process_payment" => {
+                self.effects
+                    .pay(serde_json::from_value(args).map_err(invalid)?)
+                    .await
+            }
+            "fulfill_order" => {
+                self.effects
+                    .fulfill(serde_json::from_value(args).map_err(invalid)?)
+                    .await
+            }
             other => Err(ErrorData::invalid_params(format!("no tool {other}"), None)),
         };
         result.map(Into::into)
@@ -222,7 +243,9 @@ fn parse_options() -> Result<Options, String> {
             "--store" => options.store = value()?,
             "--effects" => options.effects = PathBuf::from(value()?),
             "--delay-ms" => {
-                let ms = value()?.parse().map_err(|err| format!("--delay-ms: {err}"))?;
+                let ms = value()?
+                    .parse()
+                    .map_err(|err| format!("--delay-ms: {err}"))?;
                 options.delay = Duration::from_millis(ms);
             }
             "--lease" => options.lease = Some(parse_duration(&value()?)?),
@@ -248,9 +271,13 @@ fn parse_options() -> Result<Options, String> {
 
 /// `500ms`, `2s`, `1m`.
 fn parse_duration(text: &str) -> Result<Duration, String> {
-    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
     let (number, unit) = text.split_at(split);
-    let number: u64 = number.parse().map_err(|_| format!("not a duration: {text}"))?;
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("not a duration: {text}"))?;
     match unit {
         "ms" => Ok(Duration::from_millis(number)),
         "s" => Ok(Duration::from_secs(number)),
@@ -296,12 +323,19 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         delay: options.delay,
         runs: AtomicU64::new(0),
     });
-    let (payment, order) = (spec::<ProcessPayment>(&options)?, spec::<FulfillOrder>(&options)?);
+    let (payment, order) = (
+        spec::<ProcessPayment>(&options)?,
+        spec::<FulfillOrder>(&options)?,
+    );
     eprintln!(
         "mcp_server: store {}, effects {}, {} style",
         options.store,
         options.effects.display(),
-        if options.handler_style { "handler" } else { "router" }
+        if options.handler_style {
+            "handler"
+        } else {
+            "router"
+        }
     );
     if options.handler_style {
         let counter = Counter { effects };
@@ -314,7 +348,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let tool_router = Shop::tool_router()
             .with_idempotent_spec::<ProcessPayment>(payment, &idem)?
             .with_idempotent_spec::<FulfillOrder>(order, &idem)?;
-        serve(Shop { effects, tool_router }, options.http.as_deref()).await
+        serve(
+            Shop {
+                effects,
+                tool_router,
+            },
+            options.http.as_deref(),
+        )
+        .await
     }
 }
 
@@ -324,7 +365,11 @@ async fn serve<S: ServerHandler + Clone>(
 ) -> Result<(), Box<dyn std::error::Error>> {
     let Some(address) = http else {
         eprintln!("mcp_server: serving stdio");
-        server.serve(rmcp::transport::stdio()).await?.waiting().await?;
+        server
+            .serve(rmcp::transport::stdio())
+            .await?
+            .waiting()
+            .await?;
         return Ok(());
     };
     let service = StreamableHttpService::new(
@@ -334,7 +379,10 @@ async fn serve<S: ServerHandler + Clone>(
     );
     let router = axum::Router::new().nest_service("/mcp", service);
     let listener = tokio::net::TcpListener::bind(address).await?;
-    eprintln!("mcp_server: listening on http://{}/mcp", listener.local_addr()?);
+    eprintln!(
+        "mcp_server: listening on http://{}/mcp",
+        listener.local_addr()?
+    );
     axum::serve(listener, router).await?;
     Ok(())
 }

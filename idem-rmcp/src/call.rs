@@ -76,7 +76,9 @@ where
     };
     let run = || async move { ToolFailure::classify(tool().await) };
     let executor = &idem.executor;
-    let execution = async {
+    // Boxed at once: the executor's future is large, and moving it into the wrappers below (and
+    // the caller's boxed future) would copy it each time.
+    let execution = Box::pin(async {
         match &caller.key {
             Some(key) => {
                 let keyed = CallerKeyed { key, args: &args };
@@ -90,7 +92,7 @@ where
                     .await
             }
         }
-    };
+    });
     // The executor records a panic as an unknown outcome before it goes on: answer the client
     // (rmcp would leave the request without a response) instead of ending the request's task.
     let execution = AssertUnwindSafe(execution).catch_unwind();

@@ -39,7 +39,10 @@ pub(crate) fn from_meta(
     let invalid = |err: KeyError| {
         ErrorKind::InvalidKey.mcp_error(
             rmcp::model::ErrorCode::INVALID_PARAMS,
-            format!("`_meta` `{}` is not a valid idempotency key: {err}", meta::KEY),
+            format!(
+                "`_meta` `{}` is not a valid idempotency key: {err}",
+                meta::KEY
+            ),
         )
     };
     // The caller's key alone first, so that the error names its own mistake.
@@ -113,7 +116,11 @@ mod tests {
     #[test]
     fn a_bad_caller_key_is_refused_naming_the_rule() {
         let context = Context::new();
-        assert!(from_meta(&RequestMetaObject::new(), &context).unwrap().is_none());
+        assert!(
+            from_meta(&RequestMetaObject::new(), &context)
+                .unwrap()
+                .is_none()
+        );
         let refused = |value| from_meta(&meta(value), &context).unwrap_err().message;
         assert!(refused(json!(7)).contains("must be a string"));
         assert!(refused(json!("")).contains("must not be empty"));

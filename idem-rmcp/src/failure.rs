@@ -30,7 +30,7 @@ pub(crate) enum ToolFailure {
     McpError(ErrorData),
     /// The tool asked the client for input, or answered with a task: not a completed call, so
     /// its claim is always released (the retry that brings the input runs it).
-    Incomplete(CallToolResponse),
+    Incomplete(Box<CallToolResponse>),
 }
 
 impl ToolFailure {
@@ -43,7 +43,7 @@ impl ToolFailure {
                 Err(ToolFailure::ToolError(result))
             }
             Ok(CallToolResponse::Complete(result)) => Ok(result),
-            Ok(other) => Err(ToolFailure::Incomplete(other)),
+            Ok(other) => Err(ToolFailure::Incomplete(Box::new(other))),
             Err(error) => Err(ToolFailure::McpError(error)),
         }
     }
@@ -62,7 +62,7 @@ impl ToolFailure {
         match self {
             ToolFailure::ToolError(result) => Ok(result.into()),
             ToolFailure::McpError(error) => Err(error),
-            ToolFailure::Incomplete(response) => Ok(response),
+            ToolFailure::Incomplete(response) => Ok(*response),
         }
     }
 }
@@ -103,7 +103,10 @@ impl fmt::Display for ToolFailure {
         };
         match serde_json::to_string(&recorded) {
             Ok(json) => f.write_str(&json),
-            Err(err) => write!(f, "the tool failed (its answer could not be written: {err})"),
+            Err(err) => write!(
+                f,
+                "the tool failed (its answer could not be written: {err})"
+            ),
         }
     }
 }

@@ -163,7 +163,11 @@ impl<H: ServerHandler> IdempotentHandler<H> {
         context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
         let mut listed = self.inner.list_tools(request, context).await?;
-        listed.tools = listed.tools.into_iter().map(|tool| self.advertised(tool)).collect();
+        listed.tools = listed
+            .tools
+            .into_iter()
+            .map(|tool| self.advertised(tool))
+            .collect();
         Ok(listed)
     }
 

@@ -10,7 +10,7 @@
 //! ```
 //!
 //! `ProcessPayment` is the tool's arguments type (`Parameters<ProcessPayment>`), deriving
-//! `Deserialize` and `JsonSchema` for rmcp and [`idem::Idempotent`] for idem: its derived key is
+//! `Deserialize` and `JsonSchema` for rmcp and [`Idempotent`](idem_core::Idempotent) for idem: its derived key is
 //! the call's key. The same call twice runs the tool once; the second gets the first's result.
 //!
 //! ## Two styles, as rmcp has two

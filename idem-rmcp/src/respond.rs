@@ -37,7 +37,8 @@ pub(crate) fn respond(
 fn refuse(error: ExecuteError<ToolFailure>) -> Result<CallToolResponse, ErrorData> {
     let message = error.to_string();
     let tool_error = |kind: ErrorKind| Ok(kind.tool_error(format!("idem: {message}")).into());
-    let internal = |kind: ErrorKind| Err(kind.mcp_error(ErrorCode::INTERNAL_ERROR, message.clone()));
+    let internal =
+        |kind: ErrorKind| Err(kind.mcp_error(ErrorCode::INTERNAL_ERROR, message.clone()));
     match error {
         // The tool's own answer, as it gave it.
         ExecuteError::Tool(failure) => failure.into_response(),
@@ -86,9 +87,8 @@ fn replay_failure(recorded: &str, message: &str) -> Result<CallToolResponse, Err
             Err(error)
         }
         None => {
-            let mut result = CallToolResult::error(vec![ContentBlock::text(format!(
-                "idem: {message}"
-            ))]);
+            let mut result =
+                CallToolResult::error(vec![ContentBlock::text(format!("idem: {message}"))]);
             meta::mark(&mut result, meta::REPLAYED, true);
             Ok(result.into())
         }

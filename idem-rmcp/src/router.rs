@@ -134,7 +134,10 @@ impl Idempotency {
                 let caller = idem.caller(&context.request_context)?;
                 let ct = context.request_context.ct.clone();
                 let cancelled = async move { ct.cancelled().await };
-                call(&idem, &spec, caller, args, cancelled, move || inner(context)).await
+                call(&idem, &spec, caller, args, cancelled, move || {
+                    inner(context)
+                })
+                .await
             })
         })
     }

@@ -61,7 +61,10 @@ impl ServerHandler for Warehouse {
         let text = match &*request.name {
             "fulfill_order" => {
                 let n = self.0.shipments.fetch_add(1, Ordering::SeqCst) + 1;
-                format!("shipment {n} of {} from {}", args["order_id"], args["warehouse_id"])
+                format!(
+                    "shipment {n} of {} from {}",
+                    args["order_id"], args["warehouse_id"]
+                )
             }
             "ping_warehouse" => {
                 let n = self.0.pings.fetch_add(1, Ordering::SeqCst) + 1;
@@ -127,7 +130,10 @@ async fn tools_list_advertises_idempotent_hint_on_registered_tools() {
 
     let tools = client.list_all_tools().await.unwrap();
     let hint = |name: &str| {
-        let tool = tools.iter().find(|t| t.name == name).expect("the tool is listed");
+        let tool = tools
+            .iter()
+            .find(|t| t.name == name)
+            .expect("the tool is listed");
         tool.annotations.as_ref().and_then(|a| a.idempotent_hint)
     };
     assert_eq!(hint("fulfill_order"), Some(true));

@@ -237,8 +237,7 @@ impl<H: ServerHandler> ServerHandler for IdempotentHandler<H> {
         &self,
         request: Option<PaginatedRequestParams>,
         context: RequestContext<RoleServer>,
-    ) -> impl Future<Output = Result<ListSkillsResult, McpError>> + MaybeSendFuture + '_
-    {
+    ) -> impl Future<Output = Result<ListSkillsResult, McpError>> + MaybeSendFuture + '_ {
         self.inner.list_skills(request, context)
     }
 
@@ -254,9 +253,8 @@ impl<H: ServerHandler> ServerHandler for IdempotentHandler<H> {
         &self,
         request: ReadResourceDirectoryRequestParams,
         context: RequestContext<RoleServer>,
-    ) -> impl Future<Output = Result<ReadResourceDirectoryResult, McpError>>
-    + MaybeSendFuture
-    + '_ {
+    ) -> impl Future<Output = Result<ReadResourceDirectoryResult, McpError>> + MaybeSendFuture + '_
+    {
         self.inner.read_resource_directory(request, context)
     }
 }

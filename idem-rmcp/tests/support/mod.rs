@@ -79,13 +79,18 @@ impl Shop {
             }
             "mcp_error" => {
                 self.effects.payments.fetch_add(1, Ordering::SeqCst);
-                return Err(ErrorData::internal_error("bank unreachable", Some(json!({"bank": "b-1"}))));
+                return Err(ErrorData::internal_error(
+                    "bank unreachable",
+                    Some(json!({"bank": "b-1"})),
+                ));
             }
             _ => {}
         }
         let run = self.effects.payments.fetch_add(1, Ordering::SeqCst) + 1;
         if payment.mode == "tool_error" || (payment.mode == "fail_once" && run == 1) {
-            return Ok(CallToolResult::error(vec![ContentBlock::text(format!("card declined (run {run})"))]));
+            return Ok(CallToolResult::error(vec![ContentBlock::text(format!(
+                "card declined (run {run})"
+            ))]));
         }
         let receipt = json!({
             "receipt": format!("rcpt-{run}"),
@@ -101,7 +106,10 @@ impl Shop {
     #[tool]
     async fn refund(&self, Parameters(refund): Parameters<Refund>) -> String {
         let run = self.effects.refunds.fetch_add(1, Ordering::SeqCst) + 1;
-        format!("refund {run} of {} for {}", refund.amount, refund.transaction_id)
+        format!(
+            "refund {run} of {} for {}",
+            refund.amount, refund.transaction_id
+        )
     }
 
     /// Echoes its text: not idempotent-wrapped.
@@ -131,7 +139,13 @@ impl Shop {
             .with_idempotent_spec::<ProcessPayment>(payment, idem)
             .and_then(|router| router.with_idempotent::<Refund>(idem))
             .expect("the shop has both tools");
-        (Shop { effects: Arc::clone(&effects), tool_router }, effects)
+        (
+            Shop {
+                effects: Arc::clone(&effects),
+                tool_router,
+            },
+            effects,
+        )
     }
 }
 
@@ -140,22 +154,32 @@ pub type Client = RunningService<RoleClient, ClientConfig>;
 /// An idempotency handle over a fresh memory store.
 pub fn memory() -> (Idempotency, Arc<dyn Store>) {
     let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
-    (Idempotency::with_executor(Arc::new(Executor::with_store(Arc::clone(&store)))), store)
+    (
+        Idempotency::with_executor(Arc::new(Executor::with_store(Arc::clone(&store)))),
+        store,
+    )
 }
 
 /// Serves `server` in process and connects a client to it.
 pub async fn connect<S: ServerHandler>(server: S) -> Client {
     let (server_io, client_io) = tokio::io::duplex(1 << 16);
     tokio::spawn(async move {
-        let running = rmcp::serve_server(server, server_io).await.expect("the server starts");
+        let running = rmcp::serve_server(server, server_io)
+            .await
+            .expect("the server starts");
         let _ = running.waiting().await;
     });
-    ClientConfig::default().serve(client_io).await.expect("the client connects")
+    ClientConfig::default()
+        .serve(client_io)
+        .await
+        .expect("the client connects")
 }
 
 /// The request of a call of `tool` with `arguments`, and the caller key `key` if any.
 pub fn request(tool: &'static str, arguments: Value, key: Option<&str>) -> CallToolRequestParams {
-    let Value::Object(arguments) = arguments else { panic!("arguments are an object") };
+    let Value::Object(arguments) = arguments else {
+        panic!("arguments are an object")
+    };
     let mut request = CallToolRequestParams::new(tool).with_arguments(arguments);
     if let Some(key) = key {
         let mut meta = RequestMetaObject::new();
@@ -171,7 +195,10 @@ pub async fn call(client: &Client, tool: &'static str, arguments: Value) -> Call
 }
 
 pub async fn call_with(client: &Client, request: CallToolRequestParams) -> CallToolResult {
-    client.call_tool(request).await.expect("the call is answered with a result")
+    client
+        .call_tool(request)
+        .await
+        .expect("the call is answered with a result")
 }
 
 /// The payment of `transaction_id` for `amount`.
@@ -181,7 +208,10 @@ pub fn payment(transaction_id: &str, amount: f64) -> Value {
 
 /// The result's `_meta` entry `name`.
 pub fn meta(result: &CallToolResult, name: &str) -> Option<Value> {
-    result.meta.as_ref().and_then(|meta| meta.get(name).cloned())
+    result
+        .meta
+        .as_ref()
+        .and_then(|meta| meta.get(name).cloned())
 }
 
 /// The result without its `_meta`, as JSON text: what must be equal byte for byte on a replay.
