@@ -183,6 +183,11 @@ pub use idem_derive::Idempotent;
 /// ```
 pub use idem_derive::Canonical;
 
+/// MCP servers on rmcp: a tool becomes idempotent with one line at registration
+/// (`router.with_idempotent::<Args>(&idem)?`); see the module's documentation.
+#[cfg(feature = "rmcp")]
+pub use idem_rmcp as rmcp;
+
 /// The examples of README.md, compiled and run as doctests.
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
