@@ -183,6 +183,12 @@ pub use idem_derive::Idempotent;
 /// ```
 pub use idem_derive::Canonical;
 
+/// Idempotent [rig](https://docs.rs/rig-core) tools: wrap a rig `Tool` whose arguments derive
+/// [`Idempotent`], and an agent's duplicate calls replay the first call's output.
+#[cfg(feature = "rig")]
+#[cfg_attr(docsrs, doc(cfg(feature = "rig")))]
+pub use idem_rig as rig;
+
 /// The examples of README.md, compiled and run as doctests.
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
