@@ -183,9 +183,15 @@ pub use idem_derive::Idempotent;
 /// ```
 pub use idem_derive::Canonical;
 
+/// Idempotent [rig](https://docs.rs/rig-core) tools: wrap a rig `Tool` whose arguments derive
+/// [`Idempotent`], and an agent's duplicate calls replay the first call's output.
+#[cfg(feature = "rig")]
+#[cfg_attr(docsrs, doc(cfg(feature = "rig")))]
+pub use idem_rig as rig;
 /// MCP servers on rmcp: a tool becomes idempotent with one line at registration
 /// (`router.with_idempotent::<Args>(&idem)?`); see the module's documentation.
 #[cfg(feature = "rmcp")]
+#[cfg_attr(docsrs, doc(cfg(feature = "rmcp")))]
 pub use idem_rmcp as rmcp;
 
 /// The examples of README.md, compiled and run as doctests.

@@ -415,3 +415,22 @@ fn migration() {
         ],
     );
 }
+
+#[cfg(feature = "rig")]
+#[test]
+fn rig_tools() {
+    check(
+        "rig_tools",
+        &[
+            r#"tools the agent advertises: ["process_payment", "register_user"]"#,
+            r#"  -> executed: output {"receipt_id":"rcpt-1","transaction_id":"txn-5001","amount":59.9}"#,
+            r#"  -> replayed: output {"receipt_id":"rcpt-1","transaction_id":"txn-5001","amount":59.9}"#,
+            "  -> arguments_mismatch: error an earlier call with the same `transaction_id` had other arguments",
+            "  -> tool_error: error the card was declined: ask the customer for another card",
+            "  -> previously_failed: error this same call already failed",
+            "payment requests sent to the card network: 2 (for 5 calls)",
+            r#"  -> replayed: output {"user_id":"u-1","username":"ada"}"#,
+            "accounts created: 2 (for 3 calls)",
+        ],
+    );
+}

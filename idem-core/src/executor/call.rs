@@ -15,6 +15,7 @@ use super::inflight::{Role, Shared};
 use super::metrics::Counter;
 use super::outcome::Outcome;
 use super::supervise::{Ran, panic_message, supervise};
+use super::telemetry;
 use super::token::ClaimToken;
 use super::{Executor, OnFailure};
 use crate::key::IdempotencyKey;
@@ -46,6 +47,8 @@ pub(super) struct Call<'a> {
     pub(super) key: &'a IdempotencyKey,
     pub(super) fingerprint: &'a str,
     pub(super) started: Instant,
+    /// The call's `idem.execute` span.
+    pub(super) span: &'a tracing::Span,
 }
 
 /// The longest pause between two looks at a key running elsewhere.
@@ -115,6 +118,7 @@ impl Call<'_> {
                     if let Some(panic) = led.panic {
                         // The duplicates have their answer and the store its record: the
                         // panic goes on to the caller, as if idem were not there.
+                        telemetry::record_outcome(self.span, &led.result);
                         std::panic::resume_unwind(panic);
                     }
                     return led.result;

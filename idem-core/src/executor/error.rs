@@ -133,6 +133,38 @@ pub enum ExecuteError<E> {
     },
 }
 
+impl<E> ExecuteError<E> {
+    /// A stable snake-case name for the variant, as recorded in the `idem.outcome` field of the
+    /// call's span: `"tool_error"`, `"key_error"`, `"store_error"`, `"not_recorded"`,
+    /// `"claim_lost"`, `"outcome_unknown"`, `"joined_failed"`, `"arguments_mismatch"`,
+    /// `"already_ran"`, `"previously_failed"`, `"in_progress"`, `"wait_timed_out"` or
+    /// `"output_error"`.
+    ///
+    /// ```
+    /// use idem::executor::ExecuteError;
+    ///
+    /// let err: ExecuteError<std::io::Error> = ExecuteError::InProgress { key: "k".into() };
+    /// assert_eq!(err.kind(), "in_progress");
+    /// ```
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ExecuteError::Tool(_) => "tool_error",
+            ExecuteError::Key(_) => "key_error",
+            ExecuteError::Store(_) => "store_error",
+            ExecuteError::NotRecorded { .. } => "not_recorded",
+            ExecuteError::ClaimLost { .. } => "claim_lost",
+            ExecuteError::OutcomeUnknown { .. } => "outcome_unknown",
+            ExecuteError::Joined { .. } => "joined_failed",
+            ExecuteError::ArgumentsMismatch { .. } => "arguments_mismatch",
+            ExecuteError::AlreadyRan { .. } => "already_ran",
+            ExecuteError::PreviouslyFailed { .. } => "previously_failed",
+            ExecuteError::InProgress { .. } => "in_progress",
+            ExecuteError::WaitTimedOut { .. } => "wait_timed_out",
+            ExecuteError::Output { .. } => "output_error",
+        }
+    }
+}
+
 /// Who held a key when a wait for it ended: what a [`ExecuteError::WaitTimedOut`] says.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]

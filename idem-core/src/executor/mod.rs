@@ -65,6 +65,7 @@ mod metrics;
 mod outcome;
 mod storable;
 mod supervise;
+mod telemetry;
 mod token;
 
 pub use error::{ExecuteError, Holder};
@@ -78,12 +79,12 @@ use std::future::Future;
 use std::sync::Arc;
 
 use tokio::time::Instant;
-use tracing::Instrument;
+use tracing::{Instrument, Span};
 
 use crate::clock::{Clock, SystemClock};
 use crate::context::Context;
 use crate::error::KeyError;
-use crate::key::KeyExplanation;
+use crate::key::{IdempotencyKey, KeyExplanation};
 use crate::spec::ToolSpec;
 use crate::store::{Store, UnixMillis};
 use crate::strategy::KeyOptions;
@@ -126,6 +127,24 @@ pub enum OnFailure {
 /// assert_eq!(again.output, "hello, Ada");
 /// # });
 /// ```
+///
+/// # Tracing
+///
+/// Every call runs in an `idem.execute` span (level `INFO`), named and shaped for the
+/// OpenTelemetry semantic conventions for generative AI, so that an agent's trace shows it as
+/// a tool execution:
+///
+/// | field | value |
+/// |---|---|
+/// | `gen_ai.operation.name` | `"execute_tool"` |
+/// | `gen_ai.tool.name` | the tool's name ([`ToolSpec::name`]) |
+/// | `otel.name` | `"execute_tool {gen_ai.tool.name}"`, the span name OpenTelemetry exporters use |
+/// | `tool` | the tool id ([`ToolSpec::id`]) |
+/// | `key` | the idempotency key, once computed (absent when idempotency is off or no key could be computed) |
+/// | `idem.outcome` | how the call ended, recorded when it ends: [`Outcome::as_str`] (`executed`, `took_over`, `replayed`, `joined`, `not_idempotent`) or [`ExecuteError::kind`] (`tool_error`, `arguments_mismatch`, `outcome_unknown`, ...); absent if the call was dropped before it ended |
+///
+/// The key, which may be derived from a caller's data, is on spans only: the
+/// [`metrics`](Executor::metrics) are plain counters, never labelled by key or tool.
 pub struct Executor {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
@@ -233,45 +252,138 @@ impl Executor {
         Fut: Future<Output = Result<T, E>>,
         P: Fn(&E) -> OnFailure,
     {
-        let config = spec.idempotency();
-        if !config.is_enabled() {
-            let output = tool().await.map_err(ExecuteError::Tool);
-            self.count(&output, Counter::Execution);
-            return output.map(|output| Execution {
-                output,
-                outcome: Outcome::NotIdempotent,
-                key: None,
-            });
+        let span = telemetry::call_span(spec);
+        let keyed = span.in_scope(|| self.key_call(spec, context, args));
+        self.run_keyed(spec, span, keyed, on_failure, tool).await
+    }
+
+    /// As [`execute_with`](Executor::execute_with), for a tool that takes its arguments by
+    /// value: the executor keys the call on `args`, then hands them to `tool` if it runs. For
+    /// frameworks whose tools own their arguments (rig's `Tool::call`, an HTTP handler's body),
+    /// so that the arguments need not be cloned.
+    ///
+    /// ```
+    /// use idem::executor::{Executor, OnFailure, Outcome};
+    /// use idem::spec::ToolSpec;
+    /// use idem::store::MemoryStore;
+    /// use idem::Context;
+    /// use serde_json::{Value, json};
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let executor = Executor::new(MemoryStore::new());
+    /// let spec = ToolSpec::function("greet-v1", "greet").build().unwrap();
+    /// // The tool owns its arguments.
+    /// let greet = |args: Value| async move {
+    ///     let name = args["name"].as_str().unwrap_or("stranger").to_owned();
+    ///     Ok::<_, std::io::Error>(format!("hello, {name}"))
+    /// };
+    /// let release = |_: &std::io::Error| OnFailure::Release;
+    /// let ctx = Context::new();
+    /// let first = executor.execute_owned(&spec, &ctx, json!({"name": "Ada"}), release, greet).await.unwrap();
+    /// let again = executor.execute_owned(&spec, &ctx, json!({"name": "Ada"}), release, greet).await.unwrap();
+    /// assert_eq!(first.outcome, Outcome::Executed { took_over: false });
+    /// assert_eq!(again.outcome, Outcome::Replayed { args_differ: false });
+    /// assert_eq!(again.output, "hello, Ada");
+    /// # });
+    /// ```
+    ///
+    /// # Errors
+    /// See [`ExecuteError`].
+    pub async fn execute_owned<A, T, E, F, Fut, P>(
+        &self,
+        spec: &ToolSpec,
+        context: &Context,
+        args: A,
+        on_failure: P,
+        tool: F,
+    ) -> Result<Execution<T>, ExecuteError<E>>
+    where
+        A: ToolInput,
+        T: StorableOutput,
+        E: fmt::Display,
+        F: FnOnce(A) -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+        P: Fn(&E) -> OnFailure,
+    {
+        let span = telemetry::call_span(spec);
+        let keyed = span.in_scope(|| self.key_call(spec, context, &args));
+        self.run_keyed(spec, span, keyed, on_failure, move || tool(args))
+            .await
+    }
+
+    /// The call's key and fingerprint, or `None` when idempotency is off for the tool.
+    fn key_call<A: ToolInput + ?Sized>(
+        &self,
+        spec: &ToolSpec,
+        context: &Context,
+        args: &A,
+    ) -> Result<Option<(IdempotencyKey, String)>, KeyError> {
+        if !spec.idempotency().is_enabled() {
+            return Ok(None);
         }
-        let key = args
-            .idempotency_key(spec, context, &self.key_options())
-            .and_then(|key| Ok((key, args.fingerprint()?)));
-        let (key, fingerprint) = match key {
-            Ok(pair) => pair,
+        let key = args.idempotency_key(spec, context, &self.key_options())?;
+        Ok(Some((key, args.fingerprint()?)))
+    }
+
+    /// Runs a keyed call (or, with idempotency off, the tool) in its span, and records how it
+    /// ended.
+    async fn run_keyed<T, E, F, Fut, P>(
+        &self,
+        spec: &ToolSpec,
+        span: Span,
+        keyed: Result<Option<(IdempotencyKey, String)>, KeyError>,
+        on_failure: P,
+        tool: F,
+    ) -> Result<Execution<T>, ExecuteError<E>>
+    where
+        T: StorableOutput,
+        E: fmt::Display,
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+        P: Fn(&E) -> OnFailure,
+    {
+        let (key, fingerprint) = match keyed {
+            Ok(Some(keyed)) => keyed,
+            Ok(None) => {
+                let output = tool().instrument(span.clone()).await;
+                let result = output
+                    .map(|output| (output, Outcome::NotIdempotent))
+                    .map_err(ExecuteError::Tool);
+                telemetry::record_outcome(&span, &result);
+                self.count(&result, Counter::Execution);
+                return result.map(|(output, outcome)| Execution {
+                    output,
+                    outcome,
+                    key: None,
+                });
+            }
             Err(err) => {
                 self.metrics.add(Counter::Error);
-                return Err(ExecuteError::Key(err));
+                let err = ExecuteError::Key(err);
+                telemetry::record_error(&span, &err);
+                return Err(err);
             }
         };
-        let span = tracing::info_span!("idem.execute", tool = spec.id(), key = key.as_str());
+        telemetry::record_key(&span, key.as_str());
         let call = Call {
             executor: self,
             spec,
             key: &key,
             fingerprint: &fingerprint,
             started: Instant::now(),
+            span: &span,
         };
-        let result = call.run(on_failure, tool).instrument(span).await;
+        let result = call.run(on_failure, tool).instrument(span.clone()).await;
+        telemetry::record_outcome(&span, &result);
         match &result {
             Ok(execution) => tracing::debug!(
-                tool = spec.id(),
-                key = key.as_str(),
-                outcome = ?execution.1,
+                parent: &span,
+                outcome = execution.1.as_str(),
                 "idem call done"
             ),
             Err(err) => {
                 self.metrics.add(Counter::Error);
-                tracing::debug!(tool = spec.id(), key = key.as_str(), error = %err, "idem call failed");
+                tracing::debug!(parent: &span, error = %err, "idem call failed");
             }
         }
         result.map(|(output, outcome)| Execution {

@@ -38,6 +38,26 @@ impl Outcome {
             Outcome::Replayed { args_differ: true } | Outcome::Joined { args_differ: true }
         )
     }
+
+    /// A stable name for the outcome, as recorded in the `idem.outcome` field of the call's
+    /// span: `"executed"`, `"took_over"` (executed after taking over an expired claim),
+    /// `"replayed"`, `"joined"` or `"not_idempotent"`.
+    ///
+    /// ```
+    /// use idem::executor::Outcome;
+    ///
+    /// assert_eq!(Outcome::Replayed { args_differ: false }.as_str(), "replayed");
+    /// assert_eq!(Outcome::Executed { took_over: true }.as_str(), "took_over");
+    /// ```
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Outcome::Executed { took_over: false } => "executed",
+            Outcome::Executed { took_over: true } => "took_over",
+            Outcome::Replayed { .. } => "replayed",
+            Outcome::Joined { .. } => "joined",
+            Outcome::NotIdempotent => "not_idempotent",
+        }
+    }
 }
 
 /// A call's output, how it was obtained, and its key.
