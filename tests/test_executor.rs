@@ -463,6 +463,48 @@ async fn a_cancelled_call_leaves_an_unknown_outcome_that_no_retry_runs_again() {
     assert_eq!(gateway.count(), 0, "the retry did not run the tool");
 }
 
+/// A tool that failed without knowing whether it took effect (a request that timed out) under
+/// `OnFailure::Unknown`: its caller gets its error, and no retry runs it again.
+#[tokio::test]
+async fn a_failure_of_unknown_outcome_is_never_run_again() {
+    let (executor, _clock, spec) = setup();
+    let ctx = Context::new();
+    let args = payment("txn-timeout", 3.0);
+    let sent_with = Mutex::new(None);
+    let unknown = |_: &PaymentError| OnFailure::Unknown;
+    let err = executor
+        .execute_keyed(&spec, &ctx, &args, unknown, |key| {
+            // The tool gets the call's key, to send on (an `Idempotency-Key` header).
+            *sent_with.lock().unwrap() = key;
+            async { Err::<Receipt, _>(PaymentError::Timeout) }
+        })
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, ExecuteError::Tool(PaymentError::Timeout)),
+        "{err}"
+    );
+    let key = executor.explain(&spec, &ctx, &args).unwrap().into_key();
+    assert_eq!(sent_with.lock().unwrap().as_ref(), Some(&key));
+
+    let gateway = Gateway::default();
+    let again = executor
+        .execute(&spec, &ctx, &args, || gateway.charge(&args))
+        .await
+        .unwrap_err();
+    let ExecuteError::OutcomeUnknown {
+        reason,
+        key: unknown_key,
+        ..
+    } = &again
+    else {
+        panic!("expected OutcomeUnknown, got {again:?}");
+    };
+    assert_eq!(unknown_key, key.as_str());
+    assert!(reason.contains("gateway timeout"), "{reason}");
+    assert_eq!(gateway.count(), 0, "the retry did not run the tool");
+}
+
 /// What goes wrong in a [`Faulty`] store.
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Fault {

@@ -31,8 +31,9 @@
 //!
 //! **An unknown outcome is never retried early.** Once the tool has started, the claim is given
 //! back only when the tool itself returned an error under [`OnFailure::Release`]. If the tool
-//! panics, or the caller's future is dropped while the tool runs (a timeout, a client that went
-//! away), nobody knows whether it took effect: the record becomes an *unknown outcome*
+//! panics, returns an error under [`OnFailure::Unknown`] (a request that timed out), or the
+//! caller's future is dropped while the tool runs (a timeout, a client that went away), nobody
+//! knows whether it took effect: the record becomes an *unknown outcome*
 //! ([`RecordState::Unknown`](crate::store::RecordState::Unknown)) until the result TTL, and
 //! every later call with the key gets [`ExecuteError::OutcomeUnknown`] instead of running the
 //! tool again. An operator who has checked what happened deletes the record
@@ -40,7 +41,8 @@
 //! to the caller. A call dropped while its result is being recorded finishes recording it in the
 //! background (on the Tokio runtime). What is left to the lease is a holder that dies with its
 //! process: its claim is taken over after the lease, and the tool runs again (give the tool
-//! the idem key, e.g. as an `Idempotency-Key` header, so that the remote side dedups too).
+//! the idem key, e.g. as an `Idempotency-Key` header, so that the remote side dedups too:
+//! [`Executor::execute_keyed`] hands it to the tool).
 //!
 //! **Duplicates share the leader's fate.** Duplicates that joined a running call in this process
 //! get its result, or its error ([`ExecuteError::Joined`], [`ExecuteError::OutcomeUnknown`]),
@@ -83,7 +85,7 @@ use tracing::Instrument;
 use crate::clock::{Clock, SystemClock};
 use crate::context::Context;
 use crate::error::KeyError;
-use crate::key::KeyExplanation;
+use crate::key::{IdempotencyKey, KeyExplanation};
 use crate::spec::ToolSpec;
 use crate::store::{Store, UnixMillis};
 use crate::strategy::KeyOptions;
@@ -102,6 +104,11 @@ pub enum OnFailure {
     /// [`ExecuteError::PreviouslyFailed`] without running the tool (for permanent errors, such as
     /// a declined card).
     Remember,
+    /// Record an unknown outcome until the TTL: the tool failed without knowing whether it took
+    /// effect (a request that timed out may have run remotely). A retry gets
+    /// [`ExecuteError::OutcomeUnknown`] without running the tool, as after a panic, until the
+    /// record expires or an operator deletes it after checking what happened.
+    Unknown,
 }
 
 /// Runs tools so that a duplicate never runs twice.
@@ -233,9 +240,56 @@ impl Executor {
         Fut: Future<Output = Result<T, E>>,
         P: Fn(&E) -> OnFailure,
     {
+        self.execute_keyed(spec, context, args, on_failure, |_| tool())
+            .await
+    }
+
+    /// As [`execute_with`](Executor::execute_with), handing the tool the call's key (none when
+    /// idempotency is off), for it to pass on: as an `Idempotency-Key` header, so that the remote
+    /// side dedups too, or as a payment provider's idempotency key.
+    ///
+    /// ```
+    /// use idem::executor::{Executor, OnFailure};
+    /// use idem::spec::ToolSpec;
+    /// use idem::store::MemoryStore;
+    /// use idem::Context;
+    /// use serde_json::json;
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let executor = Executor::new(MemoryStore::new());
+    /// let spec = ToolSpec::function("charge-v1", "charge").build().unwrap();
+    /// let args = json!({"amount": 10});
+    /// let policy = |_: &std::io::Error| OnFailure::Release;
+    /// let sent = |key: Option<idem::IdempotencyKey>| async move {
+    ///     // e.g. `request.header("Idempotency-Key", key.as_str())`
+    ///     Ok::<_, std::io::Error>(key.map(|key| key.as_str().to_owned()))
+    /// };
+    /// let run = executor.execute_keyed(&spec, &Context::new(), &args, policy, sent).await.unwrap();
+    /// assert_eq!(run.output.as_deref(), run.key.as_ref().map(|key| key.as_str()));
+    /// # });
+    /// ```
+    ///
+    /// # Errors
+    /// See [`ExecuteError`].
+    pub async fn execute_keyed<A, T, E, F, Fut, P>(
+        &self,
+        spec: &ToolSpec,
+        context: &Context,
+        args: &A,
+        on_failure: P,
+        tool: F,
+    ) -> Result<Execution<T>, ExecuteError<E>>
+    where
+        A: ToolInput + ?Sized,
+        T: StorableOutput,
+        E: fmt::Display,
+        F: FnOnce(Option<IdempotencyKey>) -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+        P: Fn(&E) -> OnFailure,
+    {
         let config = spec.idempotency();
         if !config.is_enabled() {
-            let output = tool().await.map_err(ExecuteError::Tool);
+            let output = tool(None).await.map_err(ExecuteError::Tool);
             self.count(&output, Counter::Execution);
             return output.map(|output| Execution {
                 output,
@@ -261,7 +315,10 @@ impl Executor {
             fingerprint: &fingerprint,
             started: Instant::now(),
         };
-        let result = call.run(on_failure, tool).instrument(span).await;
+        let result = call
+            .run(on_failure, || tool(Some(key.clone())))
+            .instrument(span)
+            .await;
         match &result {
             Ok(execution) => tracing::debug!(
                 tool = spec.id(),
