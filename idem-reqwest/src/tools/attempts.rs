@@ -105,15 +105,18 @@ pub(crate) async fn send(
         attempt += 1;
         let failed = match endpoint.request(client, key).send().await {
             Ok(response) if response.status().is_success() => {
-                let status = response.status();
+                tracing::debug!(
+                    method = %endpoint.method,
+                    url = %endpoint.url,
+                    status = %response.status(),
+                    attempt,
+                    "idem: HTTP tool answered"
+                );
                 return read_output(response, endpoint.return_type)
                     .await
-                    // The request ran: only its answer is lost.
                     .map_err(|kind| {
+                        // The request ran: only its answer is lost.
                         RequestError::new(&endpoint.method, &endpoint.url, attempt, true, kind)
-                    })
-                    .inspect(|_| {
-                        tracing::debug!(method = %endpoint.method, url = %endpoint.url, %status, attempt, "idem: HTTP tool answered");
                     });
             }
             Ok(response) => answered(response, may_have_run).await,
