@@ -5,19 +5,26 @@
 //! the cached response from any session; another user gets a separate cache entry; after 5
 //! minutes the request goes out again. This takes load off the external API.
 //!
-//! The HTTP call is simulated (no network); a `ManualClock`, given to the store (whose clock
-//! decides expiry), moves time without sleeping.
+//! The external API is a real HTTP server on 127.0.0.1 that this example starts (axum),
+//! standing in for `https://api.external.com/endpoint`, and counts the requests it serves;
+//! `HttpTools` posts the calls with reqwest (the arguments as a JSON body, idem's key as the
+//! `Idempotency-Key` header). A `ManualClock`, given to the store (whose clock decides expiry),
+//! moves time without sleeping.
 //!
-//! `cargo run --example rate_limited_api`
+//! `cargo run --example rate_limited_api --features http`
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use axum::extract::State;
+use axum::routing::post;
+use axum::{Json, Router};
 use idem::Context;
 use idem::clock::ManualClock;
 use idem::executor::{Executor, Outcome};
 use idem::key::Algorithm;
+use idem::reqwest::{HttpTools, reqwest};
 use idem::spec::{IdempotencyConfig, ToolKind, ToolSpec};
 use idem::store::MemoryStore;
 use idem::strategy::HashStrategy;
@@ -26,28 +33,46 @@ use serde_json::{Value, json};
 /// 2026-11-27 10:31:05 UTC.
 const START: u64 = 1_795_775_465;
 
+/// `POST /endpoint`: the external API, whose request counter is what the rate limit is about.
+async fn endpoint(
+    State(api_calls): State<Arc<AtomicUsize>>,
+    Json(request): Json<Value>,
+) -> Json<Value> {
+    let n = api_calls.fetch_add(1, Ordering::SeqCst) + 1;
+    Json(json!({"response": n, "symbol": request["symbol"], "price": 187.5}))
+}
+
+/// Starts the external API on 127.0.0.1 (a free port) and returns its URL.
+async fn start_api(api_calls: Arc<AtomicUsize>) -> std::io::Result<String> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let app = Router::new()
+        .route("/endpoint", post(endpoint))
+        .with_state(api_calls);
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Ok(format!("http://{addr}/endpoint"))
+}
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let spec = ToolSpec::http(
-        "external-api-v1",
-        "call_external_api",
-        "POST",
-        "https://api.external.com/endpoint",
-    )
-    .description("Call external API with rate limiting")
-    .idempotency(
-        IdempotencyConfig::new()
-            .persist_result(true)
-            .ttl(Duration::from_secs(300)), // 5 minutes
-    )
-    .generator(
-        HashStrategy::new()
-            .algorithm(Algorithm::Sha256)
-            .include_user(true) // per-user caching
-            .include_session(false), // works across sessions
-    )
-    .build()?;
-    if let ToolKind::Http { method, url } = spec.kind() {
+    let api_calls = Arc::new(AtomicUsize::new(0));
+    let url = start_api(api_calls.clone()).await?;
+
+    let spec = ToolSpec::http("external-api-v1", "call_external_api", "POST", url)
+        .description("Call external API with rate limiting")
+        .idempotency(
+            IdempotencyConfig::new()
+                .persist_result(true)
+                .ttl(Duration::from_secs(300)), // 5 minutes
+        )
+        .generator(
+            HashStrategy::new()
+                .algorithm(Algorithm::Sha256)
+                .include_user(true) // per-user caching
+                .include_session(false), // works across sessions
+        )
+        .build()?;
+    if let ToolKind::Http { method, url, .. } = spec.kind() {
         println!(
             "tool {}: {method} {url}, results kept {:?}",
             spec.id(),
@@ -60,13 +85,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // computation (and the times it reports). Both read the one manual clock.
     let store = MemoryStore::new().with_clock(clock.clone());
     let executor = Executor::new(store).with_clock(clock.clone());
-    // The external API's request counter: what the rate limit is about.
-    let api_calls = AtomicUsize::new(0);
-    let call_api = |args: &Value| {
-        let n = api_calls.fetch_add(1, Ordering::SeqCst) + 1;
-        let response = json!({"response": n, "symbol": args["symbol"], "price": 187.5});
-        async move { Ok::<_, std::io::Error>(response) }
-    };
+    let tools = HttpTools::new(executor, reqwest::Client::new());
     let request = json!({"symbol": "ACME", "fields": ["price"]});
 
     // (seconds after start, user, session, expected outcome)
@@ -81,9 +100,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     for (at, user, session, expected) in timeline {
         clock.set_unix_seconds(START + at);
         let ctx = Context::new().with_user(user).with_session(session);
-        let run = executor
-            .execute(&spec, &ctx, &request, || call_api(&request))
-            .await?;
+        let run = tools.call(&spec, &ctx, &request).await?;
         println!(
             "t+{at:>3}s {user:<5} {session}: {:<33} response #{}, api calls {}",
             format!("{:?},", run.outcome),

@@ -3,59 +3,86 @@
 //! An HTTP tool keyed by SHA-256 over the tool id, the user and all the arguments, without the
 //! session: the same request from the same user is a duplicate in any session.
 //!
-//! The HTTP call itself is simulated (no network): the point is what idem does around it.
+//! The API is a real HTTP server on 127.0.0.1 that this example starts (axum), standing in for
+//! `https://api.example.com/data`; `HttpTools` sends the calls with reqwest, the arguments as a
+//! query string and idem's key as the `Idempotency-Key` header. The server counts the requests
+//! it gets: a duplicate sends none.
 //!
-//! `cargo run --example stateless_api`
+//! `cargo run --example stateless_api --features http`
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use axum::extract::{Query, State};
+use axum::http::HeaderMap;
+use axum::routing::get;
+use axum::{Json, Router};
 use idem::Context;
 use idem::executor::{Executor, Outcome};
 use idem::key::Algorithm;
+use idem::reqwest::{HttpTools, reqwest};
 use idem::spec::{ToolKind, ToolSpec};
 use idem::store::MemoryStore;
 use idem::strategy::HashStrategy;
 use serde_json::{Value, json};
 
-/// A stand-in for `https://api.example.com/data`: counts the requests it receives.
+/// What the API counts: the requests it served, and the last `Idempotency-Key` it got.
 #[derive(Default)]
 struct ExampleApi {
     requests: AtomicUsize,
+    last_key: std::sync::Mutex<String>,
 }
 
-impl ExampleApi {
-    async fn get(&self, args: &Value) -> Result<Value, std::io::Error> {
-        let n = self.requests.fetch_add(1, Ordering::SeqCst) + 1;
-        Ok(json!({"request": n, "dataset": args["dataset"], "page": args["page"], "rows": 25}))
-    }
+#[derive(serde::Deserialize)]
+struct DataQuery {
+    dataset: String,
+    page: u32,
+}
 
-    fn requests(&self) -> usize {
-        self.requests.load(Ordering::SeqCst)
-    }
+/// `GET /data?dataset=...&page=...`
+async fn data(
+    State(api): State<Arc<ExampleApi>>,
+    headers: HeaderMap,
+    Query(query): Query<DataQuery>,
+) -> Json<Value> {
+    let n = api.requests.fetch_add(1, Ordering::SeqCst) + 1;
+    let key = headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("(none)");
+    *api.last_key.lock().expect("not poisoned") = key.to_owned();
+    Json(json!({"request": n, "dataset": query.dataset, "page": query.page, "rows": 25}))
+}
+
+/// Starts the API on 127.0.0.1 (a free port) and returns its base URL.
+async fn start_api(api: Arc<ExampleApi>) -> std::io::Result<String> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let app = Router::new().route("/data", get(data)).with_state(api);
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Ok(format!("http://{addr}"))
 }
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let spec = ToolSpec::http(
-        "api-call-v1",
-        "external_api",
-        "GET",
-        "https://api.example.com/data",
-    )
-    .description("Call external API")
-    .generator(
-        HashStrategy::new()
-            .algorithm(Algorithm::Sha256)
-            .include_user(true)
-            .include_session(false), // stateless: no session
-    )
-    .build()?;
-    if let ToolKind::Http { method, url } = spec.kind() {
+    let api = Arc::new(ExampleApi::default());
+    let base = start_api(api.clone()).await?;
+    let requests = || api.requests.load(Ordering::SeqCst);
+
+    let spec = ToolSpec::http("api-call-v1", "external_api", "GET", format!("{base}/data"))
+        .description("Call external API")
+        .generator(
+            HashStrategy::new()
+                .algorithm(Algorithm::Sha256)
+                .include_user(true)
+                .include_session(false), // stateless: no session
+        )
+        .build()?;
+    if let ToolKind::Http { method, url, .. } = spec.kind() {
         println!("tool {} ({}): {method} {url}", spec.id(), spec.name());
     }
 
-    let executor = Executor::new(MemoryStore::new());
-    let api = ExampleApi::default();
+    let tools = HttpTools::new(Executor::new(MemoryStore::new()), reqwest::Client::new());
     // No key fields: all the arguments take part in the key.
     let page_2 = json!({"dataset": "sales", "page": 2});
 
@@ -67,18 +94,19 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut keys = Vec::new();
     for (user, session, args, what) in calls {
         let ctx = Context::new().with_user(user).with_session(session);
-        let run = executor
-            .execute(&spec, &ctx, args, || api.get(args))
-            .await?;
+        let run = tools.call(&spec, &ctx, args).await?;
         let key = run.key.clone().expect("idempotency is on");
         println!(
             "{what:<27} ({user}, {session}): {:?}, key {key}, output {}, requests {}",
             run.outcome,
             run.output,
-            api.requests()
+            requests()
         );
         keys.push((run.outcome, key));
     }
+    let last_key = api.last_key.lock().expect("not poisoned").clone();
+    println!("the API got Idempotency-Key: {last_key} (bob's key)");
+    assert_eq!(last_key, format!("\"{}\"", keys[2].1));
     assert!(keys[0].0.executed());
     assert_eq!(keys[1].0, Outcome::Replayed { args_differ: false });
     assert_eq!(keys[1].1, keys[0].1, "sessions do not take part");
@@ -88,29 +116,25 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Other arguments are another request.
     let page_3 = json!({"dataset": "sales", "page": 3});
     let ctx = Context::new().with_user("alice").with_session("s-3");
-    let run = executor
-        .execute(&spec, &ctx, &page_3, || api.get(&page_3))
-        .await?;
+    let run = tools.call(&spec, &ctx, &page_3).await?;
     println!(
         "page 3 (alice, s-3): {:?}, requests {}",
         run.outcome,
-        api.requests()
+        requests()
     );
     assert!(run.outcome.executed());
 
     // JSON arguments are canonical: member order and number spelling do not matter.
     let reordered: Value = serde_json::from_str(r#"{"page": 2.0, "dataset": "sales"}"#)?;
-    let run = executor
-        .execute(&spec, &ctx, &reordered, || api.get(&reordered))
-        .await?;
+    let run = tools.call(&spec, &ctx, &reordered).await?;
     println!(
         "{{\"page\": 2.0, \"dataset\": \"sales\"}} (alice, s-3): {:?}, requests {}",
         run.outcome,
-        api.requests()
+        requests()
     );
     assert_eq!(run.outcome, Outcome::Replayed { args_differ: false });
 
-    let requests = api.requests();
+    let requests = requests();
     println!("requests: {requests} (alice page 2, bob page 2, alice page 3)");
     assert_eq!(requests, 3);
     Ok(())

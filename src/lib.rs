@@ -155,6 +155,13 @@ pub use idem_core::{
     spec, store, strategy,
 };
 
+/// HTTP tools that run exactly once, and an `Idempotency-Key` middleware for reqwest (feature
+/// `http`).
+#[cfg(feature = "http")]
+#[cfg_attr(docsrs, doc(cfg(feature = "http")))]
+#[doc(inline)]
+pub use idem_reqwest as reqwest;
+
 // What generated code names (`::idem::__private::...`); not public API.
 #[doc(hidden)]
 pub use idem_core::__private;

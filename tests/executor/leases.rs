@@ -1,12 +1,12 @@
 //! Leases and concurrency: an expired lease taken over and a live one waited for or refused, a
 //! call that lost its lease, duplicates racing in one process, a cancelled call.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use idem::clock::ManualClock;
-use idem::executor::{ExecuteError, Executor, Outcome};
+use idem::executor::{ExecuteError, Executor, OnFailure, Outcome};
 use idem::spec::{InProgressPolicy, ToolSpec};
 use idem::store::{Claim, ClaimOutcome, MemoryStore, RecordKey, Store, UnixMillis};
 use idem::{Context, Idempotent};
@@ -181,5 +181,47 @@ async fn a_cancelled_call_leaves_an_unknown_outcome_that_no_retry_runs_again() {
         }
     };
     assert!(err.contains("stopped waiting"), "{err}");
+    assert_eq!(gateway.count(), 0, "the retry did not run the tool");
+}
+
+/// A tool that failed without knowing whether it took effect (a request that timed out) under
+/// `OnFailure::Unknown`: its caller gets its error, and no retry runs it again.
+#[tokio::test]
+async fn a_failure_of_unknown_outcome_is_never_run_again() {
+    let (executor, _clock, spec) = setup();
+    let ctx = Context::new();
+    let args = payment("txn-timeout", 3.0);
+    let sent_with = Mutex::new(None);
+    let unknown = |_: &PaymentError| OnFailure::Unknown;
+    let err = executor
+        .execute_keyed(&spec, &ctx, &args, unknown, |key| {
+            // The tool gets the call's key, to send on (an `Idempotency-Key` header).
+            *sent_with.lock().unwrap() = key;
+            async { Err::<Receipt, _>(PaymentError::Timeout) }
+        })
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, ExecuteError::Tool(PaymentError::Timeout)),
+        "{err}"
+    );
+    let key = executor.explain(&spec, &ctx, &args).unwrap().into_key();
+    assert_eq!(sent_with.lock().unwrap().as_ref(), Some(&key));
+
+    let gateway = Gateway::default();
+    let again = executor
+        .execute(&spec, &ctx, &args, || gateway.charge(&args))
+        .await
+        .unwrap_err();
+    let ExecuteError::OutcomeUnknown {
+        reason,
+        key: unknown_key,
+        ..
+    } = &again
+    else {
+        panic!("expected OutcomeUnknown, got {again:?}");
+    };
+    assert_eq!(unknown_key, key.as_str());
+    assert!(reason.contains("gateway timeout"), "{reason}");
     assert_eq!(gateway.count(), 0, "the retry did not run the tool");
 }

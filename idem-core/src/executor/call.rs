@@ -368,8 +368,9 @@ impl Call<'_> {
         }
     }
 
-    /// The tool returned an error: release the claim (a retry runs again) or remember the
-    /// failure, as the policy says. Duplicates that joined this run share its error.
+    /// The tool returned an error: release the claim (a retry runs again), remember the failure,
+    /// or record an unknown outcome, as the policy says. The caller gets the tool's error;
+    /// duplicates that joined this run share its error, or the unknown outcome.
     async fn failed<T, E, P>(&self, guard: &mut ClaimGuard<'_>, on_failure: &P, err: E) -> Led<T, E>
     where
         E: fmt::Display,
@@ -387,11 +388,18 @@ impl Call<'_> {
                 }
                 Led::new(Err(ExecuteError::Tool(err)), Shared::Failed(message))
             }
+            OnFailure::Unknown => {
+                let reason =
+                    format!("the tool failed without knowing whether it took effect: {message}");
+                let led: Led<T, E> = self.unknown(guard, reason).await;
+                Led::new(Err(ExecuteError::Tool(err)), led.shared)
+            }
         }
     }
 
-    /// Whether the call took effect is unknown (the tool panicked): recorded as such, so that no
-    /// retry runs it again before the record expires.
+    /// Whether the call took effect is unknown (the tool panicked, or failed under
+    /// [`OnFailure::Unknown`]): recorded as such, so that no retry runs it again before the
+    /// record expires.
     async fn unknown<T, E>(&self, guard: &mut ClaimGuard<'_>, reason: String) -> Led<T, E> {
         tracing::error!(
             tool = self.spec.id(),

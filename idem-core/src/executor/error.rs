@@ -12,7 +12,10 @@ use crate::store::{StoreError, UnixMillis};
 #[non_exhaustive]
 pub enum ExecuteError<E> {
     /// The tool ran and failed. Its claim was released (a retry runs it again), unless the
-    /// failure policy remembered the error.
+    /// failure policy remembered the error ([`OnFailure::Remember`](super::OnFailure::Remember):
+    /// a retry gets [`PreviouslyFailed`](Self::PreviouslyFailed)) or recorded an unknown outcome
+    /// ([`OnFailure::Unknown`](super::OnFailure::Unknown): a retry gets
+    /// [`OutcomeUnknown`](Self::OutcomeUnknown)).
     #[error("the tool failed: {0}")]
     Tool(#[source] E),
     /// The key could not be computed.
@@ -48,8 +51,9 @@ pub enum ExecuteError<E> {
         /// The key.
         key: String,
     },
-    /// Whether the call with this key took effect is unknown: an earlier run panicked, or its
-    /// caller stopped waiting (its future was dropped) while the tool ran. idem does not run it
+    /// Whether the call with this key took effect is unknown: an earlier run panicked, failed
+    /// under [`OnFailure::Unknown`](super::OnFailure::Unknown), or its caller stopped waiting (its
+    /// future was dropped) while the tool ran. idem does not run it
     /// again until the record expires, or an operator deletes it after checking what happened
     /// (`idem store ... delete`).
     #[error(

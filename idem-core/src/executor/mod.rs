@@ -31,8 +31,9 @@
 //!
 //! **An unknown outcome is never retried early.** Once the tool has started, the claim is given
 //! back only when the tool itself returned an error under [`OnFailure::Release`]. If the tool
-//! panics, or the caller's future is dropped while the tool runs (a timeout, a client that went
-//! away), nobody knows whether it took effect: the record becomes an *unknown outcome*
+//! panics, returns an error under [`OnFailure::Unknown`] (a request that timed out), or the
+//! caller's future is dropped while the tool runs (a timeout, a client that went away), nobody
+//! knows whether it took effect: the record becomes an *unknown outcome*
 //! ([`RecordState::Unknown`](crate::store::RecordState::Unknown)) until the result TTL, and
 //! every later call with the key gets [`ExecuteError::OutcomeUnknown`] instead of running the
 //! tool again. An operator who has checked what happened deletes the record
@@ -40,7 +41,8 @@
 //! to the caller. A call dropped while its result is being recorded finishes recording it in the
 //! background (on the Tokio runtime). What is left to the lease is a holder that dies with its
 //! process: its claim is taken over after the lease, and the tool runs again (give the tool
-//! the idem key, e.g. as an `Idempotency-Key` header, so that the remote side dedups too).
+//! the idem key, e.g. as an `Idempotency-Key` header, so that the remote side dedups too:
+//! [`Executor::execute_keyed`] hands it to the tool).
 //!
 //! **Duplicates share the leader's fate.** Duplicates that joined a running call in this process
 //! get its result, or its error ([`ExecuteError::Joined`], [`ExecuteError::OutcomeUnknown`]),
@@ -103,6 +105,11 @@ pub enum OnFailure {
     /// [`ExecuteError::PreviouslyFailed`] without running the tool (for permanent errors, such as
     /// a declined card).
     Remember,
+    /// Record an unknown outcome until the TTL: the tool failed without knowing whether it took
+    /// effect (a request that timed out may have run remotely). A retry gets
+    /// [`ExecuteError::OutcomeUnknown`] without running the tool, as after a panic, until the
+    /// record expires or an operator deletes it after checking what happened.
+    Unknown,
 }
 
 /// Runs tools so that a duplicate never runs twice.
@@ -254,6 +261,55 @@ impl Executor {
     {
         let span = telemetry::call_span(spec);
         let keyed = span.in_scope(|| self.key_call(spec, context, args));
+        self.run_keyed(spec, span, keyed, on_failure, |_| tool())
+            .await
+    }
+
+    /// As [`execute_with`](Executor::execute_with), handing the tool the call's key (none when
+    /// idempotency is off), for it to pass on: as an `Idempotency-Key` header, so that the remote
+    /// side dedups too, or as a payment provider's idempotency key.
+    ///
+    /// ```
+    /// use idem::executor::{Executor, OnFailure};
+    /// use idem::spec::ToolSpec;
+    /// use idem::store::MemoryStore;
+    /// use idem::Context;
+    /// use serde_json::json;
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let executor = Executor::new(MemoryStore::new());
+    /// let spec = ToolSpec::function("charge-v1", "charge").build().unwrap();
+    /// let args = json!({"amount": 10});
+    /// let policy = |_: &std::io::Error| OnFailure::Release;
+    /// let sent = |key: Option<idem::IdempotencyKey>| async move {
+    ///     // e.g. `request.header("Idempotency-Key", key.as_str())`
+    ///     Ok::<_, std::io::Error>(key.map(|key| key.as_str().to_owned()))
+    /// };
+    /// let run = executor.execute_keyed(&spec, &Context::new(), &args, policy, sent).await.unwrap();
+    /// assert_eq!(run.output.as_deref(), run.key.as_ref().map(|key| key.as_str()));
+    /// # });
+    /// ```
+    ///
+    /// # Errors
+    /// See [`ExecuteError`].
+    pub async fn execute_keyed<A, T, E, F, Fut, P>(
+        &self,
+        spec: &ToolSpec,
+        context: &Context,
+        args: &A,
+        on_failure: P,
+        tool: F,
+    ) -> Result<Execution<T>, ExecuteError<E>>
+    where
+        A: ToolInput + ?Sized,
+        T: StorableOutput,
+        E: fmt::Display,
+        F: FnOnce(Option<IdempotencyKey>) -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+        P: Fn(&E) -> OnFailure,
+    {
+        let span = telemetry::call_span(spec);
+        let keyed = span.in_scope(|| self.key_call(spec, context, args));
         self.run_keyed(spec, span, keyed, on_failure, tool).await
     }
 
@@ -307,7 +363,7 @@ impl Executor {
     {
         let span = telemetry::call_span(spec);
         let keyed = span.in_scope(|| self.key_call(spec, context, &args));
-        self.run_keyed(spec, span, keyed, on_failure, move || tool(args))
+        self.run_keyed(spec, span, keyed, on_failure, move |_| tool(args))
             .await
     }
 
@@ -338,14 +394,14 @@ impl Executor {
     where
         T: StorableOutput,
         E: fmt::Display,
-        F: FnOnce() -> Fut,
+        F: FnOnce(Option<IdempotencyKey>) -> Fut,
         Fut: Future<Output = Result<T, E>>,
         P: Fn(&E) -> OnFailure,
     {
         let (key, fingerprint) = match keyed {
             Ok(Some(keyed)) => keyed,
             Ok(None) => {
-                let output = tool().instrument(span.clone()).await;
+                let output = tool(None).instrument(span.clone()).await;
                 let result = output
                     .map(|output| (output, Outcome::NotIdempotent))
                     .map_err(ExecuteError::Tool);
@@ -373,7 +429,10 @@ impl Executor {
             started: Instant::now(),
             span: &span,
         };
-        let result = call.run(on_failure, tool).instrument(span.clone()).await;
+        let result = call
+            .run(on_failure, || tool(Some(key.clone())))
+            .instrument(span.clone())
+            .await;
         telemetry::record_outcome(&span, &result);
         match &result {
             Ok(execution) => tracing::debug!(

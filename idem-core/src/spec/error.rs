@@ -12,8 +12,16 @@ pub enum SpecError {
     ZeroDuration {
         /// The tool id.
         tool: String,
-        /// `"result TTL"`, `"in-progress TTL (lease)"` or `"wait timeout"`.
+        /// `"result TTL"`, `"in-progress TTL (lease)"`, `"wait timeout"` or `"request timeout"`.
         what: &'static str,
+    },
+    /// A setting of HTTP tools given to another kind of tool.
+    #[error("the {setting} applies to HTTP tools; tool `{tool}` is not one")]
+    NotHttp {
+        /// The tool id.
+        tool: String,
+        /// `"request timeout"`.
+        setting: &'static str,
     },
     /// A key field that is not one of the tool's parameters.
     #[error("key field `{field}` is not a parameter of tool `{tool}`; its parameters are: {}", available.join(", "))]

@@ -22,11 +22,15 @@ pub enum ToolKind {
     /// A function of this program.
     Function,
     /// An HTTP endpoint.
+    #[non_exhaustive]
     Http {
         /// The URL.
         url: String,
         /// The method (`POST`, `GET`, ...).
         method: String,
+        /// How long one request may take before the caller gives up on it (none: the HTTP
+        /// client's own timeout, if any). Set with [`ToolSpecBuilder::timeout`].
+        timeout: Option<Duration>,
     },
 }
 
@@ -117,6 +121,7 @@ impl ToolSpec {
             ToolKind::Http {
                 url: url.into(),
                 method: method.into(),
+                timeout: None,
             },
         )
     }
@@ -225,6 +230,8 @@ pub struct ToolSpecBuilder {
     generator: Option<Arc<dyn KeyStrategy>>,
     /// The field names of a derived argument type: key fields must be among them.
     key_field_names: Option<Vec<String>>,
+    /// The request timeout of an HTTP tool.
+    timeout: Option<Duration>,
 }
 
 impl ToolSpecBuilder {
@@ -240,6 +247,7 @@ impl ToolSpecBuilder {
             idempotency: IdempotencyConfig::new(),
             generator: None,
             key_field_names: None,
+            timeout: None,
         }
     }
 
@@ -259,6 +267,28 @@ impl ToolSpecBuilder {
     pub fn returns(mut self, return_type: ReturnType, target: ReturnTarget) -> Self {
         self.return_type = return_type;
         self.return_target = target;
+        self
+    }
+
+    /// Sets how long one request of an HTTP tool may take before the caller gives up on it
+    /// (and retries it under the same key, or records an unknown outcome: the request may have
+    /// run remotely). [`build`](Self::build) refuses a timeout on a function tool.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use idem::spec::{ToolKind, ToolSpec};
+    ///
+    /// let spec = ToolSpec::http("quote-v1", "quote", "GET", "https://api.example.com/quote")
+    ///     .timeout(Duration::from_secs(5))
+    ///     .build()?;
+    /// assert!(matches!(spec.kind(), ToolKind::Http { timeout: Some(_), .. }));
+    /// assert!(ToolSpec::function("f-v1", "f").timeout(Duration::from_secs(5)).build().is_err());
+    /// let zero = ToolSpec::http("quote-v1", "quote", "GET", "https://api.example.com/quote");
+    /// assert!(zero.timeout(Duration::ZERO).build().is_err());
+    /// # Ok::<(), idem::spec::SpecError>(())
+    /// ```
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
         self
     }
 
@@ -289,9 +319,10 @@ impl ToolSpecBuilder {
     /// Checks the spec and builds it.
     ///
     /// # Errors
-    /// An empty id, a zero TTL, lease or wait timeout, a parameter declared twice, or a key field
-    /// that is not a parameter (checked when parameters are declared).
-    pub fn build(self) -> Result<ToolSpec, SpecError> {
+    /// An empty id, a zero TTL, lease, wait or request timeout, a request timeout on a function
+    /// tool, a parameter declared twice, or a key field that is not a parameter (checked when
+    /// parameters are declared).
+    pub fn build(mut self) -> Result<ToolSpec, SpecError> {
         if self.id.is_empty() {
             return Err(SpecError::EmptyId);
         }
@@ -310,6 +341,18 @@ impl ToolSpecBuilder {
             && timeout.is_zero()
         {
             return Err(zero("wait timeout"));
+        }
+        if let Some(request_timeout) = self.timeout {
+            let ToolKind::Http { timeout, .. } = &mut self.kind else {
+                return Err(SpecError::NotHttp {
+                    tool: self.id.clone(),
+                    setting: "request timeout",
+                });
+            };
+            if request_timeout.is_zero() {
+                return Err(zero("request timeout"));
+            }
+            *timeout = Some(request_timeout);
         }
         for (i, parameter) in self.parameters.iter().enumerate() {
             if self.parameters[..i]
