@@ -469,6 +469,9 @@ enum Fault {
     Down,
     /// The first claim lands, but its answer is lost (the connection drops on the way back).
     FirstClaimAnswerLost,
+    /// Every claim takes 50 ms (a slow network): duplicates pile up behind a leader that is
+    /// still claiming.
+    SlowClaims,
 }
 
 /// A real in-memory store with a fault.
@@ -514,6 +517,9 @@ impl Store for Faulty {
         claim: &'a Claim<'a>,
     ) -> BoxFuture<'a, Result<ClaimOutcome, StoreError>> {
         self.run(Box::pin(async move {
+            if self.fault == Fault::SlowClaims {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
             let outcome = self.inner.claim(key, claim).await;
             let first = self.claims.fetch_add(1, Ordering::SeqCst) == 0;
             if first && self.fault == Fault::FirstClaimAnswerLost {
@@ -557,6 +563,92 @@ impl Store for Faulty {
     fn purge(&self, all: bool) -> BoxFuture<'_, Result<u64, StoreError>> {
         self.run(self.inner.purge(all))
     }
+}
+
+/// Without waiting (`InProgressPolicy::Fail`), duplicates that race a call which only replays
+/// a finished one get its output: "in progress" is for a tool that runs, not for a replay.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_waiting_duplicates_of_a_finished_call_get_the_replay() {
+    let executor = Arc::new(Executor::new(Faulty::new(Fault::SlowClaims)));
+    let spec = ToolSpec::for_args::<ProcessPayment>()
+        .configure(|c| c.on_in_progress(InProgressPolicy::Fail))
+        .build()
+        .unwrap();
+    let spec = Arc::new(spec);
+    let gateway = Gateway::default();
+    let args = payment("txn-replayed-at-once", 5.0);
+    let first = executor
+        .execute(&spec, &Context::new(), &args, || gateway.charge(&args))
+        .await
+        .unwrap();
+    let mut tasks = Vec::new();
+    for _ in 0..10 {
+        let (executor, spec, gateway) = (executor.clone(), spec.clone(), gateway.clone());
+        tasks.push(tokio::spawn(async move {
+            let args = payment("txn-replayed-at-once", 5.0);
+            executor
+                .execute(&spec, &Context::new(), &args, || gateway.charge(&args))
+                .await
+        }));
+    }
+    for task in tasks {
+        let execution = task.await.unwrap().unwrap();
+        assert_eq!(execution.output, first.output);
+        assert!(
+            matches!(
+                execution.outcome,
+                Outcome::Replayed { args_differ: false } | Outcome::Joined { args_differ: false }
+            ),
+            "{:?}",
+            execution.outcome
+        );
+    }
+    assert_eq!(gateway.count(), 1);
+}
+
+/// Without waiting, a duplicate of a call whose tool is running gets `InProgress` at once, while
+/// the tool still runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_waiting_a_duplicate_of_a_running_call_is_refused_at_once() {
+    let executor = Arc::new(Executor::new(MemoryStore::new()));
+    let spec = ToolSpec::for_args::<ProcessPayment>()
+        .configure(|c| c.on_in_progress(InProgressPolicy::Fail))
+        .build()
+        .unwrap();
+    let spec = Arc::new(spec);
+    let (started_tx, started_rx) = tokio::sync::oneshot::channel::<()>();
+    let (finish_tx, finish_rx) = tokio::sync::oneshot::channel::<()>();
+    let leader = {
+        let (executor, spec) = (executor.clone(), spec.clone());
+        tokio::spawn(async move {
+            let args = payment("txn-running", 5.0);
+            executor
+                .execute(&spec, &Context::new(), &args, || async {
+                    started_tx.send(()).unwrap();
+                    finish_rx.await.unwrap();
+                    Ok::<_, PaymentError>(Receipt {
+                        charge_id: 1,
+                        amount: 5.0,
+                    })
+                })
+                .await
+        })
+    };
+    started_rx.await.unwrap();
+    let args = payment("txn-running", 5.0);
+    let err = executor
+        .execute(&spec, &Context::new(), &args, || async {
+            Ok::<_, PaymentError>(Receipt {
+                charge_id: 2,
+                amount: 5.0,
+            })
+        })
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ExecuteError::InProgress { .. }), "{err}");
+    finish_tx.send(()).unwrap();
+    let led = leader.await.unwrap().unwrap();
+    assert_eq!(led.outcome, Outcome::Executed { took_over: false });
 }
 
 #[tokio::test]
