@@ -24,7 +24,7 @@ const FINGERPRINT_V1: &[u8] = b"idem-http fingerprint v1\n";
 #[derive(Debug)]
 pub(crate) struct HttpCall {
     args: Value,
-    fingerprint: String,
+    fingerprint: [u8; 32],
 }
 
 impl HttpCall {
@@ -47,7 +47,10 @@ impl ToolInput for HttpCall {
     }
 
     fn fingerprint(&self) -> Result<String, KeyError> {
-        Ok(self.fingerprint.clone())
+        let mut hex = [0u8; 64];
+        // Cannot fail: 64 hex digits for 32 bytes.
+        let _ = hex::encode_to_slice(self.fingerprint, &mut hex);
+        Ok(hex.iter().map(|&digit| char::from(digit)).collect())
     }
 
     fn canonical_envelope(
@@ -60,9 +63,9 @@ impl ToolInput for HttpCall {
     }
 }
 
-/// SHA-256 (hex) of the method, the path and query, each chosen header (name, then every value
+/// SHA-256 of the method, the path and query, each chosen header (name, then every value
 /// in order) and the body; every part is length-prefixed, so no two requests share the input.
-fn fingerprint(parts: &Parts, headers: &[HeaderName], body: &[u8]) -> String {
+fn fingerprint(parts: &Parts, headers: &[HeaderName], body: &[u8]) -> [u8; 32] {
     let mut hash = Sha256::new();
     hash.update(FINGERPRINT_V1);
     let mut field = |bytes: &[u8]| {
@@ -81,7 +84,7 @@ fn fingerprint(parts: &Parts, headers: &[HeaderName], body: &[u8]) -> String {
         }
     }
     field(body);
-    hex::encode(hash.finalize())
+    hash.finalize().into()
 }
 
 #[cfg(test)]
@@ -98,7 +101,7 @@ mod tests {
         request.body(()).unwrap().into_parts().0
     }
 
-    fn print(method: &str, uri: &str, content_type: Option<&str>, body: &[u8]) -> String {
+    fn print(method: &str, uri: &str, content_type: Option<&str>, body: &[u8]) -> [u8; 32] {
         fingerprint(&parts(method, uri, content_type), &[CONTENT_TYPE], body)
     }
 

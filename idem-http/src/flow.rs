@@ -95,23 +95,18 @@ where
         Err(rejection) => return reject(rejection),
     };
     let call = HttpCall::new(key, &parts, &settings.fingerprint_headers, &body);
-    // The handler runs on a task of its own: a client that goes away mid-request does not cut
-    // it short (which would leave the key's outcome unknown); its response is recorded, and the
-    // client's retry gets it.
-    let task = tokio::spawn(run(Arc::clone(&shared), inner, parts, body, call, context));
-    match task.await {
-        Ok(Ok(response)) => Ok(own(response)),
-        Ok(Err(err)) => Err(err),
-        // The executor recorded the outcome as unknown; the panic goes on as without the layer.
-        Err(join) if join.is_panic() => std::panic::resume_unwind(join.into_panic()),
-        Err(join) => reject(Rejection::Internal(join.to_string())),
-    }
+    // Run in place; if the client goes away mid-request, the rest runs on a task of its own
+    // (`FinishOnDrop`): the handler is not cut short, which would leave the key's outcome
+    // unknown, and its response is recorded for the client's retry.
+    run(&shared, inner, parts, body, call, context)
+        .await
+        .map(own)
 }
 
 /// Runs the request through the executor: the handler runs once for its key, and its response
 /// is recorded, or the recorded response is replayed.
 async fn run<S, ReqBody, ResBody>(
-    shared: Arc<Shared>,
+    shared: &Shared,
     mut inner: S,
     parts: request::Parts,
     body: Bytes,

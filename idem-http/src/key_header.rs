@@ -79,6 +79,9 @@ pub(crate) fn read_key(
 /// The key in one header value: the string of an sf-string Item (its parameters ignored, as
 /// RFC 9651 says of unknown parameters), or with `bare`, the value itself when it is not one.
 fn parse_value(value: &[u8], bare: bool) -> Result<String, KeyHeaderError> {
+    if let Some(plain) = plain_sf_string(value) {
+        return Ok(plain.to_owned());
+    }
     if let Ok(item) = sfv::Parser::new(value).parse::<sfv::Item>()
         && let Some(string) = item.bare_item.as_string()
     {
@@ -88,6 +91,17 @@ fn parse_value(value: &[u8], bare: bool) -> Result<String, KeyHeaderError> {
         return bare_value(value);
     }
     Err(KeyHeaderError::NotString)
+}
+
+/// The content of the commonest sf-string, `"..."` with neither escapes nor parameters (every
+/// byte between the quotes in `%x20-21 / %x23-5B / %x5D-7E`), read without a parser; `None`
+/// for any other value, which the parser reads.
+fn plain_sf_string(value: &[u8]) -> Option<&str> {
+    let inner = value.strip_prefix(b"\"")?.strip_suffix(b"\"")?;
+    let plain = inner
+        .iter()
+        .all(|&b| (0x20..=0x7e).contains(&b) && b != b'"' && b != b'\\');
+    plain.then(|| std::str::from_utf8(inner).ok()).flatten()
 }
 
 /// A bare key: visible ASCII without spaces or quotes (a UUID, a token, base64...).
@@ -127,6 +141,38 @@ mod tests {
             Ok(Some(r#"a"b\c"#.to_owned()))
         );
         assert_eq!(read(&[], false), Ok(None));
+    }
+
+    #[test]
+    fn the_plain_form_reads_as_the_parser_reads_it() {
+        let values: [&[u8]; 8] = [
+            b"\"8e03978e-40d5-43e8-bc93-6894a57f9324\"",
+            b"\"with space ~!#$%&'()*+,-./:;<=>?@[]^_`{|}\"",
+            b"\"\"",
+            b"\"a\\\"b\"",
+            b"\"caf\xc3\xa9\"",
+            b"\"tab\there\"",
+            b"\"a\";p=1",
+            b"\"",
+        ];
+        for value in values {
+            let parsed = sfv::Parser::new(value)
+                .parse::<sfv::Item>()
+                .ok()
+                .filter(|item| item.params.is_empty())
+                .and_then(|item| item.bare_item.as_string().map(|s| s.as_str().to_owned()));
+            if let Some(plain) = plain_sf_string(value) {
+                assert_eq!(Some(plain.to_owned()), parsed, "{value:?}");
+            }
+            assert_eq!(
+                parse_value(value, false).ok(),
+                sfv::Parser::new(value)
+                    .parse::<sfv::Item>()
+                    .ok()
+                    .and_then(|item| item.bare_item.as_string().map(|s| s.as_str().to_owned())),
+                "{value:?}"
+            );
+        }
     }
 
     #[test]

@@ -153,6 +153,7 @@
 
 mod builder;
 mod call;
+mod finish;
 mod flow;
 mod key_header;
 mod layer;

@@ -1,5 +1,7 @@
 //! [`RecordedResponse`]: a response as the store keeps it, to be replayed byte for byte.
 
+use std::borrow::Cow;
+
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use bytes::Bytes;
@@ -73,13 +75,19 @@ impl RecordedResponse {
     }
 }
 
-/// Each byte as the character of the same number.
+/// Each byte as the character of the same number (ASCII, the usual case, as it is).
 fn latin1(bytes: &[u8]) -> String {
-    bytes.iter().map(|&b| char::from(b)).collect()
+    match std::str::from_utf8(bytes) {
+        Ok(ascii) if ascii.is_ascii() => ascii.to_owned(),
+        _ => bytes.iter().map(|&b| char::from(b)).collect(),
+    }
 }
 
 /// The bytes of [`latin1`]'s text, or `None` for a character above U+00FF.
-fn from_latin1(text: &str) -> Option<Vec<u8>> {
+fn from_latin1(text: &str) -> Option<Cow<'_, [u8]>> {
+    if text.is_ascii() {
+        return Some(Cow::Borrowed(text.as_bytes()));
+    }
     text.chars().map(|c| u8::try_from(c).ok()).collect()
 }
 

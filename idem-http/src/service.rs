@@ -13,6 +13,7 @@ use http_body_util::{Either, Full};
 use pin_project_lite::pin_project;
 use tower::Service;
 
+use crate::finish::FinishOnDrop;
 use crate::flow::{BoxError, handle};
 use crate::layer::Shared;
 
@@ -84,14 +85,14 @@ where
         let future = handle(Arc::clone(&self.shared), inner, request);
         ResponseFuture {
             kind: Kind::Covered {
-                future: Box::pin(future),
+                future: FinishOnDrop::new(Box::pin(future)),
             },
         }
     }
 }
 
-/// A boxed, sendable future of a response.
-type BoxResponse<B, E> = Pin<Box<dyn Future<Output = Result<Response<ResponseBody<B>>, E>> + Send>>;
+/// A covered request's future: run in place, finished on a task of its own if dropped.
+type Covered<B, E> = FinishOnDrop<Result<Response<ResponseBody<B>>, E>>;
 
 pin_project! {
     /// The response future of [`Idempotency`].
@@ -107,7 +108,7 @@ pin_project! {
         /// A request the layer does not cover: the service's own future.
         Passthrough { #[pin] future: F },
         /// A covered request.
-        Covered { future: BoxResponse<B, E> },
+        Covered { future: Covered<B, E> },
     }
 }
 
@@ -129,7 +130,7 @@ where
                 let response = ready!(future.poll(cx))?;
                 Poll::Ready(Ok(response.map(Either::Left)))
             }
-            KindProj::Covered { future } => future.as_mut().poll(cx),
+            KindProj::Covered { future } => Pin::new(future).poll(cx),
         }
     }
 }

@@ -49,6 +49,23 @@ async fn fifty_concurrent_duplicates_run_once_and_the_others_get_409() {
     assert!(conflicts > 0, "the duplicates overlapped the first request");
 }
 
+/// Retries of a finished request sent all at once: each gets the replay, none a 409 (nothing
+/// is in progress).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_retries_of_a_finished_request_all_get_the_replay() {
+    let server = Server::start(builder(memory()).build().unwrap()).await;
+    let key = fresh_key();
+    let first = Answer::of(server.post("/orders", "alice", &key, r#"{"apples":2}"#)).await;
+    assert_eq!(first.status, 201);
+    let answers = fire(&server, &key, 50, "/orders").await;
+    for answer in &answers {
+        assert_eq!(answer.status, 201, "{answer:?}");
+        assert!(answer.replayed());
+        assert_eq!(answer.body, first.body);
+    }
+    assert_eq!(server.runs.orders(), 1);
+}
+
 /// Waiting instead: every duplicate gets the first response, flagged as replayed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fifty_concurrent_duplicates_wait_and_get_the_replay() {
