@@ -48,9 +48,9 @@ impl ToolInput for HttpCall {
 
     fn fingerprint(&self) -> Result<String, KeyError> {
         let mut hex = [0u8; 64];
-        // Cannot fail: 64 hex digits for 32 bytes.
+        // Cannot fail: 64 hex digits for 32 bytes, all ASCII.
         let _ = hex::encode_to_slice(self.fingerprint, &mut hex);
-        Ok(hex.iter().map(|&digit| char::from(digit)).collect())
+        Ok(std::str::from_utf8(&hex).unwrap_or_default().to_owned())
     }
 
     fn canonical_envelope(
@@ -136,6 +136,15 @@ mod tests {
             fingerprint(&with_trace, &[CONTENT_TYPE], b"x"),
             fingerprint(&plain, &[CONTENT_TYPE], b"x")
         );
+    }
+
+    #[test]
+    fn the_fingerprint_is_the_hex_sha256() {
+        let parts = parts("POST", "/orders", None);
+        let call = HttpCall::new("k".into(), &parts, &[], b"{}");
+        let hex = call.fingerprint().unwrap();
+        assert_eq!(hex, hex::encode(fingerprint(&parts, &[], b"{}")));
+        assert_eq!(hex.len(), 64);
     }
 
     #[test]
