@@ -24,7 +24,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::post;
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{Criterion, Throughput, criterion_group};
 use idem::executor::Executor;
 use idem::http::IdempotencyLayer;
 use idem::store::{MemoryStore, Store};
@@ -186,57 +186,137 @@ async fn check(client: &reqwest::Client, app: &App) {
     assert_eq!(app.runs.0.load(Ordering::SeqCst), before + 2);
 }
 
-fn http(c: &mut Criterion) {
-    let server = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("the servers' runtime");
-    let client_rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("the client's runtime");
-    let client = reqwest::Client::new();
-    let io = Duration::from_millis(1);
-    let plain = start(&server, Duration::ZERO, None);
-    let layered = start(&server, Duration::ZERO, Some(layer()));
-    let plain_io = start(&server, io, None);
-    let layered_io = start(&server, io, Some(layer()));
-    client_rt.block_on(check(&client, &layered));
-    client_rt.block_on(check(&client, &layered_io));
+/// The servers and the client of the loopback measurements.
+struct Loopback {
+    /// Keeps the servers running.
+    _server: Runtime,
+    client_rt: Runtime,
+    client: reqwest::Client,
+    plain: App,
+    layered: App,
+    plain_io: App,
+    layered_io: App,
+}
 
+impl Loopback {
+    /// The four apps, started and checked.
+    fn start() -> Loopback {
+        let server = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("the servers' runtime");
+        let client_rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("the client's runtime");
+        let client = reqwest::Client::new();
+        let io = Duration::from_millis(1);
+        let loopback = Loopback {
+            plain: start(&server, Duration::ZERO, None),
+            layered: start(&server, Duration::ZERO, Some(layer())),
+            plain_io: start(&server, io, None),
+            layered_io: start(&server, io, Some(layer())),
+            _server: server,
+            client_rt,
+            client,
+        };
+        let Loopback {
+            client_rt, client, ..
+        } = &loopback;
+        client_rt.block_on(check(client, &loopback.layered));
+        client_rt.block_on(check(client, &loopback.layered_io));
+        loopback
+    }
+
+    /// The cases measured: name, app, keys.
+    fn cases(&self) -> [(&'static str, &App, Keys); 6] {
+        [
+            ("POST, no layer", &self.plain, Keys::None),
+            (
+                "POST, layer, fresh keys (MemoryStore)",
+                &self.layered,
+                Keys::Fresh,
+            ),
+            (
+                "POST, layer, replays (MemoryStore)",
+                &self.layered,
+                Keys::Replay,
+            ),
+            ("POST 1 ms handler, no layer", &self.plain_io, Keys::None),
+            (
+                "POST 1 ms handler, layer, fresh keys (MemoryStore)",
+                &self.layered_io,
+                Keys::Fresh,
+            ),
+            (
+                "POST 1 ms handler, layer, replays (MemoryStore)",
+                &self.layered_io,
+                Keys::Replay,
+            ),
+        ]
+    }
+
+    /// `n` requests of a case, timed; the app's store is reset after them (not timed).
+    fn time(&self, app: &App, keys: Keys, n: u64) -> Duration {
+        let took = self
+            .client_rt
+            .block_on(send(&self.client, &app.url, keys, n));
+        app.reset(&self.client_rt, &self.client);
+        took
+    }
+}
+
+fn http(c: &mut Criterion) {
+    let loopback = Loopback::start();
     let mut group = c.benchmark_group("http");
     group.throughput(Throughput::Elements(1));
-    let cases = [
-        ("POST, no layer", &plain, Keys::None),
-        (
-            "POST, layer, fresh keys (MemoryStore)",
-            &layered,
-            Keys::Fresh,
-        ),
-        ("POST, layer, replays (MemoryStore)", &layered, Keys::Replay),
-        ("POST 1 ms handler, no layer", &plain_io, Keys::None),
-        (
-            "POST 1 ms handler, layer, fresh keys (MemoryStore)",
-            &layered_io,
-            Keys::Fresh,
-        ),
-        (
-            "POST 1 ms handler, layer, replays (MemoryStore)",
-            &layered_io,
-            Keys::Replay,
-        ),
-    ];
-    for (name, app, keys) in cases {
+    for (name, app, keys) in loopback.cases() {
         group.bench_function(name, |b| {
-            b.iter_custom(|n| {
-                let took = client_rt.block_on(send(&client, &app.url, keys, n));
-                app.reset(&client_rt, &client);
-                took
-            });
+            b.iter_custom(|n| loopback.time(app, keys, n));
         });
     }
     group.finish();
+}
+
+/// Requests per second of each case against its baseline, in rounds that take every case in
+/// turn: on a machine whose load changes from one second to the next, each ratio compares
+/// figures taken a moment apart. Prints the median and the range of the per-round ratios.
+fn interleaved_ratios(rounds: usize, per_round: u64) {
+    let loopback = Loopback::start();
+    let cases = loopback.cases();
+    let mut rates = vec![Vec::new(); cases.len()];
+    for _ in 0..rounds {
+        for (i, (_, app, keys)) in cases.iter().enumerate() {
+            let took = loopback.time(app, *keys, per_round);
+            rates[i].push(per_round as f64 / took.as_secs_f64());
+        }
+    }
+    let sorted = |values: &[f64]| {
+        let mut values = values.to_vec();
+        values.sort_by(f64::total_cmp);
+        values
+    };
+    println!(
+        "\ninterleaved: {rounds} rounds of {per_round} requests per case, {IN_FLIGHT} in flight"
+    );
+    println!(
+        "{:<52} {:>10} {:>30}",
+        "case", "req/s", "ratio to baseline (range)"
+    );
+    for (i, (name, _, _)) in cases.iter().enumerate() {
+        // The baseline of a case: the app without the layer, with the same handler.
+        let base = if i < 3 { 0 } else { 3 };
+        let ratios: Vec<f64> = rates[i]
+            .iter()
+            .zip(&rates[base])
+            .map(|(rate, base)| rate / base)
+            .collect();
+        let ratios = sorted(&ratios);
+        let rate = sorted(&rates[i])[rounds / 2];
+        let (ratio, low, high) = (ratios[rounds / 2], ratios[0], ratios[rounds - 1]);
+        println!("{name:<52} {rate:>10.0} {ratio:>10.2}x ({low:.2}x to {high:.2}x)");
+    }
 }
 
 /// The same apps called in process (`tower::ServiceExt::oneshot`, no network): the layer's own
@@ -318,4 +398,15 @@ criterion_group! {
     config = Criterion::default().measurement_time(Duration::from_secs(8));
     targets = http, in_process
 }
-criterion_main!(benches);
+
+fn main() {
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+    // `cargo bench` passes `--bench`; `cargo test --benches` does not: one short round then,
+    // to check that it runs.
+    if std::env::args().any(|arg| arg == "--bench") {
+        interleaved_ratios(15, 4_000);
+    } else {
+        interleaved_ratios(1, 64);
+    }
+}
