@@ -55,10 +55,10 @@ fn own<B>(response: Response<Bytes>) -> Response<ResponseBody<B>> {
     response.map(|body| Either::Right(Full::new(body)))
 }
 
-/// Handles a request of a covered method: `inner` is ready (its `poll_ready` said so).
+/// Handles a covered request: `inner` is ready (its `poll_ready` said so).
 pub(crate) async fn handle<S, ReqBody, ResBody>(
     shared: Arc<Shared>,
-    mut inner: S,
+    inner: S,
     request: Request<ReqBody>,
 ) -> Result<Response<ResponseBody<ResBody>>, S::Error>
 where
@@ -80,10 +80,7 @@ where
     };
     let key = match read_key(&parts.headers, rules) {
         Ok(Some(key)) => key,
-        Ok(None) if !settings.key_required => {
-            let response = inner.call(Request::from_parts(parts, body)).await?;
-            return Ok(response.map(Either::Left));
-        }
+        // Requests without a key reach here only when a key is required (see `Idempotency`).
         Ok(None) => return reject(Rejection::MissingKey),
         Err(err) => return reject(Rejection::MalformedKey(err)),
     };
@@ -161,21 +158,19 @@ where
                     }
                     return Ok(response);
                 }
-                Err(err) => Rejection::Internal(err.to_string()),
+                Err(err) => internal(&err),
             }
         }
         Err(ExecuteError::Tool(HandlerFailure::Released(response))) => return Ok(response),
         Err(ExecuteError::Tool(HandlerFailure::Service(err))) => return Err(err),
-        Err(ExecuteError::Tool(failure @ HandlerFailure::Body(_))) => {
-            Rejection::Internal(failure.to_string())
-        }
+        Err(ExecuteError::Tool(failure @ HandlerFailure::Body(_))) => internal(&failure),
         Err(err @ (ExecuteError::NotRecorded { .. } | ExecuteError::ClaimLost { .. })) => {
             // The handler ran: its response goes to the client even though a retry may not
             // find it (the executor says what a retry does in the error).
             tracing::warn!(error = %err, "idem-http: a response was sent but not recorded");
             match take_first() {
                 Some(response) => return Ok(response),
-                None => Rejection::Internal(err.to_string()),
+                None => internal(&err),
             }
         }
         Err(ExecuteError::Store(err)) => {
@@ -188,12 +183,16 @@ where
         }
         Err(ExecuteError::Joined { .. }) => Rejection::FirstAttemptFailed,
         Err(ExecuteError::OutcomeUnknown { .. }) => Rejection::OutcomeUnknown,
-        Err(err) => {
-            tracing::warn!(error = %err, "idem-http: the request was refused");
-            Rejection::Internal(err.to_string())
-        }
+        Err(err) => internal(&err),
     };
     Ok(rejection.to_response(&settings.problem_base))
+}
+
+/// A 500 for `reason`, which is logged and not sent.
+fn internal(reason: &dyn fmt::Display) -> Rejection {
+    let reason = reason.to_string();
+    tracing::warn!(reason, "idem-http: the request failed on the server's side");
+    Rejection::Internal(reason)
 }
 
 /// The whole body, or why not: a `Content-Length` or a body over `limit` (413), or a body that

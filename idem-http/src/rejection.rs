@@ -70,7 +70,8 @@ pub enum Rejection {
          unknown; it will not be processed again under this key"
     )]
     OutcomeUnknown,
-    /// Something else went wrong on the server (500).
+    /// Something else went wrong on the server (500). The string says what; the layer logs it
+    /// and sends the fixed message only.
     #[error("the request could not be processed: an internal error occurred")]
     Internal(String),
 }

@@ -15,6 +15,7 @@ use tower::Service;
 
 use crate::finish::FinishOnDrop;
 use crate::flow::{BoxError, handle};
+use crate::key_header::IDEMPOTENCY_KEY;
 use crate::layer::Shared;
 
 /// The body of the layer's responses: the service's own body for requests that pass through,
@@ -75,7 +76,10 @@ where
         // The service that said it was ready handles this request; a clone stays for the next.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        if !self.shared.settings.methods.contains(request.method()) {
+        let settings = &self.shared.settings;
+        let covered = settings.methods.contains(request.method())
+            && (settings.key_required || request.headers().contains_key(IDEMPOTENCY_KEY));
+        if !covered {
             return ResponseFuture {
                 kind: Kind::Passthrough {
                     future: inner.call(request),

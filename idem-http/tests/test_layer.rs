@@ -86,6 +86,32 @@ async fn fifty_concurrent_duplicates_wait_and_get_the_replay() {
     }
 }
 
+/// A wait that outlasts its timeout ends in 409, and the first request still gets its 201.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wait_that_times_out_is_409() {
+    let wait = InProgress::Wait {
+        timeout: Duration::from_millis(100),
+    };
+    let layer = builder(memory()).with_in_progress(wait).build().unwrap();
+    let server = Server::start(layer).await;
+    let key = fresh_key();
+    let path = "/orders?delay_ms=1500";
+    let first = tokio::spawn(Answer::of(server.post(path, "alice", &key, "{}")));
+    // The handler counts its run before it sleeps: once counted, the first request is running.
+    for _ in 0..600 {
+        if server.runs.orders() == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(server.runs.orders(), 1, "the first request started");
+    let second = Answer::of(server.post(path, "alice", &key, "{}")).await;
+    assert_eq!(second.status, 409);
+    assert_eq!(second.problem_type(), "request-in-progress");
+    assert_eq!(first.await.unwrap().status, 201);
+    assert_eq!(server.runs.orders(), 1);
+}
+
 /// `count` identical POSTs to `path` with `key`, all at once.
 async fn fire(server: &Server, key: &str, count: usize, path: &str) -> Vec<Answer> {
     let barrier = Arc::new(tokio::sync::Barrier::new(count));
