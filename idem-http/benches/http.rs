@@ -407,6 +407,7 @@ fn main() {
     if std::env::args().any(|arg| arg == "--bench") {
         interleaved_ratios(15, 4_000);
     } else {
+        println!("\n(a smoke run: one short round, whose figures mean nothing)");
         interleaved_ratios(1, 64);
     }
 }

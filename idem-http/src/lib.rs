@@ -89,8 +89,9 @@
 //!
 //! - **Fail closed.** A store error before the handler runs answers 503: the handler does not
 //!   run.
-//! - **A client that goes away** does not stop its request: the handler runs on a task of its
-//!   own, to the end, and its response is recorded for the client's retry (otherwise the
+//! - **A client that goes away** does not stop its request: a covered request runs in place,
+//!   and if the server drops it mid-way (the connection closed), the rest of it runs on a task
+//!   of its own, to the end; its response is recorded for the client's retry (otherwise the
 //!   outcome of a request cut mid-way would be unknown, and no retry could run it).
 //! - **A handler that panics** leaves an unknown outcome: the executor records it, the panic
 //!   goes on as it would without the layer, and later requests with the key get 500
