@@ -166,6 +166,13 @@ pub use idem_reqwest as reqwest;
 #[doc(hidden)]
 pub use idem_core::__private;
 
+/// Idempotent HTTP endpoints: a tower layer for the `Idempotency-Key` header (feature
+/// `http-server`).
+#[cfg(feature = "http-server")]
+#[cfg_attr(docsrs, doc(cfg(feature = "http-server")))]
+#[doc(inline)]
+pub use idem_http as http;
+
 /// Derives [`Idempotent`] for a tool's argument struct: see the crate documentation for the
 /// attributes.
 pub use idem_derive::Idempotent;

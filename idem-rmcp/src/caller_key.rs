@@ -2,9 +2,8 @@
 
 use idem_core::executor::ToolInput;
 use idem_core::spec::ToolSpec;
-use idem_core::{Context, IdempotencyKey, KeyError};
-// API-MOVE: `KeyOptions` moves to `idem::key::KeyOptions`.
 use idem_core::strategy::KeyOptions;
+use idem_core::{Context, IdempotencyKey, KeyError};
 use rmcp::model::RequestMetaObject;
 
 use crate::error::ErrorKind;

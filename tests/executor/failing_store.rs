@@ -1,6 +1,7 @@
 //! A store that fails: down (the call fails closed, the tool never runs), a claim whose answer was
 //! lost (given back), a record deleted under a running call.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
@@ -21,6 +22,9 @@ enum Fault {
     Down,
     /// The first claim lands, but its answer is lost (the connection drops on the way back).
     FirstClaimAnswerLost,
+    /// Every claim takes 50 ms (a slow network): duplicates pile up behind a leader that is
+    /// still claiming.
+    SlowClaims,
 }
 
 /// A real in-memory store with a fault.
@@ -66,6 +70,9 @@ impl Store for Faulty {
         claim: &'a Claim<'a>,
     ) -> BoxFuture<'a, Result<ClaimOutcome, StoreError>> {
         self.run(Box::pin(async move {
+            if self.fault == Fault::SlowClaims {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
             let outcome = self.inner.claim(key, claim).await;
             let first = self.claims.fetch_add(1, Ordering::SeqCst) == 0;
             if first && self.fault == Fault::FirstClaimAnswerLost {
@@ -186,4 +193,45 @@ async fn a_claim_lost_to_a_delete_says_so() {
     let message = err.to_string();
     assert!(message.contains("the record was deleted"), "{message}");
     assert_eq!(executor.store().get(address).await.unwrap(), None);
+}
+
+/// Without waiting (`InProgressPolicy::Fail`), duplicates that race a call which only replays
+/// a finished one get its output: "in progress" is for a tool that runs, not for a replay.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_waiting_duplicates_of_a_finished_call_get_the_replay() {
+    let executor = Arc::new(Executor::new(Faulty::new(Fault::SlowClaims)));
+    let spec = ToolSpec::for_args::<ProcessPayment>()
+        .configure(|c| c.on_in_progress(InProgressPolicy::Fail))
+        .build()
+        .unwrap();
+    let spec = Arc::new(spec);
+    let gateway = Gateway::default();
+    let args = payment("txn-replayed-at-once", 5.0);
+    let first = executor
+        .execute(&spec, &Context::new(), &args, || gateway.charge(&args))
+        .await
+        .unwrap();
+    let mut tasks = Vec::new();
+    for _ in 0..10 {
+        let (executor, spec, gateway) = (executor.clone(), spec.clone(), gateway.clone());
+        tasks.push(tokio::spawn(async move {
+            let args = payment("txn-replayed-at-once", 5.0);
+            executor
+                .execute(&spec, &Context::new(), &args, || gateway.charge(&args))
+                .await
+        }));
+    }
+    for task in tasks {
+        let execution = task.await.unwrap().unwrap();
+        assert_eq!(execution.output, first.output);
+        assert!(
+            matches!(
+                execution.outcome,
+                Outcome::Replayed { args_differ: false } | Outcome::Joined { args_differ: false }
+            ),
+            "{:?}",
+            execution.outcome
+        );
+    }
+    assert_eq!(gateway.count(), 1);
 }

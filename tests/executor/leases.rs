@@ -225,3 +225,48 @@ async fn a_failure_of_unknown_outcome_is_never_run_again() {
     assert!(reason.contains("gateway timeout"), "{reason}");
     assert_eq!(gateway.count(), 0, "the retry did not run the tool");
 }
+
+/// Without waiting, a duplicate of a call whose tool is running gets `InProgress` at once, while
+/// the tool still runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_waiting_a_duplicate_of_a_running_call_is_refused_at_once() {
+    let executor = Arc::new(Executor::new(MemoryStore::new()));
+    let spec = ToolSpec::for_args::<ProcessPayment>()
+        .configure(|c| c.on_in_progress(InProgressPolicy::Fail))
+        .build()
+        .unwrap();
+    let spec = Arc::new(spec);
+    let (started_tx, started_rx) = tokio::sync::oneshot::channel::<()>();
+    let (finish_tx, finish_rx) = tokio::sync::oneshot::channel::<()>();
+    let leader = {
+        let (executor, spec) = (executor.clone(), spec.clone());
+        tokio::spawn(async move {
+            let args = payment("txn-running", 5.0);
+            executor
+                .execute(&spec, &Context::new(), &args, || async {
+                    started_tx.send(()).unwrap();
+                    finish_rx.await.unwrap();
+                    Ok::<_, PaymentError>(Receipt {
+                        charge_id: 1,
+                        amount: 5.0,
+                    })
+                })
+                .await
+        })
+    };
+    started_rx.await.unwrap();
+    let args = payment("txn-running", 5.0);
+    let err = executor
+        .execute(&spec, &Context::new(), &args, || async {
+            Ok::<_, PaymentError>(Receipt {
+                charge_id: 2,
+                amount: 5.0,
+            })
+        })
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ExecuteError::InProgress { .. }), "{err}");
+    finish_tx.send(()).unwrap();
+    let led = leader.await.unwrap().unwrap();
+    assert_eq!(led.outcome, Outcome::Executed { took_over: false });
+}

@@ -11,7 +11,7 @@ use tokio::time::Instant;
 
 use super::claim_guard::{ClaimGuard, spawn_release};
 use super::error::{ExecuteError, Holder};
-use super::inflight::{Role, Shared};
+use super::inflight::{FlightGuard, Role, Shared};
 use super::metrics::Counter;
 use super::outcome::Outcome;
 use super::supervise::{Ran, panic_message, supervise};
@@ -113,7 +113,7 @@ impl Call<'_> {
                             key: self.key_string(),
                         });
                     };
-                    let led = self.lead(&on_failure, tool).await;
+                    let led = self.lead(&guard, &on_failure, tool).await;
                     guard.publish(led.shared);
                     if let Some(panic) = led.panic {
                         // The duplicates have their answer and the store its record: the
@@ -124,13 +124,29 @@ impl Call<'_> {
                     return led.result;
                 }
                 Role::Follower(flight) => {
-                    let budget = self.wait_budget(|| Holder::ThisProcess)?;
-                    if !counted_wait {
-                        counted_wait = true;
-                        self.executor.metrics.add(Counter::Wait);
-                    }
-                    let Ok(shared) = tokio::time::timeout(budget, flight.wait()).await else {
-                        return Err(self.timed_out(Holder::ThisProcess));
+                    let shared = if let InProgressPolicy::Fail =
+                        self.spec.idempotency().in_progress_policy()
+                    {
+                        // A leader that only claims and replays is quick: its output is this
+                        // duplicate's too. One whose tool runs is not waited for.
+                        match flight.wait_unless_running().await {
+                            Some(shared) => shared,
+                            None => {
+                                return Err(ExecuteError::InProgress {
+                                    key: self.key_string(),
+                                });
+                            }
+                        }
+                    } else {
+                        let budget = self.wait_budget(|| Holder::ThisProcess)?;
+                        if !counted_wait {
+                            counted_wait = true;
+                            self.executor.metrics.add(Counter::Wait);
+                        }
+                        let Ok(shared) = tokio::time::timeout(budget, flight.wait()).await else {
+                            return Err(self.timed_out(Holder::ThisProcess));
+                        };
+                        shared
                     };
                     match shared {
                         Shared::Output { bytes, fingerprint } => {
@@ -172,7 +188,12 @@ impl Call<'_> {
 
     /// The state machine of a leading call; returns its result and what to share with the
     /// duplicates that waited for it.
-    async fn lead<T, E, F, Fut, P>(&self, on_failure: &P, tool: F) -> Led<T, E>
+    async fn lead<T, E, F, Fut, P>(
+        &self,
+        flight: &FlightGuard<'_>,
+        on_failure: &P,
+        tool: F,
+    ) -> Led<T, E>
     where
         T: Serialize + DeserializeOwned,
         E: fmt::Display,
@@ -238,7 +259,9 @@ impl Call<'_> {
                     return self.replay(record);
                 }
             };
-            return self.run_tool(claim, took_over, on_failure, tool).await;
+            return self
+                .run_tool(flight, claim, took_over, on_failure, tool)
+                .await;
         }
     }
 
@@ -301,6 +324,7 @@ impl Call<'_> {
     /// a panic or a dropped call leaves an unknown outcome, which no retry runs again.
     async fn run_tool<T, E, F, Fut, P>(
         &self,
+        flight: &FlightGuard<'_>,
         claim: Claim<'_>,
         took_over: bool,
         on_failure: &P,
@@ -317,6 +341,7 @@ impl Call<'_> {
         let store = &self.executor.store;
         let mut guard = ClaimGuard::new(store, self.record_key(), claim, config.result_ttl());
         self.executor.metrics.add(Counter::Execution);
+        flight.tool_started();
         let output = match supervise(store, self.record_key(), &claim, tool).await {
             Ran::Returned(Ok(output)) => output,
             Ran::Returned(Err(err)) => return self.failed(&mut guard, on_failure, err).await,

@@ -2,6 +2,7 @@
 //! wait for its result instead of polling the store.
 
 use std::hash::{Hash, Hasher};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use hashbrown::hash_map::EntryRef;
@@ -36,10 +37,12 @@ pub(crate) enum Shared {
     Retry,
 }
 
-/// One execution in flight: its result once published, and the waiters to wake then.
+/// One execution in flight: its result once published, whether its tool has started, and the
+/// waiters to wake when either happens.
 #[derive(Debug, Default)]
 pub(crate) struct Flight {
     result: OnceLock<Shared>,
+    tool_started: AtomicBool,
     done: Notify,
 }
 
@@ -47,15 +50,36 @@ impl Flight {
     /// The leader's result, once it is published.
     pub(crate) async fn wait(&self) -> &Shared {
         loop {
-            if let Some(shared) = self.result.get() {
+            if let Some(shared) = self.wait_for(false).await {
                 return shared;
+            }
+        }
+    }
+
+    /// The leader's result, or `None` as soon as the leader's tool runs: a leader that only
+    /// claims and replays is waited for (a duplicate of a finished call gets its output), one
+    /// that runs the tool is not.
+    pub(crate) async fn wait_unless_running(&self) -> Option<&Shared> {
+        self.wait_for(true).await
+    }
+
+    async fn wait_for(&self, unless_running: bool) -> Option<&Shared> {
+        let ready = || match self.result.get() {
+            Some(shared) => Some(Some(shared)),
+            None if unless_running && self.tool_started.load(Ordering::Acquire) => Some(None),
+            None => None,
+        };
+        loop {
+            if let Some(answer) = ready() {
+                return answer;
             }
             let notified = self.done.notified();
             let mut notified = std::pin::pin!(notified);
-            // Registered before the second look: a publish in between still wakes this waiter.
+            // Registered before the second look: a publish (or the tool's start) in between
+            // still wakes this waiter.
             notified.as_mut().enable();
-            if let Some(shared) = self.result.get() {
-                return shared;
+            if let Some(answer) = ready() {
+                return answer;
             }
             notified.await;
         }
@@ -153,6 +177,12 @@ pub(crate) struct FlightGuard<'a> {
 }
 
 impl FlightGuard<'_> {
+    /// The leader's tool starts: duplicates that do not wait for a running call stop waiting.
+    pub(crate) fn tool_started(&self) {
+        self.flight.tool_started.store(true, Ordering::Release);
+        self.flight.done.notify_waiters();
+    }
+
     pub(crate) fn publish(&mut self, shared: Shared) {
         if self.published {
             return;

@@ -14,7 +14,9 @@ pub enum InProgressPolicy {
         /// How long to wait at most.
         timeout: Duration,
     },
-    /// Fail at once with [`ExecuteError::InProgress`](crate::executor::ExecuteError::InProgress).
+    /// Fail at once with [`ExecuteError::InProgress`](crate::executor::ExecuteError::InProgress)
+    /// while the key's tool runs. A duplicate racing, in the same process, a call that only
+    /// claims and replays a finished one gets that replay instead.
     Fail,
 }
 
