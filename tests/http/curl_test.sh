@@ -8,7 +8,8 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 command -v curl >/dev/null || { echo "curl_test: curl is required" >&2; exit 1; }
-cargo build --quiet --example http_server --features http-server
+# With every feature, as the test suite builds it: its build is reused.
+cargo build --quiet --example http_server --all-features
 target_dir=$(cargo metadata --format-version 1 --no-deps \
   | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
 binary="$target_dir/debug/examples/http_server"
