@@ -41,6 +41,9 @@ impl Idempotency {
 
 /// The arguments as `T`, and the JSON object given back for the tool to read; or the tool error
 /// rmcp gives arguments that do not deserialize (no key is claimed for them).
+// The error is the answer itself, made once per refused call: boxing it would only move it
+// (and its size depends on serde_json's features, `preserve_order` making maps larger).
+#[allow(clippy::result_large_err)]
 pub(crate) fn parse_arguments<T: DeserializeOwned>(
     arguments: Option<JsonObject>,
 ) -> Result<(T, Option<JsonObject>), CallToolResult> {

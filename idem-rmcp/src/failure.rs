@@ -35,6 +35,8 @@ pub(crate) enum ToolFailure {
 
 impl ToolFailure {
     /// The call's answer: `Ok(result)` for a completed call, its failure otherwise.
+    // The failure is the answer itself (see `call::parse_arguments`).
+    #[allow(clippy::result_large_err)]
     pub(crate) fn classify(
         response: Result<CallToolResponse, ErrorData>,
     ) -> Result<CallToolResult, ToolFailure> {
