@@ -10,33 +10,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use idem::store::{
-    BoxFuture, ClaimOutcome, Completion, RecordKey, RecordState, SqliteOptions, SqliteStore, Store,
-    StoreError, UnixMillis,
+    ClaimOutcome, Completion, RecordKey, RecordState, SqliteOptions, SqliteStore, Store, StoreError,
 };
-use store_conformance::{ClaimBy, Corruptor, LONG_TTL as TTL, Shape, TestTime};
-
-/// A claim by `token` (the time it carries is the caller's, which the store ignores).
-fn claim_by(token: &str) -> ClaimBy {
-    ClaimBy {
-        token: token.to_owned(),
-        fingerprint: format!("fp-{token}"),
-        now: UnixMillis(0),
-        lease: Duration::from_secs(30),
-    }
-}
-
-struct SqliteCorruptor(Arc<SqliteStore>);
-
-impl Corruptor for SqliteCorruptor {
-    fn write_raw<'a>(&'a self, key: RecordKey<'a>, bytes: &'a [u8]) -> BoxFuture<'a, ()> {
-        Box::pin(async move {
-            self.0
-                .write_raw(key, bytes.to_vec())
-                .await
-                .expect("write raw bytes");
-        })
-    }
-}
+use store_conformance::file_stores::{self, claim_by};
+use store_conformance::{LONG_TTL as TTL, Shape};
 
 /// The conformance suite, one test per check, each on a new file in a temporary directory,
 /// removed at the end.
@@ -44,18 +21,8 @@ mod conformance {
     use super::*;
     use crate::store_conformance::Fixture;
 
-    /// A store on a new file, on a manual clock, with corrupt records planted in the file.
     async fn make(_check: &'static str) -> Option<Fixture> {
-        let dir = tempfile::tempdir().unwrap();
-        let (clock, time) = TestTime::manual();
-        let store = SqliteStore::open(dir.path().join("idem.sqlite")).unwrap();
-        let store = Arc::new(store.with_clock(clock));
-        let fixture = Fixture::new(Arc::clone(&store) as Arc<dyn Store>, time)
-            .with_corruptor(SqliteCorruptor(store))
-            .with_cleanup(move || async move {
-                dir.close().expect("remove the temporary directory");
-            });
-        Some(fixture)
+        file_stores::make::<SqliteStore>().await
     }
 
     crate::store_conformance::suite!(make = make, corrupt);
@@ -63,72 +30,7 @@ mod conformance {
 
 #[tokio::test]
 async fn records_survive_a_reopen() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("idem.sqlite");
-    let tools = ["tool", "tool:with:colons", "5:tool", "t\u{0}ol"];
-    let output = Completion::Output(store_conformance::TRICKY_OUTPUT.to_vec());
-    {
-        let store = SqliteStore::open(&path).unwrap();
-        assert_eq!(store.path(), path);
-        for tool in tools {
-            let done = RecordKey { tool, key: "done" };
-            assert_eq!(
-                store.claim(done, &claim_by("a").claim()).await.unwrap(),
-                ClaimOutcome::Claimed
-            );
-            store
-                .complete(done, &claim_by("a").claim(), &output, TTL)
-                .await
-                .unwrap();
-            let running = RecordKey {
-                tool,
-                key: "running",
-            };
-            assert_eq!(
-                store.claim(running, &claim_by("b").claim()).await.unwrap(),
-                ClaimOutcome::Claimed
-            );
-        }
-    }
-    let store = SqliteStore::open(&path).unwrap();
-    for tool in tools {
-        let done = store
-            .get(RecordKey { tool, key: "done" })
-            .await
-            .unwrap()
-            .unwrap();
-        assert!(matches!(
-            done.state,
-            RecordState::Completed { output: Some(ref o), .. } if o == store_conformance::TRICKY_OUTPUT
-        ));
-        let running = store
-            .get(RecordKey {
-                tool,
-                key: "running",
-            })
-            .await
-            .unwrap();
-        assert_eq!(running.as_ref().map(Shape::of), Some(Shape::claimed("b")));
-    }
-    let mut listed: Vec<(String, String)> = store
-        .list()
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|r| (r.tool, r.key))
-        .collect();
-    listed.sort();
-    let mut expected: Vec<(String, String)> = tools
-        .iter()
-        .flat_map(|t| {
-            [
-                (t.to_string(), "done".into()),
-                (t.to_string(), "running".into()),
-            ]
-        })
-        .collect();
-    expected.sort();
-    assert_eq!(listed, expected);
+    file_stores::records_survive_a_reopen::<SqliteStore>().await;
 }
 
 /// Two stores of one process on one file (as two processes would be): each sees the other's

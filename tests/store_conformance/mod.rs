@@ -48,6 +48,7 @@
 
 pub mod cases;
 pub mod checks;
+pub mod file_stores;
 mod time;
 
 use std::future::Future;
