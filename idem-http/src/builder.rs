@@ -50,7 +50,7 @@ pub(crate) type FormatFn = dyn Fn(&str) -> bool + Send + Sync;
 /// and a retry gets it again instead of a second attempt. A 5xx says the server did not
 /// complete the operation, and 408, 425 and 429 ask the client to try again later: storing those
 /// would answer every retry with the same failure until the record expires, so their key is
-/// released through the executor's [`OnFailure::Release`](idem::executor::OnFailure) and the
+/// released through the executor's [`OnFailure::Release`](idem_core::executor::OnFailure) and the
 /// next retry runs. A handler that answers 5xx must therefore leave no effect behind (or answer
 /// with a status that is stored).
 pub fn default_stored_response(status: StatusCode) -> bool {

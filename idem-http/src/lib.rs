@@ -3,8 +3,8 @@
 //! A tower [`Layer`](tower::Layer), [`IdempotencyLayer`], that makes `POST` and `PATCH`
 //! endpoints (or the methods you choose) idempotent as the IETF draft
 //! [The Idempotency-Key HTTP Header Field](https://datatracker.ietf.org/doc/draft-ietf-httpapi-idempotency-key-header/)
-//! (draft 07) describes, on top of idem's [`Executor`](idem::executor::Executor) and any
-//! of its [stores](idem::store): a client sends a unique key with a request, and every
+//! (draft 07) describes, on top of idem's [`Executor`](idem_core::executor::Executor) and any
+//! of its [stores](idem_core::store): a client sends a unique key with a request, and every
 //! retry of that request with that key gets the first response back, byte for byte, while the
 //! handler ran once. With the facade: `idem = { version = "0.1", features = ["http-server"] }`,
 //! then `idem::http`.
@@ -60,7 +60,7 @@
 //!    the request passes through). Malformed: 400.
 //! 2. **The caller.** A function of yours reads the caller from the request's head (an
 //!    authentication header, an extension your authentication layer set) into idem's
-//!    [`Context`](idem::Context): the key is idem's default strategy (key format v1) over
+//!    [`Context`](idem_core::Context): the key is idem's default strategy (key format v1) over
 //!    the client's key, under the layer's tool id and that context's tenant, user and session,
 //!    so two callers' keys never meet ([`with_caller`](IdempotencyLayerBuilder::with_caller)).
 //! 3. **The body** is read whole, up to a limit (413 above,
@@ -81,7 +81,7 @@
 //! 2xx, 3xx and 4xx responses (but 408, 425 and 429) are the outcome of the operation: they are
 //! recorded and replayed. 5xx responses (and 408, 425, 429) say "not done, try again": they go to
 //! the client, and the key is released through the executor's
-//! [`OnFailure::Release`](idem::executor::OnFailure::Release), so that the retry runs the
+//! [`OnFailure::Release`](idem_core::executor::OnFailure::Release), so that the retry runs the
 //! handler again. [`default_stored_response`] says why; change it with
 //! [`with_stored_responses`](IdempotencyLayerBuilder::with_stored_responses).
 //!

@@ -18,7 +18,7 @@ pub enum WrapError {
          arguments type's tool as rmcp does, with #[idem(name = \"...\")] or a spec of that name"
     )]
     NoSuchTool {
-        /// The name looked for: the spec's [`name`](idem::spec::ToolSpec::name).
+        /// The name looked for: the spec's [`name`](idem_core::spec::ToolSpec::name).
         name: String,
         /// The router's tools, comma-separated.
         available: String,
@@ -40,7 +40,7 @@ pub enum ErrorKind {
     /// run.
     InvalidKey,
     /// Tool error: the key was first used with other arguments, and the tool refuses that
-    /// ([`MismatchPolicy::Reject`](idem::spec::MismatchPolicy::Reject)). The tool did not
+    /// ([`MismatchPolicy::Reject`](idem_core::spec::MismatchPolicy::Reject)). The tool did not
     /// run.
     ArgumentsMismatch,
     /// Tool error: an earlier call with the key may or may not have taken effect (it panicked,

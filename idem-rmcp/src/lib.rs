@@ -10,7 +10,7 @@
 //! ```
 //!
 //! `ProcessPayment` is the tool's arguments type (`Parameters<ProcessPayment>`), deriving
-//! `Deserialize` and `JsonSchema` for rmcp and [`Idempotent`](idem::Idempotent) for idem: its derived key is
+//! `Deserialize` and `JsonSchema` for rmcp and [`Idempotent`](idem_core::Idempotent) for idem: its derived key is
 //! the call's key. The same call twice runs the tool once; the second gets the first's result.
 //!
 //! ## Two styles, as rmcp has two
@@ -35,8 +35,8 @@
 //! |---|---|
 //! | first of its key | the tool's result, unchanged |
 //! | a retry, or a duplicate that ran at the same time | the first call's result, its content byte for byte, `_meta` `"dev.idem/replayed": true` |
-//! | same key, other arguments, [`MismatchPolicy::Replay`](idem::spec::MismatchPolicy::Replay) | the first call's result, with `"dev.idem/replayed": true, "dev.idem/argumentsDiffer": true` |
-//! | same key, other arguments, [`MismatchPolicy::Reject`](idem::spec::MismatchPolicy::Reject) (the default) | a tool error saying so, `"dev.idem/error": "argumentsMismatch"`; the tool does not run |
+//! | same key, other arguments, [`MismatchPolicy::Replay`](idem_core::spec::MismatchPolicy::Replay) | the first call's result, with `"dev.idem/replayed": true, "dev.idem/argumentsDiffer": true` |
+//! | same key, other arguments, [`MismatchPolicy::Reject`](idem_core::spec::MismatchPolicy::Reject) (the default) | a tool error saying so, `"dev.idem/error": "argumentsMismatch"`; the tool does not run |
 //! | arguments that do not deserialize | rmcp's own tool error (`failed to deserialize parameters: ...`); no key is claimed |
 //! | the tool panicked, or its request was cancelled while it ran | a tool error (an MCP error for the cancelled request); retries get a tool error `"dev.idem/error": "outcomeUnknown"` until the record expires: the tool never runs again early |
 //! | the tool failed (`isError: true`, or an MCP error) | the failure as it is; the claim is released (a retry runs again) or, by [`Idempotency::with_on_failure`], remembered (a retry gets the same failure, marked replayed) |
@@ -51,7 +51,7 @@
 //!
 //! A client may send its own key in the request's `_meta`, under [`meta::KEY`]
 //! (`"dev.idem/key"`): it then replaces the derived key. It is checked like every custom key
-//! (1 to 255 bytes, no control characters; [`MAX_CUSTOM_KEY_LEN`](idem::key::MAX_CUSTOM_KEY_LEN))
+//! (1 to 255 bytes, no control characters; [`MAX_CUSTOM_KEY_LEN`](idem_core::key::MAX_CUSTOM_KEY_LEN))
 //! and scoped by tool and tenant: the record is kept under the tool's id, as
 //! `mcp-key:<tenant length>:<tenant>:<key>`, so that a caller's key never equals a derived key or
 //! another tenant's key. The arguments are still compared (mismatch policy). A client that sends
@@ -59,7 +59,7 @@
 //!
 //! ## Who calls: the context
 //!
-//! idem's [`Context`](idem::Context) (tenant, user, session) comes from a mapping of the
+//! idem's [`Context`](idem_core::Context) (tenant, user, session) comes from a mapping of the
 //! request ([`Idempotency::with_context`]): its `_meta`, its extensions (over Streamable HTTP,
 //! the HTTP request's `http::request::Parts`, with its headers), the MCP session. By default
 //! ([`session_context`]) the MCP session id is the session, and nothing else.
@@ -70,7 +70,7 @@
 //! (`#[idem(lease = "30s")]`), a retry in a new process takes the key over and runs the tool.
 //! A panicking tool, or a request cancelled (`notifications/cancelled`, or a Streamable HTTP
 //! client gone) while its tool runs, has an unknown outcome: idem records it and never runs the
-//! call again before the record expires (the executor's rule, see [`idem::executor`]).
+//! call again before the record expires (the executor's rule, see [`idem::executor`](idem_core::executor)).
 //!
 //! ## Limits
 //!

@@ -14,8 +14,8 @@ pub const REPLAYED: &str = "dev.idem/replayed";
 
 /// In a result's `_meta`: `true` when this call's arguments differ from those of the call whose
 /// result it gets (same key, other arguments), under
-/// [`MismatchPolicy::Replay`](idem::spec::MismatchPolicy::Replay); or on the tool error
-/// refusing such a call under [`MismatchPolicy::Reject`](idem::spec::MismatchPolicy::Reject).
+/// [`MismatchPolicy::Replay`](idem_core::spec::MismatchPolicy::Replay); or on the tool error
+/// refusing such a call under [`MismatchPolicy::Reject`](idem_core::spec::MismatchPolicy::Reject).
 pub const ARGUMENTS_DIFFER: &str = "dev.idem/argumentsDiffer";
 
 /// In a tool error's `_meta`, or in an MCP error's `data`: what idem refused or failed at, as one
