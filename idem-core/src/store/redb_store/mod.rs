@@ -1,28 +1,30 @@
 //! [`RedbStore`]: records in one file, on [redb](https://docs.rs/redb).
+//!
+//! - `mod.rs`: the store, how it opens, and its [`Store`] implementation;
+//! - `open.rs`: opening the file (its check, one process at a time);
+//! - `address.rs`: record addresses in the table;
+//! - `operations.rs`: each operation, one redb transaction.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
+use redb::Database;
 
 use super::blocking;
-use super::decide::{Change, claim_over, is_held_by};
+use super::decide::Change;
 use super::{
     BoxFuture, Claim, ClaimOutcome, Completion, Record, RecordKey, RecordState, Store, StoreError,
-    StoredRecord, UnixMillis, Unreadable,
+    StoredRecord, UnixMillis,
 };
 use crate::clock::{Clock, SystemClock};
-use address::{decode_address, encode_address};
 pub use open::AlreadyOpen;
+use operations::Address;
 
 mod address;
 mod open;
-
-/// The one table: record address (see [`RedbStore`]) to [`Record::encode`] bytes.
-const TABLE: TableDefinition<'static, &'static str, &'static [u8]> =
-    TableDefinition::new("idem_records");
+mod operations;
 
 /// A store in one file, on the embedded database [redb](https://docs.rs/redb): it survives a
 /// restart, and a crash of the process at any point (a record is on disk when
@@ -120,9 +122,7 @@ impl RedbStore {
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
         let path = path.as_ref().to_path_buf();
         let db = open::open_database(&path)?;
-        let txn = db.begin_write().map_err(unavailable)?;
-        txn.open_table(TABLE).map_err(unavailable)?;
-        txn.commit().map_err(unavailable)?;
+        operations::create_table(&db)?;
         Ok(RedbStore {
             db: Arc::new(db),
             path,
@@ -152,16 +152,9 @@ impl RedbStore {
     /// conformance suite, which needs to plant corrupt records.
     #[doc(hidden)]
     pub async fn write_raw(&self, key: RecordKey<'_>, bytes: Vec<u8>) -> Result<(), StoreError> {
-        let address = encode_address(key);
-        self.run(move |db| {
-            let txn = db.begin_write().map_err(unavailable)?;
-            txn.open_table(TABLE)
-                .map_err(unavailable)?
-                .insert(address.as_str(), bytes.as_slice())
-                .map_err(unavailable)?;
-            txn.commit().map_err(unavailable)
-        })
-        .await
+        let address = Address::of(key);
+        self.run(move |db| operations::write_raw(db, &address, &bytes))
+            .await
     }
 
     /// Runs `op` off the async threads (see [`blocking::run`]).
@@ -175,49 +168,28 @@ impl RedbStore {
 }
 
 impl RedbStore {
-    /// In one write transaction: applies `change` to the in-progress record of `claim.token` at
-    /// `key`. Returns whether that claim was there (nothing is written when it was not).
-    fn change_held_claim<'a>(
+    /// Applies `change` to the in-progress record of `claim.token` at `key`; returns whether
+    /// that claim was there (nothing is written when it was not).
+    fn change_held<'a>(
         &'a self,
         key: RecordKey<'_>,
         claim: &Claim<'_>,
         change: Change,
     ) -> BoxFuture<'a, Result<bool, StoreError>> {
-        let address = encode_address(key);
-        let name = key.to_string();
+        let address = Address::of(key);
         let token = claim.token.to_owned();
-        Box::pin(self.run(move |db| {
-            let txn = db.begin_write().map_err(unavailable)?;
-            {
-                let mut table = txn.open_table(TABLE).map_err(unavailable)?;
-                let Some(claimed) = claim_of(&table, &address, &name, &token)? else {
-                    return Ok(false);
-                };
-                match change.apply(claimed, &name)? {
-                    Some(done) => {
-                        table
-                            .insert(address.as_str(), done.as_slice())
-                            .map_err(unavailable)?;
-                    }
-                    None => {
-                        table.remove(address.as_str()).map_err(unavailable)?;
-                    }
-                }
-            }
-            txn.commit().map_err(unavailable)?;
-            Ok(true)
-        }))
+        Box::pin(self.run(move |db| operations::change_held(db, &address, &token, change)))
     }
 
-    /// Gives the in-progress record of `claim.token` at `key` the state `state`;
-    /// [`StoreError::ClaimLost`] when that claim is not there.
-    fn rewrite_claim<'a>(
+    /// As [`change_held`](Self::change_held) with a new state for the claim,
+    /// [`StoreError::ClaimLost`] when the claim was not there.
+    fn rewrite_held<'a>(
         &'a self,
         key: RecordKey<'a>,
         claim: &Claim<'_>,
         state: RecordState,
     ) -> BoxFuture<'a, Result<(), StoreError>> {
-        let held = self.change_held_claim(key, claim, Change::Rewrite(state));
+        let held = self.change_held(key, claim, Change::Rewrite(state));
         Box::pin(async move {
             if held.await? {
                 Ok(())
@@ -244,8 +216,7 @@ impl Store for RedbStore {
         key: RecordKey<'a>,
         claim: &'a Claim<'a>,
     ) -> BoxFuture<'a, Result<ClaimOutcome, StoreError>> {
-        let address = encode_address(key);
-        let name = key.to_string();
+        let address = Address::of(key);
         let now = self.now();
         let fresh = Record::in_progress(
             claim.token.to_owned(),
@@ -254,37 +225,9 @@ impl Store for RedbStore {
             now.plus(claim.lease),
         );
         Box::pin(async move {
-            let fresh = fresh.encode(&name)?;
-            self.run(move |db| {
-                // A live record is the common case of a duplicate: answer it without the writer
-                // lock. The write transaction below checks again.
-                if let Some(record) = read(db, &address, &name)?
-                    && !record.lease_expired(now)
-                    && !record.is_expired(now)
-                {
-                    return Ok(ClaimOutcome::Existing(record));
-                }
-                let txn = db.begin_write().map_err(unavailable)?;
-                let outcome = {
-                    let mut table = txn.open_table(TABLE).map_err(unavailable)?;
-                    let found = table
-                        .get(address.as_str())
-                        .map_err(unavailable)?
-                        .map(|bytes| Record::decode(&name, bytes.value()))
-                        .transpose()?;
-                    let outcome = match claim_over(found, now) {
-                        Ok(outcome) => outcome,
-                        Err(live) => return Ok(ClaimOutcome::Existing(live)),
-                    };
-                    table
-                        .insert(address.as_str(), fresh.as_slice())
-                        .map_err(unavailable)?;
-                    outcome
-                };
-                txn.commit().map_err(unavailable)?;
-                Ok(outcome)
-            })
-            .await
+            let fresh = fresh.encode(address.name())?;
+            self.run(move |db| operations::claim(db, &address, now, &fresh))
+                .await
         })
     }
 
@@ -294,7 +237,7 @@ impl Store for RedbStore {
         claim: &'a Claim<'a>,
     ) -> BoxFuture<'a, Result<(), StoreError>> {
         let lease_until = self.now().plus(claim.lease);
-        self.rewrite_claim(key, claim, RecordState::InProgress { lease_until })
+        self.rewrite_held(key, claim, RecordState::InProgress { lease_until })
     }
 
     fn complete<'a>(
@@ -305,7 +248,7 @@ impl Store for RedbStore {
         ttl: Duration,
     ) -> BoxFuture<'a, Result<(), StoreError>> {
         let state = completion.to_state(self.now().plus(ttl));
-        self.rewrite_claim(key, claim, state)
+        self.rewrite_held(key, claim, state)
     }
 
     fn release<'a>(
@@ -313,120 +256,26 @@ impl Store for RedbStore {
         key: RecordKey<'a>,
         claim: &'a Claim<'a>,
     ) -> BoxFuture<'a, Result<bool, StoreError>> {
-        self.change_held_claim(key, claim, Change::Remove)
+        self.change_held(key, claim, Change::Remove)
     }
 
     fn get<'a>(&'a self, key: RecordKey<'a>) -> BoxFuture<'a, Result<Option<Record>, StoreError>> {
+        let address = Address::of(key);
         let now = self.now();
-        let address = encode_address(key);
-        let name = key.to_string();
-        Box::pin(
-            self.run(move |db| {
-                Ok(read(db, &address, &name)?.filter(|record| !record.is_expired(now)))
-            }),
-        )
+        Box::pin(self.run(move |db| operations::get(db, &address, now)))
     }
 
     fn delete<'a>(&'a self, key: RecordKey<'a>) -> BoxFuture<'a, Result<bool, StoreError>> {
-        let address = encode_address(key);
-        Box::pin(self.run(move |db| {
-            let txn = db.begin_write().map_err(unavailable)?;
-            let removed = txn
-                .open_table(TABLE)
-                .map_err(unavailable)?
-                .remove(address.as_str())
-                .map_err(unavailable)?
-                .is_some();
-            if removed {
-                txn.commit().map_err(unavailable)?;
-            }
-            Ok(removed)
-        }))
+        let address = Address::of(key);
+        Box::pin(self.run(move |db| operations::delete(db, &address)))
     }
 
     fn list(&self) -> BoxFuture<'_, Result<Vec<StoredRecord>, StoreError>> {
-        Box::pin(self.run(|db| {
-            let txn = db.begin_read().map_err(unavailable)?;
-            let table = txn.open_table(TABLE).map_err(unavailable)?;
-            let mut all = Vec::new();
-            for entry in table.iter().map_err(unavailable)? {
-                let (address, bytes) = entry.map_err(unavailable)?;
-                let address = address.value();
-                let stored = match decode_address(address) {
-                    Some((tool, key)) => {
-                        let name = RecordKey { tool, key }.to_string();
-                        StoredRecord {
-                            tool: tool.to_owned(),
-                            key: key.to_owned(),
-                            record: Record::decode(&name, bytes.value()).map_err(Unreadable::from),
-                        }
-                    }
-                    None => StoredRecord {
-                        tool: String::new(),
-                        key: address.to_owned(),
-                        record: Err(Unreadable::Corrupt(format!(
-                            "`{address}` is not a record address (`{{n}}:{{tool}}:{{key}}`)"
-                        ))),
-                    },
-                };
-                all.push(stored);
-            }
-            Ok(all)
-        }))
+        Box::pin(self.run(operations::list))
     }
 
     fn purge(&self, all: bool) -> BoxFuture<'_, Result<u64, StoreError>> {
         let now = self.now();
-        Box::pin(self.run(move |db| {
-            let txn = db.begin_write().map_err(unavailable)?;
-            let removed = {
-                let mut table = txn.open_table(TABLE).map_err(unavailable)?;
-                let before = table.len().map_err(unavailable)?;
-                // Records that cannot be decoded are kept: they are for an operator to look at.
-                table
-                    .retain(|address, bytes| {
-                        !all && !Record::decode(address, bytes).is_ok_and(|r| r.is_expired(now))
-                    })
-                    .map_err(unavailable)?;
-                before - table.len().map_err(unavailable)?
-            };
-            if removed > 0 {
-                txn.commit().map_err(unavailable)?;
-            }
-            Ok(removed)
-        }))
-    }
-}
-
-/// The record at `address`, in a read transaction of its own.
-fn read(db: &Database, address: &str, name: &str) -> Result<Option<Record>, StoreError> {
-    let txn = db.begin_read().map_err(unavailable)?;
-    let table = txn.open_table(TABLE).map_err(unavailable)?;
-    let found = table.get(address).map_err(unavailable)?;
-    found
-        .map(|bytes| Record::decode(name, bytes.value()))
-        .transpose()
-}
-
-/// The record at `address` in `table` if it is a claim of `token` still in progress; `name`
-/// names the record in errors.
-fn claim_of(
-    table: &impl ReadableTable<&'static str, &'static [u8]>,
-    address: &str,
-    name: &str,
-    token: &str,
-) -> Result<Option<Record>, StoreError> {
-    let found = table
-        .get(address)
-        .map_err(unavailable)?
-        .map(|bytes| Record::decode(name, bytes.value()))
-        .transpose()?;
-    Ok(found.filter(|record| is_held_by(record, token)))
-}
-
-fn unavailable(error: impl Into<redb::Error>) -> StoreError {
-    StoreError::Unavailable {
-        store: "redb",
-        source: Box::new(error.into()),
+        Box::pin(self.run(move |db| operations::purge(db, now, all)))
     }
 }
