@@ -31,21 +31,13 @@ pub use postgres::{PostgresFixture, drop_table_sql};
 #[cfg(feature = "redis")]
 pub use redis::RedisFixture;
 
-/// The name of the test it is called in, as libtest names it (`module::test_fn`, without the
-/// crate), from the path of a function declared on the spot: no test writes its own name.
-macro_rules! test_name {
-    () => {{
-        fn here() {}
-        $crate::support::fixture::test_path(::std::any::type_name_of_val(&here))
-    }};
-}
-
 /// The [`RedisFixture`] of the test it is called in; returns from the test (which skips, saying
 /// so) when `IDEM_REDIS_URL` is not set.
 #[cfg(feature = "redis")]
 macro_rules! redis_fixture {
     () => {
-        match $crate::support::fixture::RedisFixture::open(&$crate::support::test_name!()) {
+        match $crate::support::fixture::RedisFixture::open(&$crate::support::servers::test_name!())
+        {
             Some(fixture) => fixture,
             None => return,
         }
@@ -57,7 +49,9 @@ macro_rules! redis_fixture {
 #[cfg(feature = "postgres")]
 macro_rules! postgres_fixture {
     () => {
-        match $crate::support::fixture::PostgresFixture::open(&$crate::support::test_name!()) {
+        match $crate::support::fixture::PostgresFixture::open(
+            &$crate::support::servers::test_name!(),
+        ) {
             Some(fixture) => fixture,
             None => return,
         }
@@ -68,20 +62,6 @@ macro_rules! postgres_fixture {
 pub(crate) use postgres_fixture;
 #[cfg(feature = "redis")]
 pub(crate) use redis_fixture;
-pub(crate) use test_name;
-
-/// The test's path in the type name of a function declared in it
-/// (`crate::module::test_fn::{{closure}}::here`): without the crate, the closures (an async
-/// test's body is one) and the function itself.
-pub fn test_path(type_name: &str) -> String {
-    let mut parts: Vec<&str> = type_name
-        .split("::")
-        .skip(1)
-        .filter(|part| *part != "{{closure}}")
-        .collect();
-    parts.pop();
-    parts.join("::")
-}
 
 /// `url`, or `None` after a line saying that `test` skips: a proxy of the test's own cannot
 /// stand in front of the server of `variable`.

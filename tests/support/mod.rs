@@ -1,8 +1,9 @@
 //! What several test files share, written once. A test file includes it with `mod support;`.
 //!
-//! - [`servers`]: the servers' URLs from the environment, a skip or (in CI) a failure without;
+//! - [`servers`]: the servers' URLs from the environment, a skip or (in CI) a failure without,
+//!   and the test's own name ([`test_name!`]);
 //! - [`fixture`]: a server test's store namespace, named after the test, removed on drop
-//!   ([`test_name!`], [`redis_fixture!`], [`postgres_fixture!`]);
+//!   ([`redis_fixture!`], [`postgres_fixture!`]);
 //! - [`proxy`]: a TCP proxy to cut, close, pause and tap connections to a server;
 //! - [`resp`]: a raw RESP client, independent of the store under test;
 //! - [`urls`]: the parts of `redis://` and `postgres://` URLs, to point them at a proxy.
@@ -19,4 +20,4 @@ pub mod urls;
 pub(crate) use fixture::postgres_fixture;
 #[cfg(feature = "redis")]
 pub(crate) use fixture::redis_fixture;
-pub(crate) use fixture::test_name;
+pub(crate) use servers::test_name;

@@ -6,6 +6,26 @@
 //! sets), a missing variable fails the test instead, naming the variable: in CI no server test
 //! passes by skipping.
 
+/// The name of the test it is called in, as libtest names it (`module::test_fn`, without the
+/// crate), from the path of a function declared on the spot: no test writes its own name. It
+/// needs nothing else of this file, so any test crate that includes the file can use it.
+macro_rules! test_name {
+    () => {{
+        fn here() {}
+        // `crate::module::test_fn::{{closure}}::here`: without the crate, the closures (an async
+        // test's body is one) and the function itself.
+        let mut parts: ::std::vec::Vec<&str> = ::std::any::type_name_of_val(&here)
+            .split("::")
+            .skip(1)
+            .filter(|part| *part != "{{closure}}")
+            .collect();
+        parts.pop();
+        parts.join("::")
+    }};
+}
+
+pub(crate) use test_name;
+
 /// Set to `1` to make a missing server variable a failure instead of a skip.
 pub const REQUIRE_SERVERS: &str = "IDEM_REQUIRE_SERVERS";
 

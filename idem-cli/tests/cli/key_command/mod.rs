@@ -3,10 +3,9 @@
 mod bad_input;
 mod keys;
 
-use std::io::{ErrorKind, Write};
-use std::process::{Command, Stdio};
-
 use sha2::{Digest, Sha256, Sha384, Sha512};
+
+pub(super) use crate::run::idem;
 
 /// The design document's payment example.
 pub(super) const PAYMENT_ARGS: &str =
@@ -26,44 +25,6 @@ pub(super) const PAYMENT_FLAGS: [&str; 7] = [
     "--fields",
     "transaction_id",
 ];
-
-/// What one run of `idem` did.
-#[derive(Debug)]
-pub(super) struct Run {
-    pub(super) code: Option<i32>,
-    pub(super) stdout: String,
-    pub(super) stderr: String,
-}
-
-/// Runs `idem` with these arguments and, when given, this text on stdin (otherwise stdin is
-/// empty).
-pub(super) fn idem(args: &[&str], stdin: Option<&str>) -> Run {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_idem"))
-        .args(args)
-        .stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the idem binary starts");
-    if let Some(text) = stdin {
-        let mut pipe = child.stdin.take().expect("stdin is piped");
-        // idem may exit before reading stdin (a wrong flag is reported first): a broken pipe
-        // is then expected. Dropping the pipe closes stdin.
-        if let Err(err) = pipe.write_all(text.as_bytes()) {
-            assert_eq!(err.kind(), ErrorKind::BrokenPipe, "writing stdin: {err}");
-        }
-    }
-    let output = child.wait_with_output().expect("idem finishes");
-    Run {
-        code: output.status.code(),
-        stdout: String::from_utf8(output.stdout).expect("stdout is UTF-8"),
-        stderr: String::from_utf8(output.stderr).expect("stderr is UTF-8"),
-    }
-}
 
 /// `idem ARGS` that must succeed; returns its stdout.
 pub(super) fn ok(args: &[&str], stdin: Option<&str>) -> String {

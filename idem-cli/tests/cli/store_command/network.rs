@@ -1,11 +1,8 @@
 //! `idem store --redis URL` and `--postgres URL`, end to end against the servers named by
 //! `IDEM_REDIS_URL` and `IDEM_POSTGRES_URL` (each test says it skipped when its variable is
-//! unset). Every test works under its own Redis prefix or PostgreSQL table.
+//! unset, and fails under `IDEM_REQUIRE_SERVERS=1`). Every test works under its own Redis
+//! prefix or PostgreSQL table, named after the test.
 
-#[path = "../../tests/support/servers.rs"]
-mod servers;
-
-use std::process::Command;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use idem_core::store::{
@@ -13,13 +10,8 @@ use idem_core::store::{
     RedisStore, Store, UnixMillis,
 };
 
-fn block_on<T>(future: impl Future<Output = T>) -> T {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a Tokio runtime")
-        .block_on(future)
-}
+use super::{block_on, idem};
+use crate::servers::{server_url, test_name};
 
 fn unique(name: &str) -> String {
     let nanos = SystemTime::now()
@@ -64,16 +56,11 @@ async fn fill(store: &dyn Store) {
     tokio::time::sleep(Duration::from_millis(200)).await;
 }
 
-fn idem<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_idem"))
-        .args(args)
-        .output()
-        .expect("the idem binary runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+/// Runs `idem ARGS` to its end: its exit code, stdout and stderr.
+fn run<S: AsRef<str>>(args: &[S]) -> (i32, String, String) {
+    let args: Vec<&str> = args.iter().map(AsRef::as_ref).collect();
+    let run = idem(&args, None);
+    (run.code.unwrap_or(-1), run.stdout, run.stderr)
 }
 
 /// Lists, gets and purges through the binary; `store` is the flags naming the store, and
@@ -82,15 +69,15 @@ fn exercise(store: &[&str], keeps_expired: bool) {
     let with = |rest: &[&'static str]| -> Vec<String> {
         store.iter().chain(rest).map(|s| (*s).to_owned()).collect()
     };
-    let (code, list, err) = idem(&with(&["list"]));
+    let (code, list, err) = run(&with(&["list"]));
     assert_eq!(code, 0, "{err}");
     assert!(list.contains("live-key"), "{list}");
     assert_eq!(list.contains("old-key"), keeps_expired, "{list}");
     assert_eq!(list.contains("completed,expired"), keeps_expired, "{list}");
-    let (code, record, err) = idem(&with(&["get", "payment-processor-v1/live-key"]));
+    let (code, record, err) = run(&with(&["get", "payment-processor-v1/live-key"]));
     assert_eq!(code, 0, "{err}");
     assert!(record.contains(r#"{"charge_id":"ch_1"}"#), "{record}");
-    let (code, purged, err) = idem(&with(&["purge", "--expired"]));
+    let (code, purged, err) = run(&with(&["purge", "--expired"]));
     assert_eq!(code, 0, "{err}");
     let expected = if keeps_expired {
         "removed 1 expired record"
@@ -98,14 +85,14 @@ fn exercise(store: &[&str], keeps_expired: bool) {
         "removed 0 expired records"
     };
     assert_eq!(purged.trim(), expected);
-    let (code, purged, err) = idem(&with(&["purge", "--all"]));
+    let (code, purged, err) = run(&with(&["purge", "--all"]));
     assert_eq!(code, 0, "{err}");
     assert_eq!(purged.trim(), "removed 1 record");
 }
 
 #[test]
 fn redis_store_list_get_purge() {
-    let Some(url) = servers::server_url("IDEM_REDIS_URL", "redis_store_list_get_purge") else {
+    let Some(url) = server_url("IDEM_REDIS_URL", &test_name!()) else {
         return;
     };
     let prefix = unique("idemcli");
@@ -124,10 +111,7 @@ fn redis_store_list_get_purge() {
 /// prefix searched, the prefixes that hold records (found by a scan) and the flag to list them.
 #[test]
 fn redis_list_under_an_empty_prefix_says_which_prefix_and_how_to_pass_another() {
-    let Some(url) = servers::server_url(
-        "IDEM_REDIS_URL",
-        "redis_list_under_an_empty_prefix_says_which_prefix_and_how_to_pass_another",
-    ) else {
+    let Some(url) = server_url("IDEM_REDIS_URL", &test_name!()) else {
         return;
     };
     let (written, listed) = (unique("idemcli_here"), unique("idemcli_not_here"));
@@ -136,7 +120,7 @@ fn redis_list_under_an_empty_prefix_says_which_prefix_and_how_to_pass_another() 
         let store = RedisStore::connect_with(&url, options).await.unwrap();
         fill(&store).await;
     });
-    let (code, list, err) = idem(&["store", "--redis", &url, "--redis-prefix", &listed, "list"]);
+    let (code, list, err) = run(&["store", "--redis", &url, "--redis-prefix", &listed, "list"]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(list.lines().count(), 1, "only the header: {list}");
     // The shared server may hold other tests' records too: the hint names them all.
@@ -150,7 +134,7 @@ fn redis_list_under_an_empty_prefix_says_which_prefix_and_how_to_pass_another() 
         err.ends_with(": list them with --redis-prefix PREFIX\n"),
         "{err}"
     );
-    let (code, purged, err) = idem(&[
+    let (code, purged, err) = run(&[
         "store",
         "--redis",
         &url,
@@ -165,15 +149,12 @@ fn redis_list_under_an_empty_prefix_says_which_prefix_and_how_to_pass_another() 
 
 #[test]
 fn postgres_store_list_get_purge_and_schema() {
-    let Some(url) = servers::server_url(
-        "IDEM_POSTGRES_URL",
-        "postgres_store_list_get_purge_and_schema",
-    ) else {
+    let Some(url) = server_url("IDEM_POSTGRES_URL", &test_name!()) else {
         return;
     };
     let table = unique("idem_cli");
     // A table the command does not know is an error: it never creates one.
-    let (code, _, err) = idem(&[
+    let (code, _, err) = run(&[
         "store",
         "--postgres",
         &url,
@@ -192,7 +173,7 @@ fn postgres_store_list_get_purge_and_schema() {
         &["store", "--postgres", &url, "--postgres-table", &table],
         true,
     );
-    let (code, sql, err) = idem(&[
+    let (code, sql, err) = run(&[
         "store",
         "--postgres",
         &url,
@@ -218,13 +199,13 @@ fn postgres_store_list_get_purge_and_schema() {
 
 #[test]
 fn schema_is_for_postgres_and_bad_options_are_bad_input() {
-    let (code, _, err) = idem(&["store", "--redb", "/nonexistent.redb", "schema"]);
+    let (code, _, err) = run(&["store", "--redb", "/nonexistent.redb", "schema"]);
     assert_eq!(code, 2);
     assert!(
         err.starts_with("idem: error: `schema` prints the PostgreSQL migration"),
         "{err}"
     );
-    let (code, _, err) = idem(&[
+    let (code, _, err) = run(&[
         "store",
         "--redis",
         "redis://127.0.0.1:1",
@@ -233,7 +214,7 @@ fn schema_is_for_postgres_and_bad_options_are_bad_input() {
         "list",
     ]);
     assert_eq!(code, 2, "{err}");
-    let (code, _, err) = idem(&["store", "--redis", "redis://127.0.0.1:1", "list"]);
+    let (code, _, err) = run(&["store", "--redis", "redis://127.0.0.1:1", "list"]);
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("cannot reach the Redis store"), "{err}");
 }
