@@ -3,12 +3,14 @@
 //! - [`open::StoreArgs`] says which store (exactly one store flag: `--redb PATH`, `--sqlite PATH`,
 //!   `--redis URL`, `--postgres URL`) and
 //!   [`open::open`] opens it as an `Arc<dyn Store>`, never creating one;
-//! - [`list`], [`get`] and [`purge`] work on any `&dyn Store`: a new kind of store needs no change
-//!   here;
+//! - [`list`](list::list) (in `list.rs`), [`get`](get::get) (in `get.rs`) and [`purge`] work on
+//!   any `&dyn Store`: a new kind of store needs no change here;
 //! - [`render`] prints records: one line each for `list`, in full for `get`.
 //!
 //! Flags are checked before the store is opened, so a wrong command touches nothing.
 
+mod get;
+mod list;
 mod open;
 mod render;
 
@@ -16,9 +18,11 @@ use std::io::{self, Write};
 
 use clap::{Args, Subcommand};
 use idem_core::clock::SystemClock;
-use idem_core::store::{RedisOptions, RedisStore, Store, StoredRecord, UnixMillis};
+use idem_core::store::{Store, UnixMillis};
 
 use crate::error::CliError;
+use get::{Query, get};
+use list::{empty_hint, list, records_elsewhere};
 use open::{StoreArgs, StoreLocation, StoreOptions};
 
 const AFTER_HELP: &str = "\
@@ -193,160 +197,6 @@ pub(crate) fn run(args: &StoreCommandArgs) -> Result<(), CliError> {
             (StoreAction::Schema, _) => Err(CliError::SchemaNotApplicable),
         }
     })
-}
-
-/// Every record of `store`, sorted by tool then key.
-async fn sorted_records(store: &dyn Store) -> Result<Vec<StoredRecord>, CliError> {
-    let mut records = store.list().await.map_err(CliError::Store)?;
-    records.sort_by(|a, b| (&a.tool, &a.key).cmp(&(&b.tool, &b.key)));
-    Ok(records)
-}
-
-/// `idem store list`: the table of records; how many there were.
-async fn list(store: &dyn Store, now: UnixMillis, out: &mut impl Write) -> Result<usize, CliError> {
-    let records = sorted_records(store).await?;
-    render::write_list(out, &records, now).map_err(CliError::WriteStdout)?;
-    Ok(records.len())
-}
-
-/// How many keys `records_elsewhere` looks at, at most.
-const PREFIX_SCAN_LIMIT: usize = 100_000;
-
-/// The other places of the same server that hold records, with how many: the Redis key
-/// prefixes other than the one listed. Best effort, for a hint: a failure finds nothing.
-async fn records_elsewhere(location: &StoreLocation) -> Vec<(String, u64)> {
-    let StoreLocation::Redis { url, prefix } = location else {
-        return Vec::new();
-    };
-    let listed = prefix.as_deref().unwrap_or(RedisOptions::DEFAULT_PREFIX);
-    let Ok(store) = RedisStore::connect(url).await else {
-        return Vec::new();
-    };
-    let found = store.record_prefixes(PREFIX_SCAN_LIMIT).await;
-    found
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|(prefix, _)| prefix != listed)
-        .collect()
-}
-
-/// What an empty `list` prints on stderr: the place searched, where records are instead (the
-/// Redis prefixes found, `elsewhere`), and the flag that names another place.
-fn empty_hint(location: &StoreLocation, elsewhere: &[(String, u64)]) -> String {
-    match location {
-        StoreLocation::Redb(path) | StoreLocation::Sqlite(path) => {
-            format!("idem: no records in {}", path.display())
-        }
-        StoreLocation::Redis { prefix, .. } => {
-            let (prefix, origin) = match prefix {
-                Some(prefix) => (prefix.as_str(), "given by --redis-prefix"),
-                None => (RedisOptions::DEFAULT_PREFIX, "the default"),
-            };
-            if elsewhere.is_empty() {
-                return format!(
-                    "idem: no records under the Redis key prefix `{prefix}` ({origin}); a \
-                     service whose RedisStore uses another prefix (RedisOptions::with_prefix) is \
-                     listed with --redis-prefix PREFIX"
-                );
-            }
-            let found: Vec<String> = elsewhere
-                .iter()
-                .map(|(other, records)| format!("`{other}` ({records})"))
-                .collect();
-            format!(
-                "idem: no records under the Redis key prefix `{prefix}` ({origin}); this server \
-                 has records under {}: list them with --redis-prefix PREFIX",
-                found.join(", ")
-            )
-        }
-        StoreLocation::Postgres { table, .. } => format!(
-            "idem: no records in the PostgreSQL table `{table}`; a service whose PostgresStore \
-             uses another table (PostgresOptions::table) is listed with --postgres-table TABLE"
-        ),
-    }
-}
-
-/// What `get` looks for.
-#[derive(Debug, Clone, Copy)]
-struct Query<'a> {
-    /// `TOOL/KEY` or a bare key; a bare key when `tool` is given.
-    key: &'a str,
-    tool: Option<&'a str>,
-}
-
-/// How [`Query::matches`] compares the key given with a record's key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum KeyMatch {
-    /// The whole key.
-    Exact,
-    /// The start of the key (not empty).
-    Prefix,
-}
-
-impl Query<'_> {
-    fn matches(&self, record: &StoredRecord, how: KeyMatch) -> bool {
-        let key_matches = |given: &str| match how {
-            KeyMatch::Exact => record.key == given,
-            KeyMatch::Prefix => !given.is_empty() && record.key.starts_with(given),
-        };
-        match self.tool {
-            Some(tool) => record.tool == tool && key_matches(self.key),
-            None => {
-                key_matches(self.key)
-                    || self
-                        .key
-                        .strip_prefix(record.tool.as_str())
-                        .and_then(|rest| rest.strip_prefix('/'))
-                        .is_some_and(key_matches)
-            }
-        }
-    }
-
-    /// How the query reads in an error.
-    fn text(&self) -> String {
-        match self.tool {
-            Some(tool) => format!("{tool}/{}", self.key),
-            None => self.key.to_owned(),
-        }
-    }
-}
-
-/// `idem store get`. The records are listed and searched, so that a bare key finds its tool and
-/// expired and corrupt records are shown as well (a store's `get` hides both). Whole keys are
-/// looked for first; when none matches, the query is taken as the start of a key.
-async fn get(
-    store: &dyn Store,
-    query: Query<'_>,
-    now: UnixMillis,
-    out: &mut impl Write,
-) -> Result<(), CliError> {
-    let records = sorted_records(store).await?;
-    let find =
-        |how| -> Vec<&StoredRecord> { records.iter().filter(|r| query.matches(r, how)).collect() };
-    let (mut found, how) = match find(KeyMatch::Exact) {
-        exact if exact.is_empty() => (find(KeyMatch::Prefix), KeyMatch::Prefix),
-        exact => (exact, KeyMatch::Exact),
-    };
-    let names = |found: &[&StoredRecord]| -> Vec<String> {
-        found
-            .iter()
-            .map(|r| format!("{}/{}", r.tool, r.key))
-            .collect()
-    };
-    match (found.len(), how) {
-        (0, _) => Err(CliError::RecordNotFound {
-            query: query.text(),
-        }),
-        (1, _) => render::write_record(out, found.remove(0), now).map_err(CliError::WriteStdout),
-        (_, KeyMatch::Exact) => Err(CliError::AmbiguousKey {
-            query: query.text(),
-            matches: names(&found),
-        }),
-        (_, KeyMatch::Prefix) => Err(CliError::AmbiguousKeyPrefix {
-            query: query.text(),
-            matches: names(&found),
-        }),
-    }
 }
 
 /// `idem store purge`.
