@@ -4,6 +4,9 @@
 //!   runs.
 //! - `row.rs`: rows to records.
 //! - `options.rs`: [`PostgresOptions`] and the connection pool.
+//! - `statements.rs`: running one statement within the store's bounds (pool, deadlines).
+//! - `operations.rs`: each operation of [`Store`], one statement each.
+//! - `failure.rs`: why a statement gave no result, and the checks on what a row can hold.
 //! - `error.rs`: PostgreSQL's failures, their cause in the message.
 
 mod error;
@@ -12,6 +15,7 @@ mod operations;
 mod options;
 mod row;
 mod schema;
+mod statements;
 
 pub use options::PostgresOptions;
 pub use schema::{InvalidPostgresTable, PostgresTable};
@@ -19,15 +23,12 @@ pub use schema::{InvalidPostgresTable, PostgresTable};
 use std::fmt;
 use std::time::Duration;
 
-use deadpool_postgres::{Object, Pool};
-use tokio_postgres::Row;
-use tokio_postgres::types::ToSql;
+use deadpool_postgres::Pool;
 
 use super::{
     BoxFuture, Claim, ClaimOutcome, Completion, Record, RecordKey, Store, StoreError, StoredRecord,
 };
-use error::PostgresError;
-use failure::{Failure, settle};
+use failure::settle;
 use schema::Statements;
 
 /// A store in a PostgreSQL table, shared by every process that connects to the database: a
@@ -373,83 +374,6 @@ impl PostgresStore {
             .first()
             .and_then(|row| row.try_get::<_, bool>(0).ok())
             .unwrap_or(false))
-    }
-
-    /// A connection from the pool, within the store's bound.
-    async fn client(&self) -> Result<Object, Failure> {
-        match tokio::time::timeout(self.connection_timeout, self.pool.get()).await {
-            Ok(Ok(client)) => Ok(client),
-            Ok(Err(err)) => Err(Failure::Connect(PostgresError::connect(&err))),
-            Err(_) => Err(Failure::Connect(PostgresError::new(
-                "cannot connect to PostgreSQL",
-                &format!("no connection within {:?}", self.connection_timeout),
-            ))),
-        }
-    }
-
-    /// Runs the statement `sql` (prepared once per connection) and returns its rows.
-    async fn query(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>, Failure> {
-        let client = self.client().await?;
-        let answer = tokio::time::timeout(self.answer_timeout, async {
-            let statement = client.prepare_cached(sql).await?;
-            client.query(&statement, params).await
-        })
-        .await;
-        settle(client, answer, self.answer_timeout)
-    }
-
-    /// Runs the statement `sql` (prepared once per connection) and returns how many rows it
-    /// changed.
-    async fn execute(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64, Failure> {
-        let client = self.client().await?;
-        let answer = tokio::time::timeout(self.answer_timeout, async {
-            let statement = client.prepare_cached(sql).await?;
-            client.execute(&statement, params).await
-        })
-        .await;
-        settle(client, answer, self.answer_timeout)
-    }
-
-    /// Runs `sql`, an `UPDATE` of the in-progress row of `token` at `key` (a renewal or a
-    /// completion), with `params`: `Ok` when it updated the row, else
-    /// [`StoreError::ClaimLost`], unless the record there cannot be read at all (then its
-    /// `Corrupt` or `UnsupportedFormat`). `name` names the record in errors.
-    async fn update_claim(
-        &self,
-        key: RecordKey<'_>,
-        name: &str,
-        token: &str,
-        sql: &str,
-        params: &[&(dyn ToSql + Sync)],
-    ) -> Result<(), StoreError> {
-        // A token `text` cannot hold is no claim's.
-        if !token.contains('\0') {
-            let updated = self
-                .execute(sql, params)
-                .await
-                .map_err(|f| f.into_store(name))?;
-            if updated > 0 {
-                return Ok(());
-            }
-        }
-        // Not a claim of `token`: lost, unless the record cannot be read at all.
-        self.fetch(key, name).await?;
-        Err(StoreError::ClaimLost {
-            key: name.to_owned(),
-        })
-    }
-
-    /// The record of `key`, unless it has expired on the server's clock (a row the store cannot
-    /// read is an error, expired or not); `name` names it in errors.
-    async fn fetch(&self, key: RecordKey<'_>, name: &str) -> Result<Option<Record>, StoreError> {
-        let rows = self
-            .query(&self.sql.get, &[&key.tool.as_bytes(), &key.key.as_bytes()])
-            .await
-            .map_err(|f| f.into_store(name))?;
-        match rows.first() {
-            Some(row) => row::decode(name, row, 0),
-            None => Ok(None),
-        }
     }
 
     fn check_size(&self, name: &str, size: usize) -> Result<(), StoreError> {

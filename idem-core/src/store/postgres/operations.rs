@@ -222,3 +222,52 @@ impl PostgresStore {
         Ok(removed.and_then(|n| u64::try_from(n).ok()).unwrap_or(0))
     }
 }
+
+/// What the renewal and completion share, and the read that names a lost claim.
+impl PostgresStore {
+    /// Runs `sql`, an `UPDATE` of the in-progress row of `token` at `key` (a renewal or a
+    /// completion), with `params`: `Ok` when it updated the row, else
+    /// [`StoreError::ClaimLost`], unless the record there cannot be read at all (then its
+    /// `Corrupt` or `UnsupportedFormat`). `name` names the record in errors.
+    pub(super) async fn update_claim(
+        &self,
+        key: RecordKey<'_>,
+        name: &str,
+        token: &str,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<(), StoreError> {
+        // A token `text` cannot hold is no claim's.
+        if !token.contains('\0') {
+            let updated = self
+                .execute(sql, params)
+                .await
+                .map_err(|f| f.into_store(name))?;
+            if updated > 0 {
+                return Ok(());
+            }
+        }
+        // Not a claim of `token`: lost, unless the record cannot be read at all.
+        self.fetch(key, name).await?;
+        Err(StoreError::ClaimLost {
+            key: name.to_owned(),
+        })
+    }
+
+    /// The record of `key`, unless it has expired on the server's clock (a row the store cannot
+    /// read is an error, expired or not); `name` names it in errors.
+    pub(super) async fn fetch(
+        &self,
+        key: RecordKey<'_>,
+        name: &str,
+    ) -> Result<Option<Record>, StoreError> {
+        let rows = self
+            .query(&self.sql.get, &[&key.tool.as_bytes(), &key.key.as_bytes()])
+            .await
+            .map_err(|f| f.into_store(name))?;
+        match rows.first() {
+            Some(row) => row::decode(name, row, 0),
+            None => Ok(None),
+        }
+    }
+}
