@@ -64,6 +64,7 @@ mod error;
 mod inflight;
 mod input;
 mod metrics;
+mod on_failure;
 mod outcome;
 mod storable;
 mod supervise;
@@ -73,6 +74,7 @@ mod token;
 pub use error::{ExecuteError, Holder};
 pub use input::ToolInput;
 pub use metrics::MetricsSnapshot;
+pub use on_failure::OnFailure;
 pub use outcome::{Execution, Outcome};
 pub use storable::StorableOutput;
 
@@ -94,23 +96,6 @@ use crate::strategy::Registry;
 use call::Call;
 use inflight::Flights;
 use metrics::{Counter, Metrics};
-
-/// What to do with a failed call's claim.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum OnFailure {
-    /// Release the claim: a retry runs the tool again (for transient errors).
-    #[default]
-    Release,
-    /// Remember the failure until the TTL: a retry gets
-    /// [`ExecuteError::PreviouslyFailed`] without running the tool (for permanent errors, such as
-    /// a declined card).
-    Remember,
-    /// Record an unknown outcome until the TTL: the tool failed without knowing whether it took
-    /// effect (a request that timed out may have run remotely). A retry gets
-    /// [`ExecuteError::OutcomeUnknown`] without running the tool, as after a panic, until the
-    /// record expires or an operator deletes it after checking what happened.
-    Unknown,
-}
 
 /// Runs tools so that a duplicate never runs twice.
 ///
