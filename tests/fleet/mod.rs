@@ -23,7 +23,7 @@
 //! ```
 //!
 //! - **Workers are processes.** The parent test re-executes its own binary, running only the
-//!   test `fleet_worker` ([`WORKER_TEST`]), with a [`worker::Job`] in the environment variable
+//!   test `fleet_worker` ([`WORKER_TEST`]), with a [`job::Job`] in the environment variable
 //!   [`JOB_VAR`]; the worker reads commands on its standard input (`go`, `finish`, ...) and
 //!   reports on its standard output, one `@fleet <kind> <json>` line per fact (libtest may
 //!   prefix a line with `test fleet_worker ... `, so lines are split at the marker).
@@ -44,6 +44,7 @@
 // network, no proxy), so some of the harness goes unused in it.
 #![allow(dead_code)]
 
+pub mod job;
 pub mod proc;
 pub use crate::support::proxy;
 pub mod scenarios;
@@ -63,7 +64,7 @@ use serde::{Deserialize, Serialize};
 /// The test a worker process runs: every fleet test file has a `#[test] fn fleet_worker()` that
 /// calls [`worker::main`].
 pub const WORKER_TEST: &str = "fleet_worker";
-/// The environment variable that makes `fleet_worker` a worker, holding its [`worker::Job`].
+/// The environment variable that makes `fleet_worker` a worker, holding its [`job::Job`].
 pub const JOB_VAR: &str = "IDEM_FLEET_JOB";
 
 /// The arguments of the fleet's tool: a charge, keyed by its order id.
@@ -184,8 +185,8 @@ pub struct Fleet {
 
 impl Fleet {
     /// A job for a worker named `name` in this test.
-    pub fn job(&self, name: &str, role: worker::Role) -> worker::Job {
-        worker::Job {
+    pub fn job(&self, name: &str, role: job::Role) -> job::Job {
+        job::Job {
             url: self.url.clone(),
             ns: self.ns.clone(),
             name: name.to_owned(),

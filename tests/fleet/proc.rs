@@ -10,7 +10,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use tokio::sync::mpsc;
 
-use super::worker::Job;
+use super::job::Job;
 use super::{CallReport, JOB_VAR, WORKER_TEST};
 
 /// The marker that starts a worker's report on a line of its standard output.

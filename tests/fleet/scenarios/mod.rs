@@ -9,9 +9,9 @@ use std::time::{Duration, Instant};
 use idem::executor::Executor;
 use idem::store::{RecordKey, RecordState, StoreError};
 
+use super::job::{Done, InTool, Job, Metrics, Role};
 use super::proc::Proc;
 use super::proxy::Proxy;
-use super::worker::{Done, InTool, Job, Metrics, Role};
 use super::{
     Backend, CallReport, Charge, Fleet, Got, Tuning, assert_no_order_twice, by_order, call, now_ms,
     run, spec, tally,
