@@ -112,7 +112,7 @@ pub(super) async fn retry_until_settled(
 /// runs the tool a second time when the first may have run.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_caller_that_gives_up_at_any_point_never_causes_a_second_run() {
-    let stores = stores("cancel").await;
+    let stores = stores(&crate::support::test_name!()).await;
     let lease = Duration::from_millis(400);
     let retry_spec = spec(lease, InProgressPolicy::Fail);
     for (name, inner) in &stores.list {

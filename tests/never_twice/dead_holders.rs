@@ -9,7 +9,7 @@ use super::*;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_waiter_outlives_a_dead_holders_lease() {
     assert!(IdempotencyConfig::DEFAULT_WAIT > IdempotencyConfig::DEFAULT_LEASE);
-    let stores = stores("dead").await;
+    let stores = stores(&crate::support::test_name!()).await;
     let lease = Duration::from_millis(400);
     for (name, store) in &stores.list {
         let args = args("dead", name);

@@ -7,7 +7,7 @@ use super::*;
 /// host asking all along finds it in progress, then replays its result.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_tool_running_three_times_its_lease_runs_once() {
-    let stores = stores("long").await;
+    let stores = stores(&crate::support::test_name!()).await;
     let lease = Duration::from_millis(300);
     for (name, store) in &stores.list {
         let args = args("long", name);

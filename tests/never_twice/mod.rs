@@ -23,13 +23,19 @@ use idem::store::{
 use serde_json::{Value, json};
 use tokio::sync::Notify;
 
-/// The stores every test runs on, and what keeps them alive.
+/// The stores every test runs on, and what keeps them alive: the server stores' fixtures
+/// remove the test's prefix and table when this drops (after the stores, declared first).
 pub(super) struct Stores {
     pub(super) list: Vec<(&'static str, Arc<dyn Store>)>,
-    pub(super) _dir: tempfile::TempDir,
+    _dir: tempfile::TempDir,
+    #[cfg(feature = "redis")]
+    _redis: Option<crate::support::fixture::RedisFixture>,
+    #[cfg(feature = "postgres")]
+    _postgres: Option<crate::support::fixture::PostgresFixture>,
 }
 
-/// Every store this build and environment can give, each fresh.
+/// Every store this build and environment can give, each fresh; `test` is the test's name
+/// ([`test_name!`](crate::support::test_name)), which names its namespaces on the servers.
 pub(super) async fn stores(test: &str) -> Stores {
     let dir = tempfile::tempdir().unwrap();
     let redb = RedbStore::open(dir.path().join("idem.redb")).unwrap();
@@ -38,41 +44,33 @@ pub(super) async fn stores(test: &str) -> Stores {
         ("memory", Arc::new(MemoryStore::new())),
         ("redb", Arc::new(redb)),
     ];
-    let run = format!(
-        "{test}-{}-{}",
-        std::process::id(),
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    );
     #[cfg(feature = "redis")]
-    if let Some(url) = crate::support::servers::server_url("IDEM_REDIS_URL", test) {
-        let options = idem::store::RedisOptions::new()
-            .with_prefix(&format!("idem-test:t{run}"))
-            .expect("a valid prefix");
-        let store = idem::store::RedisStore::connect_with(&url, options)
-            .await
-            .expect("connect to IDEM_REDIS_URL");
-        list.push(("redis", Arc::new(store)));
+    let redis = crate::support::fixture::RedisFixture::open(test);
+    #[cfg(feature = "redis")]
+    if let Some(fixture) = &redis {
+        list.push(("redis", Arc::new(fixture.connect(fixture.options()).await)));
     }
     #[cfg(feature = "postgres")]
-    if let Some(url) = crate::support::servers::server_url("IDEM_POSTGRES_URL", test) {
-        let table = format!("idem_test_{}", run.replace('-', "_"));
-        let table = idem::store::PostgresTable::new(&table).expect("a valid table name");
-        let options = idem::store::PostgresOptions::new().with_table(table);
-        let store = idem::store::PostgresStore::connect_with(&url, options)
-            .await
-            .expect("connect to IDEM_POSTGRES_URL");
-        list.push(("postgres", Arc::new(store)));
+    let postgres = crate::support::fixture::PostgresFixture::open(test);
+    #[cfg(feature = "postgres")]
+    if let Some(fixture) = &postgres {
+        let store: Arc<dyn Store> = fixture.store(idem::store::PostgresOptions::new()).await;
+        list.push(("postgres", store));
     }
     #[cfg(feature = "sqlite")]
     {
         let sqlite = idem::store::SqliteStore::open(dir.path().join("idem.sqlite")).unwrap();
         list.push(("sqlite", Arc::new(sqlite)));
     }
-    let _ = run;
-    Stores { list, _dir: dir }
+    let _ = test;
+    Stores {
+        list,
+        _dir: dir,
+        #[cfg(feature = "redis")]
+        _redis: redis,
+        #[cfg(feature = "postgres")]
+        _postgres: postgres,
+    }
 }
 
 /// A tool spec with this lease and in-progress policy.

@@ -5,7 +5,7 @@ use super::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unit_and_none_outputs_replay_on_every_store() {
-    let stores = stores("null").await;
+    let stores = stores(&crate::support::test_name!()).await;
     for (name, store) in &stores.list {
         let executor = Executor::with_store(Arc::clone(store));
         let spec = spec(Duration::from_secs(5), InProgressPolicy::Fail);

@@ -71,7 +71,7 @@ pub(super) async fn leader_and_three_joined(
 /// retry 9 ms later, in this process or another, is told the outcome is unknown.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_panicking_tool_with_waiting_duplicates_runs_once() {
-    let stores = stores("panic").await;
+    let stores = stores(&crate::support::test_name!()).await;
     for (name, store) in &stores.list {
         let args = args("panic", name);
         let executor = Arc::new(Executor::with_store(Arc::clone(store)));
@@ -110,7 +110,7 @@ async fn a_panicking_tool_with_waiting_duplicates_runs_once() {
 /// error instead of running the tool; the next call after them runs it again, as the policy says.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn duplicates_that_joined_a_failing_call_share_its_error() {
-    let stores = stores("fail").await;
+    let stores = stores(&crate::support::test_name!()).await;
     for (name, store) in &stores.list {
         let args = args("fail", name);
         let executor = Arc::new(Executor::with_store(Arc::clone(store)));

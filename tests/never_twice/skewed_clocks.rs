@@ -7,7 +7,7 @@ use super::*;
 /// the tool (past its lease, renewing it), the second never takes the key over.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn hosts_with_skewed_clocks_never_take_over_a_live_claim() {
-    let stores = stores("skew").await;
+    let stores = stores(&crate::support::test_name!()).await;
     for (name, store) in &stores.list {
         for skew in [Duration::from_secs(30), Duration::from_secs(300)] {
             let test = format!("skew-{}", skew.as_secs());
