@@ -15,6 +15,7 @@ use idem::store::{
     MemoryStore, PostgresOptions, PostgresStore, PostgresTable, RedbStore, RedisOptions,
     RedisStore, Store,
 };
+use support::servers::{server_url, test_name};
 use support::{Answer, Server, builder, fresh_key};
 
 /// What every store must give the layer.
@@ -95,7 +96,7 @@ async fn on_the_redb_store() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn on_the_redis_store() {
-    let Some(url) = support::servers::server_url("IDEM_REDIS_URL", "on_the_redis_store") else {
+    let Some(url) = server_url("IDEM_REDIS_URL", &test_name!()) else {
         return;
     };
     let prefix = format!("idem-http-test-{}", uuid::Uuid::new_v4());
@@ -107,8 +108,7 @@ async fn on_the_redis_store() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn on_the_postgres_store() {
-    let Some(url) = support::servers::server_url("IDEM_POSTGRES_URL", "on_the_postgres_store")
-    else {
+    let Some(url) = server_url("IDEM_POSTGRES_URL", &test_name!()) else {
         return;
     };
     let name = format!("idem_http_test_{}", uuid::Uuid::new_v4().simple());

@@ -9,6 +9,8 @@
 /// The name of the test it is called in, as libtest names it (`module::test_fn`, without the
 /// crate), from the path of a function declared on the spot: no test writes its own name. It
 /// needs nothing else of this file, so any test crate that includes the file can use it.
+// Not every test crate that includes this file names its tests.
+#[allow(unused_macros)]
 macro_rules! test_name {
     () => {{
         fn here() {}
@@ -24,6 +26,7 @@ macro_rules! test_name {
     }};
 }
 
+#[allow(unused_imports)]
 pub(crate) use test_name;
 
 /// Set to `1` to make a missing server variable a failure instead of a skip.
