@@ -374,8 +374,7 @@ fn distributed_lock() {
 #[test]
 #[cfg(feature = "redis")]
 fn distributed_lock_on_redis() {
-    let Some(url) = support::servers::server_url("IDEM_REDIS_URL", "distributed_lock_on_redis")
-    else {
+    let Some(url) = support::servers::server_url("IDEM_REDIS_URL", &support::test_name!()) else {
         return;
     };
     let stdout = run_example_with(
@@ -400,8 +399,7 @@ fn distributed_lock_on_redis() {
 #[test]
 #[cfg(feature = "postgres")]
 fn distributed_lock_on_postgres() {
-    let Some(url) =
-        support::servers::server_url("IDEM_POSTGRES_URL", "distributed_lock_on_postgres")
+    let Some(url) = support::servers::server_url("IDEM_POSTGRES_URL", &support::test_name!())
     else {
         return;
     };
