@@ -28,7 +28,7 @@ use std::time::Duration;
 
 use axum::extract::{Query, State};
 use axum::http::header::{AUTHORIZATION, LOCATION};
-use axum::http::{StatusCode, request::Parts};
+use axum::http::{HeaderValue, StatusCode, request::Parts};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
@@ -113,6 +113,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let idempotency = IdempotencyLayer::builder(Executor::with_store(store))
         .with_tool_id("orders-api-v1")
         .with_caller(caller)
+        .with_auth_challenge(HeaderValue::from_static(r#"Bearer realm="orders""#))
         .with_body_limit(64 * 1024)
         .build()?;
     let app = Router::new()

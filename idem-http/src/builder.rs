@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use http::header::{CONTENT_ENCODING, CONTENT_LANGUAGE, CONTENT_TYPE, LOCATION};
 use http::request::Parts;
-use http::{HeaderName, Method, StatusCode};
+use http::{HeaderName, HeaderValue, Method, StatusCode};
 use idem_core::Context;
 use idem_core::executor::Executor;
 use idem_core::spec::{IdempotencyConfig, InProgressPolicy, MismatchPolicy, SpecError, ToolSpec};
@@ -72,10 +72,15 @@ pub(crate) struct Settings {
     pub(crate) replayed_headers: Vec<HeaderName>,
     pub(crate) stored: Arc<StoreFn>,
     pub(crate) problem_base: String,
+    pub(crate) auth_challenge: HeaderValue,
 }
 
 /// The default problem base: the section of these docs that explains each problem.
 pub const DEFAULT_PROBLEM_BASE: &str = "https://docs.rs/idem-http/latest/idem_http/#";
+
+/// The default `WWW-Authenticate` challenge of a 401: `Bearer` (RFC 6750), the scheme of most
+/// APIs. Set yours with [`IdempotencyLayerBuilder::with_auth_challenge`].
+pub const DEFAULT_AUTH_CHALLENGE: &str = "Bearer";
 
 /// A setting the layer cannot run with.
 #[derive(Debug, thiserror::Error)]
@@ -109,6 +114,7 @@ pub enum ConfigError {
 /// | [`with_ttl`](Self::with_ttl) | 24 h: how long a response is replayed |
 /// | [`with_lease`](Self::with_lease) | 30 s: how long a crashed server's claim holds a key |
 /// | [`with_problem_base`](Self::with_problem_base) | [`DEFAULT_PROBLEM_BASE`] |
+/// | [`with_auth_challenge`](Self::with_auth_challenge) | [`DEFAULT_AUTH_CHALLENGE`] (`Bearer`) |
 #[must_use]
 pub struct IdempotencyLayerBuilder {
     executor: Arc<Executor>,
@@ -154,6 +160,7 @@ impl IdempotencyLayerBuilder {
                 replayed_headers: vec![CONTENT_TYPE, CONTENT_ENCODING, CONTENT_LANGUAGE, LOCATION],
                 stored: Arc::new(default_stored_response),
                 problem_base: DEFAULT_PROBLEM_BASE.to_owned(),
+                auth_challenge: HeaderValue::from_static(DEFAULT_AUTH_CHALLENGE),
             },
         }
     }
@@ -270,6 +277,27 @@ impl IdempotencyLayerBuilder {
     /// `https://api.example.com/problems/idempotency-key-missing`.
     pub fn with_problem_base(mut self, base: impl Into<String>) -> Self {
         self.settings.problem_base = base.into();
+        self
+    }
+
+    /// The `WWW-Authenticate` header of the 401 answered when [`with_caller`](Self::with_caller)
+    /// finds no caller: the challenge of your API's authentication scheme, e.g.
+    /// `Bearer realm="api"` or `Basic realm="api", charset="UTF-8"`. HTTP requires a 401 to carry
+    /// at least one challenge (RFC 9110, section 15.5.2).
+    ///
+    /// ```
+    /// use http::HeaderValue;
+    /// use idem::http::IdempotencyLayer;
+    /// use idem::executor::Executor;
+    /// use idem::store::MemoryStore;
+    ///
+    /// let layer = IdempotencyLayer::builder(Executor::new(MemoryStore::new()))
+    ///     .with_auth_challenge(HeaderValue::from_static(r#"Bearer realm="orders""#))
+    ///     .build()?;
+    /// # Ok::<(), idem::http::ConfigError>(())
+    /// ```
+    pub fn with_auth_challenge(mut self, challenge: HeaderValue) -> Self {
+        self.settings.auth_challenge = challenge;
         self
     }
 

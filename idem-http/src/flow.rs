@@ -5,7 +5,7 @@ use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use bytes::Bytes;
-use http::header::CONTENT_LENGTH;
+use http::header::{CONTENT_LENGTH, WWW_AUTHENTICATE};
 use http::request;
 use http::{HeaderMap, HeaderValue, Request, Response};
 use http_body::Body;
@@ -85,7 +85,11 @@ where
         Err(err) => return reject(Rejection::MalformedKey(err)),
     };
     let Some(context) = (settings.caller)(&parts) else {
-        return reject(Rejection::UnknownCaller);
+        let mut response = Rejection::UnknownCaller.to_response(&settings.problem_base);
+        response
+            .headers_mut()
+            .insert(WWW_AUTHENTICATE, settings.auth_challenge.clone());
+        return Ok(own(response));
     };
     let body = match read_body(&parts.headers, body, settings.body_limit).await {
         Ok(body) => body,

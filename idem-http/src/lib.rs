@@ -118,7 +118,9 @@
 //! format the API publishes). The `detail` says what is wrong.
 //!
 //! ### caller-unknown
-//! 401: the API's caller function found no caller in the request.
+//! 401: the API's caller function found no caller in the request. The response carries the
+//! `WWW-Authenticate` challenge of
+//! [`with_auth_challenge`](IdempotencyLayerBuilder::with_auth_challenge) (`Bearer` by default).
 //!
 //! ### body-too-large
 //! 413: the body is larger than the limit of the operation.
@@ -163,7 +165,8 @@ mod rejection;
 mod service;
 
 pub use builder::{
-    ConfigError, DEFAULT_PROBLEM_BASE, IdempotencyLayerBuilder, InProgress, default_stored_response,
+    ConfigError, DEFAULT_AUTH_CHALLENGE, DEFAULT_PROBLEM_BASE, IdempotencyLayerBuilder, InProgress,
+    default_stored_response,
 };
 pub use key_header::{IDEMPOTENCY_KEY, IDEMPOTENT_REPLAYED, KeyHeaderError, MAX_KEY_LEN};
 pub use layer::IdempotencyLayer;

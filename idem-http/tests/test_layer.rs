@@ -8,6 +8,7 @@ mod support;
 use std::sync::Arc;
 use std::time::Duration;
 
+use http::HeaderValue;
 use idem::http::InProgress;
 use idem::store::MemoryStore;
 use support::{Answer, DownStore, Server, builder, fresh_key};
@@ -258,7 +259,28 @@ async fn two_callers_with_the_same_key_run_twice() {
     let anonymous = Answer::of(anonymous).await;
     assert_eq!(anonymous.status, 401);
     assert_eq!(anonymous.problem_type(), "caller-unknown");
+    // HTTP requires a challenge on a 401: the default scheme is Bearer.
+    assert_eq!(anonymous.headers["www-authenticate"], "Bearer");
     assert_eq!(server.runs.orders(), 2);
+}
+
+#[tokio::test]
+async fn a_401_carries_the_api_s_own_challenge() {
+    let challenge = HeaderValue::from_static(r#"Basic realm="orders", charset="UTF-8""#);
+    let layer = builder(memory()).with_auth_challenge(challenge).build();
+    let server = Server::start(layer.unwrap()).await;
+    let anonymous = server
+        .client
+        .post(format!("{}/orders", server.base))
+        .header("idempotency-key", format!("\"{}\"", fresh_key()))
+        .body("{}");
+    let anonymous = Answer::of(anonymous).await;
+    assert_eq!(anonymous.status, 401);
+    assert_eq!(
+        anonymous.headers["www-authenticate"],
+        r#"Basic realm="orders", charset="UTF-8""#
+    );
+    assert_eq!(server.runs.orders(), 0);
 }
 
 #[tokio::test]

@@ -2,7 +2,7 @@
 # The example HTTP server (examples/http_server.rs, axum with idem's Idempotency-Key layer)
 # checked from outside with curl: no key -> 400 problem+json, a replay -> the first body byte for
 # byte with `Idempotent-Replayed: true`, the key with another body -> 422, a duplicate while
-# the first runs -> 409, another caller -> a run of its own. Starts the server on a free port of
+# the first runs -> 409, another caller -> a run of its own, no caller -> 401 with a challenge. Starts the server on a free port of
 # 127.0.0.1 with a redb store in a temporary directory, and stops it at the end.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -98,6 +98,14 @@ check "the key with another body: application/problem+json" \
 post other_caller bob "$key" "$order"
 check "another caller with the same key: 201, a run of its own" \
   is "$(status other_caller)/$(header other_caller idempotent-replayed)" "201/"
+
+# No Authorization header: the caller function finds no caller, 401 with the API's challenge.
+curl -sS --max-time 60 -o "$work/anonymous.body" -D "$work/anonymous.headers" -w '%{http_code}' \
+  -X POST "$base/orders" -H 'Content-Type: application/json' \
+  -H "Idempotency-Key: \"$(cat /proc/sys/kernel/random/uuid)\"" --data "$order" \
+  >"$work/anonymous.status"
+check "no caller: 401 with a WWW-Authenticate challenge" \
+  is "$(status anonymous) $(header anonymous www-authenticate)" '401 Bearer realm="orders"'
 
 # Two requests with one key at once, the handler taking 3 s: one runs, the other gets 409.
 slow_key="\"$(cat /proc/sys/kernel/random/uuid)\""
