@@ -6,7 +6,7 @@
 //!
 //! | item | what |
 //! |---|---|
-//! | [`HttpTools`] | runs the tools of [`ToolSpec::http`](idem_core::spec::ToolSpec::http) specs through an [`Executor`](idem_core::executor::Executor): a duplicate call replays the recorded response; the call's key goes as the `Idempotency-Key` header; timeouts and `5xx` are retried under the same key, then recorded as an unknown outcome |
+//! | [`HttpTools`] | runs the tools of [`ToolSpec::http`](idem_core::spec::ToolSpec::http) specs through an [`Executor`](idem_core::executor::Executor): a duplicate call replays the recorded response; the call's key goes as the `Idempotency-Key` header; timeouts and `5xx` are retried under the same key (after the server's `Retry-After`, see [`RetryPolicy`]), then recorded as an unknown outcome |
 //! | [`IdempotencyKeyMiddleware`] | for [`reqwest_middleware`]: adds `Idempotency-Key` (idem's key of the call, or a random one) to the chosen methods; placed before a retry middleware, every retry sends the same key |
 //! | [`HeaderFormat`] | the key as a Structured Field string (`"key"`, as the IETF draft says) or bare |
 //!

@@ -105,6 +105,7 @@ struct Failure {
     attempts: u32,
     outcome_unknown: bool,
     kind: RequestErrorKind,
+    retry_after: Option<Duration>,
 }
 
 impl RequestError {
@@ -122,7 +123,14 @@ impl RequestError {
             attempts,
             outcome_unknown,
             kind,
+            retry_after: None,
         }))
+    }
+
+    /// The same failure, with the wait the server asked for in its last answer.
+    pub(crate) fn with_retry_after(mut self, retry_after: Option<Duration>) -> Self {
+        self.0.retry_after = retry_after;
+        self
     }
 
     /// The method.
@@ -155,6 +163,15 @@ impl RequestError {
         }
     }
 
+    /// How long the server asked to wait before the request is sent again: the `Retry-After`
+    /// of its last answer (seconds, or an HTTP-date counted from when it arrived), when it had
+    /// one. A `429 Too Many Requests` or a `503` often says; a caller that schedules its retry
+    /// can honour it. Within a call, [`RetryPolicy`](super::RetryPolicy) honours it on the
+    /// answers it retries.
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.0.retry_after
+    }
+
     /// Whether the request may have run remotely without its result being known: a timeout,
     /// `5xx` answers until the retries ran out, a connection lost mid-request, a `409 Conflict`
     /// (the server still running an earlier attempt) after one of those, or a success whose body
@@ -180,6 +197,9 @@ impl fmt::Display for RequestError {
         )?;
         if failure.outcome_unknown {
             f.write_str("; it may have run remotely")?;
+        }
+        if let Some(wait) = failure.retry_after {
+            write!(f, "; the server asks to wait {} s", wait.as_secs())?;
         }
         f.write_str(")")
     }

@@ -26,6 +26,8 @@ pub struct Seen {
     pub key: Option<String>,
     pub content_type: Option<String>,
     pub body: String,
+    /// When the server got it.
+    pub at: std::time::Instant,
 }
 
 /// Every request a server got, in order.
@@ -46,6 +48,7 @@ impl Log {
             key: header("idempotency-key"),
             content_type: header("content-type"),
             body: String::from_utf8_lossy(body).into_owned(),
+            at: std::time::Instant::now(),
         });
     }
 
@@ -117,6 +120,14 @@ where
 /// A JSON response.
 pub fn json_response(status: StatusCode, body: Value) -> Response {
     (status, axum::Json(body)).into_response()
+}
+
+/// A JSON response with a `Retry-After` header.
+pub fn retry_after_response(status: StatusCode, retry_after: &str) -> Response {
+    let mut response = json_response(status, serde_json::json!({"error": "later"}));
+    let value = retry_after.parse().expect("a header value");
+    response.headers_mut().insert("retry-after", value);
+    response
 }
 
 /// A server that dedups by `Idempotency-Key` as the IETF draft says: the first request with a
