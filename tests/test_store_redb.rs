@@ -5,11 +5,9 @@
 
 mod store_conformance;
 
-use std::sync::Arc;
-
 use idem::store::{ClaimOutcome, Completion, RecordKey, RecordState, RedbStore, Store, StoreError};
+use store_conformance::LONG_TTL as TTL;
 use store_conformance::file_stores::{self, claim_by};
-use store_conformance::{LONG_TTL as TTL, Shape};
 
 /// The conformance suite, one test per check, each on a new file in a temporary directory,
 /// removed at the end.
@@ -64,80 +62,11 @@ fn not_a_database() {
     );
 }
 
-#[test]
-fn works_outside_a_runtime() {
-    // Without a Tokio runtime the operations run on the calling thread.
-    let dir = tempfile::tempdir().unwrap();
-    let store = RedbStore::open(dir.path().join("idem.redb")).unwrap();
-    let key = RecordKey {
-        tool: "t",
-        key: "k",
-    };
-    let outcome = futures_lite_block_on(store.claim(key, &claim_by("a").claim())).unwrap();
-    assert_eq!(outcome, ClaimOutcome::Claimed);
-    let found = futures_lite_block_on(store.get(key)).unwrap();
-    assert_eq!(found.as_ref().map(Shape::of), Some(Shape::claimed("a")));
-}
-
-/// On a current-thread runtime each operation goes to the blocking pool; on a multi-thread
-/// runtime it runs in place, from a task or from `block_on`; and with a multi-thread runtime's
-/// handle entered inside a current-thread runtime, where Tokio forbids blocking in place, it
-/// still works (on the blocking pool), without a panic.
+/// The file's blocking I/O stays off the async threads on every kind of runtime, and works
+/// without one.
 #[test]
 fn works_on_every_kind_of_runtime() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(RedbStore::open(dir.path().join("idem.redb")).unwrap());
-    let round = |store: Arc<RedbStore>, k: &'static str| async move {
-        let key = RecordKey { tool: "t", key: k };
-        let claim = claim_by("a");
-        assert_eq!(
-            store.claim(key, &claim.claim()).await.unwrap(),
-            ClaimOutcome::Claimed
-        );
-        store
-            .complete(key, &claim.claim(), &Completion::Marker, TTL)
-            .await
-            .unwrap();
-        let found = store.get(key).await.unwrap().unwrap();
-        assert!(matches!(found.state, RecordState::Completed { .. }));
-    };
-    let current = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let multi = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    current.block_on(round(Arc::clone(&store), "current-thread"));
-    multi.block_on(round(Arc::clone(&store), "multi-thread block_on"));
-    let task = round(Arc::clone(&store), "multi-thread task");
-    multi.block_on(async { tokio::spawn(task).await.unwrap() });
-    current.block_on(async {
-        let _entered = multi.handle().enter();
-        round(Arc::clone(&store), "multi-thread handle in current-thread").await;
-    });
-}
-
-/// A minimal executor: polls a future on this thread until it is ready.
-fn futures_lite_block_on<F: std::future::Future>(future: F) -> F::Output {
-    use std::task::{Context, Poll, Wake, Waker};
-    struct Unpark(std::thread::Thread);
-    impl Wake for Unpark {
-        fn wake(self: Arc<Self>) {
-            self.0.unpark();
-        }
-    }
-    let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
-    let mut cx = Context::from_waker(&waker);
-    let mut future = std::pin::pin!(future);
-    loop {
-        match future.as_mut().poll(&mut cx) {
-            Poll::Ready(output) => return output,
-            Poll::Pending => std::thread::park(),
-        }
-    }
+    file_stores::works_on_every_kind_of_runtime::<RedbStore>();
 }
 
 /// An empty file at the store's path is not a store idem made: refused (it used to open as an

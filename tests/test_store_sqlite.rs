@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use idem::store::{
-    ClaimOutcome, Completion, RecordKey, RecordState, SqliteOptions, SqliteStore, Store, StoreError,
+    ClaimOutcome, Completion, RecordKey, SqliteOptions, SqliteStore, Store, StoreError,
 };
 use store_conformance::file_stores::{self, claim_by};
 use store_conformance::{LONG_TTL as TTL, Shape};
@@ -308,61 +308,9 @@ async fn records_over_the_limit_are_refused() {
         .unwrap();
 }
 
-/// On a current-thread runtime each operation goes to the blocking pool; on a multi-thread
-/// runtime it runs in place; outside a runtime, on the calling thread.
+/// The file's blocking I/O stays off the async threads on every kind of runtime, and works
+/// without one.
 #[test]
 fn works_on_every_kind_of_runtime() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(SqliteStore::open(dir.path().join("idem.sqlite")).unwrap());
-    let round = |store: Arc<SqliteStore>, k: &'static str| async move {
-        let key = RecordKey { tool: "t", key: k };
-        let claim = claim_by("a");
-        assert_eq!(
-            store.claim(key, &claim.claim()).await.unwrap(),
-            ClaimOutcome::Claimed
-        );
-        store
-            .complete(key, &claim.claim(), &Completion::Marker, TTL)
-            .await
-            .unwrap();
-        let found = store.get(key).await.unwrap().unwrap();
-        assert!(matches!(found.state, RecordState::Completed { .. }));
-    };
-    let current = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let multi = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    current.block_on(round(Arc::clone(&store), "current-thread"));
-    let task = round(Arc::clone(&store), "multi-thread task");
-    multi.block_on(async { tokio::spawn(task).await.unwrap() });
-    current.block_on(async {
-        let _entered = multi.handle().enter();
-        round(Arc::clone(&store), "multi-thread handle in current-thread").await;
-    });
-    block_on_here(round(Arc::clone(&store), "no runtime"));
-}
-
-/// A minimal executor: polls a future on this thread until it is ready.
-fn block_on_here<F: std::future::Future>(future: F) -> F::Output {
-    use std::task::{Context, Poll, Wake, Waker};
-    struct Unpark(std::thread::Thread);
-    impl Wake for Unpark {
-        fn wake(self: Arc<Self>) {
-            self.0.unpark();
-        }
-    }
-    let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
-    let mut cx = Context::from_waker(&waker);
-    let mut future = std::pin::pin!(future);
-    loop {
-        match future.as_mut().poll(&mut cx) {
-            Poll::Ready(output) => return output,
-            Poll::Pending => std::thread::park(),
-        }
-    }
+    file_stores::works_on_every_kind_of_runtime::<SqliteStore>();
 }

@@ -1,6 +1,7 @@
 //! What the stores kept in one file (redb, SQLite) share in their tests: a [`FileStore`] opened
 //! on a new file per conformance check ([`make`]), the [`Corruptor`] that writes raw bytes into
-//! the file, and persistence across a reopen ([`records_survive_a_reopen`]).
+//! the file, persistence across a reopen ([`records_survive_a_reopen`]), and their blocking
+//! I/O kept off the async threads on every kind of runtime ([`works_on_every_kind_of_runtime`]).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -181,4 +182,67 @@ pub async fn records_survive_a_reopen<S: FileStore>() {
         .collect();
     expected.sort();
     assert_eq!(listed, expected);
+}
+
+/// A claim, a completion and a read on every kind of runtime: a current-thread runtime (each
+/// operation goes to the blocking pool), a multi-thread runtime from `block_on` and from a task
+/// (in place), a multi-thread runtime's handle entered inside a current-thread runtime, where
+/// Tokio forbids blocking in place (the blocking pool, without a panic), and no runtime at all
+/// (the calling thread).
+pub fn works_on_every_kind_of_runtime<S: FileStore + Send + Sync>() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(S::open(&dir.path().join(S::FILE)).unwrap());
+    let round = |store: Arc<S>, k: &'static str| async move {
+        let key = RecordKey { tool: "t", key: k };
+        let claim = claim_by("a");
+        assert_eq!(
+            store.claim(key, &claim.claim()).await.unwrap(),
+            ClaimOutcome::Claimed,
+            "{k}"
+        );
+        store
+            .complete(key, &claim.claim(), &Completion::Marker, LONG_TTL)
+            .await
+            .unwrap();
+        let found = store.get(key).await.unwrap().unwrap();
+        assert!(matches!(found.state, RecordState::Completed { .. }), "{k}");
+    };
+    let current = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let multi = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    current.block_on(round(Arc::clone(&store), "current-thread"));
+    multi.block_on(round(Arc::clone(&store), "multi-thread block_on"));
+    let task = round(Arc::clone(&store), "multi-thread task");
+    multi.block_on(async { tokio::spawn(task).await.unwrap() });
+    current.block_on(async {
+        let _entered = multi.handle().enter();
+        round(Arc::clone(&store), "multi-thread handle in current-thread").await;
+    });
+    block_on_here(round(Arc::clone(&store), "no runtime"));
+}
+
+/// A minimal executor: polls a future on this thread until it is ready.
+fn block_on_here<F: std::future::Future>(future: F) -> F::Output {
+    use std::task::{Context, Poll, Wake, Waker};
+    struct Unpark(std::thread::Thread);
+    impl Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
+    let mut cx = Context::from_waker(&waker);
+    let mut future = std::pin::pin!(future);
+    loop {
+        match future.as_mut().poll(&mut cx) {
+            Poll::Ready(output) => return output,
+            Poll::Pending => std::thread::park(),
+        }
+    }
 }
