@@ -5,7 +5,7 @@ use std::borrow::Borrow;
 
 use super::{ClaimOutcome, Record, UnixMillis};
 #[cfg(any(feature = "redb", feature = "sqlite"))]
-use super::{RecordState, StoreError};
+use super::{RecordKey, RecordState, StoreError};
 
 /// What a claim at `now` does over `found`, the record at its key (`None`: there is none):
 /// `Ok` with the outcome it reports when it may write its own record there, or `Err` with
@@ -59,5 +59,18 @@ impl Change {
             Change::Rewrite(state) => Record { state, ..held }.encode(name).map(Some),
             Change::Remove => Ok(None),
         }
+    }
+}
+
+/// The answer of a renewal or a completion ([`Change::Rewrite`]) from whether the claim was
+/// still held: [`StoreError::ClaimLost`] when it was not.
+#[cfg(any(feature = "redb", feature = "sqlite"))]
+pub(super) fn rewritten(key: RecordKey<'_>, held: bool) -> Result<(), StoreError> {
+    if held {
+        Ok(())
+    } else {
+        Err(StoreError::ClaimLost {
+            key: key.to_string(),
+        })
     }
 }

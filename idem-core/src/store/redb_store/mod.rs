@@ -13,7 +13,7 @@ use std::time::Duration;
 use redb::Database;
 
 use super::blocking;
-use super::decide::Change;
+use super::decide::{Change, rewritten};
 use super::{
     BoxFuture, Claim, ClaimOutcome, Completion, Record, RecordKey, RecordState, Store, StoreError,
     StoredRecord, UnixMillis,
@@ -190,15 +190,7 @@ impl RedbStore {
         state: RecordState,
     ) -> BoxFuture<'a, Result<(), StoreError>> {
         let held = self.change_held(key, claim, Change::Rewrite(state));
-        Box::pin(async move {
-            if held.await? {
-                Ok(())
-            } else {
-                Err(StoreError::ClaimLost {
-                    key: key.to_string(),
-                })
-            }
-        })
+        Box::pin(async move { rewritten(key, held.await?) })
     }
 }
 

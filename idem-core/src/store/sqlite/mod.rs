@@ -19,7 +19,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::decide::Change;
+use super::decide::{Change, rewritten};
 use super::{
     BoxFuture, Claim, ClaimOutcome, Completion, Record, RecordKey, RecordState, Store, StoreError,
     StoredRecord, UnixMillis, blocking,
@@ -241,15 +241,7 @@ impl SqliteStore {
         state: impl FnOnce(UnixMillis) -> RecordState + Send + 'static,
     ) -> BoxFuture<'a, Result<(), StoreError>> {
         let held = self.change_held(key, claim, move |now| Change::Rewrite(state(now)));
-        Box::pin(async move {
-            if held.await? {
-                Ok(())
-            } else {
-                Err(StoreError::ClaimLost {
-                    key: key.to_string(),
-                })
-            }
-        })
+        Box::pin(async move { rewritten(key, held.await?) })
     }
 }
 
