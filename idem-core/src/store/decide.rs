@@ -3,9 +3,9 @@
 
 use std::borrow::Borrow;
 
-use super::{ClaimOutcome, Record, UnixMillis};
 #[cfg(any(feature = "redb", feature = "sqlite"))]
-use super::{RecordKey, RecordState, StoreError};
+use super::RecordState;
+use super::{ClaimOutcome, Record, RecordKey, StoreError, UnixMillis};
 
 /// What a claim at `now` does over `found`, the record at its key (`None`: there is none):
 /// `Ok` with the outcome it reports when it may write its own record there, or `Err` with
@@ -54,7 +54,11 @@ pub(super) enum Change {
 #[cfg(any(feature = "redb", feature = "sqlite"))]
 impl Change {
     /// The bytes to write over `held` (`None`: remove it); `name` names the record in errors.
-    pub(super) fn apply(self, held: Record, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
+    pub(super) fn apply(
+        self,
+        held: Record,
+        name: impl std::fmt::Display,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
         match self {
             Change::Rewrite(state) => Record { state, ..held }.encode(name).map(Some),
             Change::Remove => Ok(None),
@@ -64,7 +68,6 @@ impl Change {
 
 /// The answer of a renewal or a completion ([`Change::Rewrite`]) from whether the claim was
 /// still held: [`StoreError::ClaimLost`] when it was not.
-#[cfg(any(feature = "redb", feature = "sqlite"))]
 pub(super) fn rewritten(key: RecordKey<'_>, held: bool) -> Result<(), StoreError> {
     if held {
         Ok(())

@@ -132,7 +132,6 @@ impl Completion {
     }
 
     /// [`to_state`](Completion::to_state), without copying the output.
-    #[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
     pub(crate) fn into_state(self, expires_at: UnixMillis) -> RecordState {
         match self {
             Completion::Output(bytes) => RecordState::Completed {

@@ -304,10 +304,7 @@ impl<'a> RecordRef<'a> {
             }
             StateRef::Completed { output, expires_at } => {
                 let output = match output {
-                    Some(bytes) => Some(raw_json(bytes).ok_or_else(|| StoreError::Corrupt {
-                        key: key.to_string(),
-                        reason: "the output to store is not JSON".to_owned(),
-                    })?),
+                    Some(bytes) => Some(checked_output(&key, bytes)?),
                     None => None,
                 };
                 ("completed", None, Some(expires_at), output, None)
@@ -368,9 +365,18 @@ impl<'a> StateRef<'a> {
     }
 }
 
-/// `bytes` as JSON, checked and borrowed (white space around it is dropped when it is written).
-fn raw_json(bytes: &[u8]) -> Option<&RawValue> {
-    serde_json::from_slice(bytes).ok()
+/// The output as a record keeps and replays it: `bytes` checked to be JSON, borrowed, without
+/// the white space around it ([`RawValue::get`]); [`StoreError::Corrupt`] naming `key` when it is
+/// not JSON. The stores that do not keep [`Record::encode`]'s bytes (memory, PostgreSQL) check
+/// their outputs with it too, so that every store replays the same bytes.
+pub(crate) fn checked_output(
+    key: impl fmt::Display,
+    bytes: &[u8],
+) -> Result<&RawValue, StoreError> {
+    serde_json::from_slice(bytes).map_err(|_| StoreError::Corrupt {
+        key: key.to_string(),
+        reason: "the output to store is not JSON".to_owned(),
+    })
 }
 
 #[derive(Serialize)]

@@ -4,8 +4,6 @@ use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use serde_json::value::RawValue;
-
 use crate::clock::{Clock, SystemClock};
 
 use super::{
@@ -204,16 +202,4 @@ impl Store for MemoryStore {
     fn purge(&self, all: bool) -> BoxFuture<'_, Result<u64, StoreError>> {
         Box::pin(async move { Ok(self.purge_now(all)) })
     }
-}
-
-/// The output as [`Record::encode`] then [`Record::decode`] would give it back: JSON, without
-/// surrounding whitespace.
-fn checked_output(key: RecordKey<'_>, bytes: &[u8]) -> Result<Vec<u8>, StoreError> {
-    let not_json = || StoreError::Corrupt {
-        key: key.to_string(),
-        reason: "the output to store is not JSON".to_owned(),
-    };
-    let text = std::str::from_utf8(bytes).map_err(|_| not_json())?;
-    let raw: &RawValue = serde_json::from_str(text).map_err(|_| not_json())?;
-    Ok(raw.get().as_bytes().to_vec())
 }

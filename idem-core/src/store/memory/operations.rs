@@ -4,9 +4,10 @@
 use std::sync::{Arc, MutexGuard, PoisonError};
 use std::time::Duration;
 
+use super::MemoryStore;
 use super::table::{Address, Inner, Lookup};
-use super::{MemoryStore, checked_output};
-use crate::store::decide::{claim_over, is_held_by};
+use crate::store::decide::{claim_over, is_held_by, rewritten};
+use crate::store::record::checked_output;
 use crate::store::{
     Claim, ClaimOutcome, Completion, Record, RecordKey, RecordState, StoreError, StoredRecord,
 };
@@ -65,18 +66,12 @@ impl MemoryStore {
         let state = match completion {
             // Kept as the file-backed stores keep it: checked JSON, white space trimmed.
             Completion::Output(bytes) => RecordState::Completed {
-                output: Some(checked_output(key, bytes)?),
+                output: Some(checked_output(key, bytes)?.get().as_bytes().to_vec()),
                 expires_at,
             },
             other => other.to_state(expires_at),
         };
-        if self.lock().rewrite_held(&Lookup(key), token, state) {
-            Ok(())
-        } else {
-            Err(StoreError::ClaimLost {
-                key: key.to_string(),
-            })
-        }
+        rewritten(key, self.lock().rewrite_held(&Lookup(key), token, state))
     }
 
     pub(super) fn renew_now(
@@ -85,17 +80,11 @@ impl MemoryStore {
         claim: &Claim<'_>,
     ) -> Result<(), StoreError> {
         let lease_until = self.now().plus(claim.lease);
-        if self.lock().rewrite_held(
-            &Lookup(key),
-            claim.token,
-            RecordState::InProgress { lease_until },
-        ) {
-            Ok(())
-        } else {
-            Err(StoreError::ClaimLost {
-                key: key.to_string(),
-            })
-        }
+        let state = RecordState::InProgress { lease_until };
+        rewritten(
+            key,
+            self.lock().rewrite_held(&Lookup(key), claim.token, state),
+        )
     }
 
     pub(super) fn release_now(&self, key: RecordKey<'_>, token: &str) -> bool {

@@ -3,7 +3,6 @@
 use std::time::Duration;
 
 use deadpool_postgres::Object;
-use serde_json::value::RawValue;
 use tokio_postgres::error::SqlState;
 
 use super::error::PostgresError;
@@ -82,16 +81,4 @@ pub(super) fn check_text(name: &str, what: &str, value: &str) -> Result<(), Stor
         });
     }
     Ok(())
-}
-
-/// The output as it is stored and replayed: JSON, without surrounding whitespace (as
-/// [`Record::encode`](crate::store::Record::encode) keeps it).
-pub(super) fn checked_output<'b>(name: &str, bytes: &'b [u8]) -> Result<&'b str, StoreError> {
-    let not_json = || StoreError::Corrupt {
-        key: name.to_owned(),
-        reason: "the output to store is not JSON".to_owned(),
-    };
-    let text = std::str::from_utf8(bytes).map_err(|_| not_json())?;
-    let raw: &RawValue = serde_json::from_str(text).map_err(|_| not_json())?;
-    Ok(raw.get())
 }

@@ -5,10 +5,11 @@ use std::time::Duration;
 
 use tokio_postgres::types::ToSql;
 
-use super::failure::{check_text, checked_output};
+use super::failure::check_text;
 use super::row::{self, millis};
 use super::schema::{ROW_FORMAT, ROW_FORMAT_V1};
 use super::{CLAIM_ATTEMPTS, PostgresStore};
+use crate::store::record::checked_output;
 use crate::store::{
     Claim, ClaimOutcome, Completion, Record, RecordKey, StoreError, StoredRecord, UnixMillis,
     Unreadable,
@@ -101,7 +102,7 @@ impl PostgresStore {
         let (format, state, output, error) = match completion {
             Completion::Output(bytes) => {
                 self.check_size(&name, bytes.len())?;
-                let output = checked_output(&name, bytes)?;
+                let output = checked_output(&name, bytes)?.get();
                 (ROW_FORMAT_V1, "completed", Some(output), None)
             }
             Completion::Marker => (ROW_FORMAT_V1, "completed", None, None),

@@ -216,11 +216,7 @@ impl Store for RedbStore {
             now,
             now.plus(claim.lease),
         );
-        Box::pin(async move {
-            let fresh = fresh.encode(address.name())?;
-            self.run(move |db| operations::claim(db, &address, now, &fresh))
-                .await
-        })
+        Box::pin(self.run(move |db| operations::claim(db, &address, now, &fresh)))
     }
 
     fn renew<'a>(

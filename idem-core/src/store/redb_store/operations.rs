@@ -30,11 +30,6 @@ impl Address {
             name: key.to_string(),
         }
     }
-
-    /// The record key as text, as errors name it.
-    pub(super) fn name(&self) -> &str {
-        &self.name
-    }
 }
 
 /// Creates the table if the file has none yet.
@@ -44,22 +39,23 @@ pub(super) fn create_table(db: &Database) -> Result<(), StoreError> {
     txn.commit().map_err(unavailable)
 }
 
-/// Writes `fresh` (an encoded claim) at `address` unless a live record is there, which is
+/// Writes `fresh` (a claim made at `now`) at `address` unless a live record is there, which is
 /// returned instead.
 pub(super) fn claim(
     db: &Database,
     address: &Address,
     now: UnixMillis,
-    fresh: &[u8],
+    fresh: &Record,
 ) -> Result<ClaimOutcome, StoreError> {
     // A live record is the common case of a duplicate: answer it without the writer lock. The
     // write transaction below checks again.
     if let Some(record) = read(db, address)?
-        && !record.lease_expired(now)
-        && !record.is_expired(now)
+        && claim_over(Some(&record), now).is_err()
     {
         return Ok(ClaimOutcome::Existing(record));
     }
+    // Encoded only when the claim may win: a duplicate's claim encodes nothing.
+    let fresh = fresh.encode(&address.name)?;
     let txn = db.begin_write().map_err(unavailable)?;
     let outcome = {
         let mut table = txn.open_table(TABLE).map_err(unavailable)?;
@@ -69,7 +65,7 @@ pub(super) fn claim(
             Err(live) => return Ok(ClaimOutcome::Existing(live)),
         };
         table
-            .insert(address.slot.as_str(), fresh)
+            .insert(address.slot.as_str(), fresh.as_slice())
             .map_err(unavailable)?;
         outcome
     };

@@ -30,13 +30,12 @@ impl Address {
         }
     }
 
-    /// `tool/key`, naming the record in errors.
-    fn name(&self) -> String {
+    /// `tool/key`, naming the record in errors (written out only when one is).
+    fn name(&self) -> RecordKey<'_> {
         RecordKey {
             tool: &self.tool,
             key: &self.key,
         }
-        .to_string()
     }
 }
 
@@ -115,8 +114,8 @@ impl Session<'_> {
             let name = address.name();
             let fresh =
                 Record::in_progress(claim.token, claim.fingerprint, now, now.plus(claim.lease))
-                    .encode(&name)?;
-            StoreError::check_size(&name, fresh.len(), limit)?;
+                    .encode(name)?;
+            StoreError::check_size(name, fresh.len(), limit)?;
             upsert(tx, place, address, &fresh)?;
             Ok(outcome)
         })
@@ -136,9 +135,9 @@ impl Session<'_> {
                 return Ok(false);
             };
             let name = address.name();
-            match change(now).apply(held, &name)? {
+            match change(now).apply(held, name)? {
                 Some(bytes) => {
-                    StoreError::check_size(&name, bytes.len(), limit)?;
+                    StoreError::check_size(name, bytes.len(), limit)?;
                     upsert(tx, place, address, &bytes)?;
                 }
                 None => {
@@ -222,14 +221,14 @@ fn select(
 ) -> Result<Option<Record>, StoreError> {
     let fail = |e| place.fail("read a record", e);
     let mut stmt = conn.prepare_cached(sql::SELECT_RECORD).map_err(fail)?;
-    let name = || address.name();
+    let name = address.name();
     stmt.query_row(
         params![address.tool.as_bytes(), address.key.as_bytes()],
         |row| {
             Ok(match bytes_of(row.get_ref(0)?) {
-                Some(bytes) => Record::decode(name(), bytes),
+                Some(bytes) => Record::decode(name, bytes),
                 None => Err(StoreError::Corrupt {
-                    key: name(),
+                    key: name.to_string(),
                     reason: "the stored value is not bytes".to_owned(),
                 }),
             })
