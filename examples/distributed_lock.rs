@@ -79,9 +79,7 @@ impl Counter {
             }
         }
     }
-}
 
-impl Counter {
     /// The value of an in-process counter (`None` for a server's, which others move too).
     // Built without a server feature, `Local` is the only kind of counter.
     #[allow(irrefutable_let_patterns)]

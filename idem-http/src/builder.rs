@@ -4,14 +4,16 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use http::header::{CONTENT_ENCODING, CONTENT_LANGUAGE, CONTENT_TYPE, LOCATION};
+use bytes::Bytes;
+use http::header::{CONTENT_ENCODING, CONTENT_LANGUAGE, CONTENT_TYPE, LOCATION, WWW_AUTHENTICATE};
 use http::request::Parts;
-use http::{HeaderName, HeaderValue, Method, StatusCode};
+use http::{HeaderName, HeaderValue, Method, Response, StatusCode};
 use idem_core::Context;
 use idem_core::executor::Executor;
 use idem_core::spec::{IdempotencyConfig, InProgressPolicy, MismatchPolicy, SpecError, ToolSpec};
 
 use crate::layer::IdempotencyLayer;
+use crate::rejection::Rejection;
 
 /// What a request does when another request with its key is still being processed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -73,6 +75,20 @@ pub(crate) struct Settings {
     pub(crate) stored: Arc<StoreFn>,
     pub(crate) problem_base: String,
     pub(crate) auth_challenge: HeaderValue,
+}
+
+impl Settings {
+    /// The response to `rejection`: its problem details under the layer's problem base, and on a
+    /// 401 the layer's `WWW-Authenticate` challenge.
+    pub(crate) fn respond(&self, rejection: &Rejection) -> Response<Bytes> {
+        let mut response = rejection.to_response(&self.problem_base);
+        if matches!(rejection, Rejection::UnknownCaller) {
+            response
+                .headers_mut()
+                .insert(WWW_AUTHENTICATE, self.auth_challenge.clone());
+        }
+        response
+    }
 }
 
 /// The default problem base: the section of these docs that explains each problem.

@@ -5,7 +5,7 @@ use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use bytes::Bytes;
-use http::header::{CONTENT_LENGTH, WWW_AUTHENTICATE};
+use http::header::CONTENT_LENGTH;
 use http::request;
 use http::{HeaderMap, HeaderValue, Request, Response};
 use http_body::Body;
@@ -72,7 +72,7 @@ where
     ResBody::Error: Into<BoxError>,
 {
     let settings = &shared.settings;
-    let reject = |rejection: Rejection| Ok(own(rejection.to_response(&settings.problem_base)));
+    let reject = |rejection: Rejection| Ok(own(settings.respond(&rejection)));
     let (parts, body) = request.into_parts();
     let rules = KeyRules {
         bare: settings.bare_keys,
@@ -85,11 +85,7 @@ where
         Err(err) => return reject(Rejection::MalformedKey(err)),
     };
     let Some(context) = (settings.caller)(&parts) else {
-        let mut response = Rejection::UnknownCaller.to_response(&settings.problem_base);
-        response
-            .headers_mut()
-            .insert(WWW_AUTHENTICATE, settings.auth_challenge.clone());
-        return Ok(own(response));
+        return reject(Rejection::UnknownCaller);
     };
     let body = match read_body(&parts.headers, body, settings.body_limit).await {
         Ok(body) => body,
@@ -189,7 +185,7 @@ where
         Err(ExecuteError::OutcomeUnknown { .. }) => Rejection::OutcomeUnknown,
         Err(err) => internal(&err),
     };
-    Ok(rejection.to_response(&settings.problem_base))
+    Ok(settings.respond(&rejection))
 }
 
 /// A 500 for `reason`, which is logged and not sent.

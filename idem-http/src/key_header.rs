@@ -11,7 +11,7 @@ pub const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key
 pub const IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
 
 /// The longest key accepted, in bytes (as idem's custom keys).
-pub const MAX_KEY_LEN: usize = 255;
+pub const MAX_KEY_LEN: usize = idem_core::key::MAX_CUSTOM_KEY_LEN;
 
 /// Why an `Idempotency-Key` header was refused (a 400 response).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -137,7 +137,9 @@ impl Rejection {
         )
     }
 
-    /// The problem details response, with `type` = `base` + [`slug`](Rejection::slug).
+    /// The problem details response, with `type` = `base` + [`slug`](Rejection::slug). The layer
+    /// adds its `WWW-Authenticate` challenge to a 401
+    /// ([`with_auth_challenge`](crate::IdempotencyLayerBuilder::with_auth_challenge)).
     pub fn to_response(&self, base: &str) -> Response<Bytes> {
         #[derive(Serialize)]
         struct Problem<'a> {

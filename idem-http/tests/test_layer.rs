@@ -251,12 +251,7 @@ async fn two_callers_with_the_same_key_run_twice() {
     let bob_again = Answer::of(server.post("/orders", "bob", &key, "{}")).await;
     assert_eq!(bob_again.body, bob.body);
     // No caller: 401, and nothing ran.
-    let anonymous = server
-        .client
-        .post(format!("{}/orders", server.base))
-        .header("idempotency-key", format!("\"{key}\""))
-        .body("{}");
-    let anonymous = Answer::of(anonymous).await;
+    let anonymous = Answer::of(server.anonymous_post("/orders", &key, "{}")).await;
     assert_eq!(anonymous.status, 401);
     assert_eq!(anonymous.problem_type(), "caller-unknown");
     // HTTP requires a challenge on a 401: the default scheme is Bearer.
@@ -269,12 +264,7 @@ async fn a_401_carries_the_api_s_own_challenge() {
     let challenge = HeaderValue::from_static(r#"Basic realm="orders", charset="UTF-8""#);
     let layer = builder(memory()).with_auth_challenge(challenge).build();
     let server = Server::start(layer.unwrap()).await;
-    let anonymous = server
-        .client
-        .post(format!("{}/orders", server.base))
-        .header("idempotency-key", format!("\"{}\"", fresh_key()))
-        .body("{}");
-    let anonymous = Answer::of(anonymous).await;
+    let anonymous = Answer::of(server.anonymous_post("/orders", &fresh_key(), "{}")).await;
     assert_eq!(anonymous.status, 401);
     assert_eq!(
         anonymous.headers["www-authenticate"],

@@ -88,6 +88,15 @@ impl HeaderFormat {
             key: key.to_owned(),
         })
     }
+
+    /// The header value that carries `key`, or a random UUID v4 when there is none: what a
+    /// request without an idem key sends, so that its retries still share one key.
+    pub(crate) fn value_or_random(self, key: Option<&str>) -> Result<HeaderValue, KeyHeaderError> {
+        match key {
+            Some(key) => self.header_value(key),
+            None => self.header_value(&uuid::Uuid::new_v4().to_string()),
+        }
+    }
 }
 
 #[cfg(test)]

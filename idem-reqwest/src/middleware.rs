@@ -107,11 +107,13 @@ impl Middleware for IdempotencyKeyMiddleware {
         if self.methods.contains(request.method())
             && !request.headers().contains_key(IDEMPOTENCY_KEY)
         {
-            let value = match extensions.get::<IdempotencyKey>() {
-                Some(key) => self.format.header_value(key.as_str()),
-                None => self.format.header_value(&uuid::Uuid::new_v4().to_string()),
-            }
-            .map_err(reqwest_middleware::Error::middleware)?;
+            let key = extensions
+                .get::<IdempotencyKey>()
+                .map(IdempotencyKey::as_str);
+            let value = self
+                .format
+                .value_or_random(key)
+                .map_err(reqwest_middleware::Error::middleware)?;
             request.headers_mut().insert(IDEMPOTENCY_KEY, value);
         }
         next.run(request, extensions).await

@@ -50,12 +50,15 @@ check() { # description, then a command that must succeed
 }
 
 # post NAME USER KEY BODY [QUERY]: POST /orders; the status in $work/NAME.status, the headers in
-# $work/NAME.headers, the body in $work/NAME.body. An empty KEY sends no Idempotency-Key.
+# $work/NAME.headers, the body in $work/NAME.body. An empty USER sends no Authorization, an
+# empty KEY no Idempotency-Key.
 post() {
   local name=$1 user=$2 key=$3 body=$4 query=${5:-}
   local args=(-sS --max-time 60 -o "$work/$name.body" -D "$work/$name.headers" -w '%{http_code}'
-    -X POST "$base/orders$query" -H "Authorization: Bearer $user"
-    -H 'Content-Type: application/json' --data "$body")
+    -X POST "$base/orders$query" -H 'Content-Type: application/json' --data "$body")
+  if [ -n "$user" ]; then
+    args+=(-H "Authorization: Bearer $user")
+  fi
   if [ -n "$key" ]; then
     args+=(-H "Idempotency-Key: $key")
   fi
@@ -100,10 +103,7 @@ check "another caller with the same key: 201, a run of its own" \
   is "$(status other_caller)/$(header other_caller idempotent-replayed)" "201/"
 
 # No Authorization header: the caller function finds no caller, 401 with the API's challenge.
-curl -sS --max-time 60 -o "$work/anonymous.body" -D "$work/anonymous.headers" -w '%{http_code}' \
-  -X POST "$base/orders" -H 'Content-Type: application/json' \
-  -H "Idempotency-Key: \"$(cat /proc/sys/kernel/random/uuid)\"" --data "$order" \
-  >"$work/anonymous.status"
+post anonymous "" "\"$(cat /proc/sys/kernel/random/uuid)\"" "$order"
 check "no caller: 401 with a WWW-Authenticate challenge" \
   is "$(status anonymous) $(header anonymous www-authenticate)" '401 Bearer realm="orders"'
 

@@ -142,9 +142,13 @@ impl Server {
 
     /// A `POST` to `path` as `user` with `key` (an sf-string, quoted here) and `body`.
     pub fn post(&self, path: &str, user: &str, key: &str, body: &str) -> reqwest::RequestBuilder {
+        self.anonymous_post(path, key, body).header("x-user", user)
+    }
+
+    /// As [`post`](Server::post), without a user: the layer finds no caller.
+    pub fn anonymous_post(&self, path: &str, key: &str, body: &str) -> reqwest::RequestBuilder {
         self.client
             .post(format!("{}{path}", self.base))
-            .header("x-user", user)
             .header("idempotency-key", format!("\"{key}\""))
             .header("content-type", "application/json")
             .body(body.to_owned())

@@ -169,14 +169,10 @@ pub(crate) async fn send(
             Err(source) => transport_failure(source, endpoint),
         };
         may_have_run |= failed.may_have_run;
-        let pause = match (
-            failed.retry && attempt < policy.attempts,
-            failed.retry_after,
-        ) {
-            (false, _) => None,
-            (true, asked) => policy.pause(attempt, asked),
-        };
-        if let Some(pause) = pause {
+        if failed.retry
+            && attempt < policy.attempts
+            && let Some(pause) = policy.pause(attempt, failed.retry_after)
+        {
             tracing::debug!(
                 method = %endpoint.method,
                 url = %endpoint.url,
@@ -237,37 +233,22 @@ fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
 /// A request that got no answer: a timeout or a broken connection may have run remotely; a
 /// connection that could not be made did not; a request that could not be built was not sent.
 fn transport_failure(source: reqwest::Error, endpoint: &Endpoint) -> Failed {
-    if source.is_timeout() {
-        Failed {
-            kind: RequestErrorKind::Timeout {
-                timeout: endpoint.timeout,
-                source,
-            },
-            may_have_run: true,
-            retry: true,
-            retry_after: None,
-        }
+    let (kind, may_have_run, retry) = if source.is_timeout() {
+        let timeout = endpoint.timeout;
+        (RequestErrorKind::Timeout { timeout, source }, true, true)
     } else if source.is_connect() {
-        Failed {
-            kind: RequestErrorKind::Connect { source },
-            may_have_run: false,
-            retry: true,
-            retry_after: None,
-        }
+        (RequestErrorKind::Connect { source }, false, true)
     } else if source.is_builder() {
-        Failed {
-            kind: RequestErrorKind::Transport { source },
-            may_have_run: false,
-            retry: false,
-            retry_after: None,
-        }
+        (RequestErrorKind::Transport { source }, false, false)
     } else {
-        Failed {
-            kind: RequestErrorKind::Transport { source },
-            may_have_run: true,
-            retry: true,
-            retry_after: None,
-        }
+        (RequestErrorKind::Transport { source }, true, true)
+    };
+    Failed {
+        kind,
+        may_have_run,
+        retry,
+        // Only an answer says when to try again.
+        retry_after: None,
     }
 }
 

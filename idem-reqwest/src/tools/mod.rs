@@ -184,14 +184,12 @@ impl HttpTools {
         let endpoint = &endpoint;
         let send = |key: Option<idem_core::IdempotencyKey>| async move {
             // Idempotency off: no idem key, but the attempts of this one call share one key.
-            let key = key.map_or_else(
-                || uuid::Uuid::new_v4().to_string(),
-                |key| key.as_str().to_owned(),
-            );
-            let header = format.header_value(&key).map_err(|err| {
-                let kind = RequestErrorKind::KeyHeader(err);
-                RequestError::new(&endpoint.method, &endpoint.url, 0, false, kind)
-            })?;
+            let header = format
+                .value_or_random(key.as_ref().map(|k| k.as_str()))
+                .map_err(|err| {
+                    let kind = RequestErrorKind::KeyHeader(err);
+                    RequestError::new(&endpoint.method, &endpoint.url, 0, false, kind)
+                })?;
             attempts::send(client, endpoint, &header, retry).await
         };
         self.executor
