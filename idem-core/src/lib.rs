@@ -54,6 +54,7 @@ mod context;
 mod declared;
 mod envelope;
 mod error;
+mod panic_message;
 
 #[doc(hidden)]
 pub mod __private;

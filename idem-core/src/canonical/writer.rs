@@ -406,7 +406,7 @@ mod tests {
         // Closing the level does not make the bytes a key again.
         assert!(w.check_depth().is_err());
         assert!(w.write_f64(1.0).is_err());
-        // A raw `[` (as derived code writes it) counts like begin_array.
+        // A raw `[` (bytes written with `write_raw`) counts like begin_array.
         let mut raw = CanonicalWriter::sha256().inside_document();
         for _ in 0..=MAX_DEPTH {
             raw.write_raw(b"[");

@@ -20,7 +20,9 @@ use super::token::ClaimToken;
 use super::{Executor, OnFailure};
 use crate::key::IdempotencyKey;
 use crate::spec::{InProgressPolicy, MismatchPolicy, ToolSpec};
-use crate::store::{Claim, ClaimOutcome, Completion, Record, RecordKey, RecordState, StoreError};
+use crate::store::{
+    Claim, ClaimOutcome, Completion, Record, RecordKey, RecordState, StoreError, UnixMillis,
+};
 
 /// What a leading call ends with: its result, what its duplicates get, and a panic of the tool
 /// to resume once the duplicates have been told.
@@ -416,16 +418,23 @@ impl Call<'_> {
             OnFailure::Unknown => {
                 let reason =
                     format!("the tool failed without knowing whether it took effect: {message}");
-                let led: Led<T, E> = self.unknown(guard, reason).await;
-                Led::new(Err(ExecuteError::Tool(err)), led.shared)
+                let (reason, expires_at) = self.record_unknown(guard, reason).await;
+                Led::new(
+                    Err(ExecuteError::Tool(err)),
+                    Shared::Unknown { reason, expires_at },
+                )
             }
         }
     }
 
     /// Whether the call took effect is unknown (the tool panicked, or failed under
     /// [`OnFailure::Unknown`]): recorded as such, so that no retry runs it again before the
-    /// record expires.
-    async fn unknown<T, E>(&self, guard: &mut ClaimGuard<'_>, reason: String) -> Led<T, E> {
+    /// record expires. Returns the reason and when the record expires.
+    async fn record_unknown(
+        &self,
+        guard: &mut ClaimGuard<'_>,
+        reason: String,
+    ) -> (String, UnixMillis) {
         tracing::error!(
             tool = self.spec.id(),
             key = self.key.as_str(),
@@ -440,6 +449,13 @@ impl Call<'_> {
             .executor
             .now()
             .plus(self.spec.idempotency().result_ttl());
+        (reason, expires_at)
+    }
+
+    /// [`record_unknown`](Self::record_unknown), for a call whose caller gets
+    /// [`ExecuteError::OutcomeUnknown`] (the tool panicked).
+    async fn unknown<T, E>(&self, guard: &mut ClaimGuard<'_>, reason: String) -> Led<T, E> {
+        let (reason, expires_at) = self.record_unknown(guard, reason).await;
         let err = ExecuteError::OutcomeUnknown {
             key: self.key_string(),
             reason: reason.clone(),

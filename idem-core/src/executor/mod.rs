@@ -244,9 +244,7 @@ impl Executor {
         Fut: Future<Output = Result<T, E>>,
         P: Fn(&E) -> OnFailure,
     {
-        let span = telemetry::call_span(spec);
-        let keyed = span.in_scope(|| self.key_call(spec, context, args));
-        self.run_keyed(spec, span, keyed, on_failure, |_| tool())
+        self.execute_keyed(spec, context, args, on_failure, |_| tool())
             .await
     }
 

@@ -85,9 +85,5 @@ async fn keep_claim(store: &Arc<dyn Store>, key: RecordKey<'_>, claim: &Claim<'_
 
 /// The message of a panic payload, when it has one.
 pub(super) fn panic_message(panic: &(dyn Any + Send)) -> &str {
-    panic
-        .downcast_ref::<&str>()
-        .copied()
-        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
-        .unwrap_or("a panic without a message")
+    crate::panic_message::panic_message(panic).unwrap_or("a panic without a message")
 }

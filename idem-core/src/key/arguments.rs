@@ -61,19 +61,8 @@ pub trait Arguments {
             return Ok(None);
         };
         // Inside a document: the value's levels count as they do in a key.
-        let mut writer = CanonicalWriter::buffer().inside_document();
-        self.write_field(index, &mut writer)
-            .map_err(|source| KeyError::Encode {
-                field: name.to_owned(),
-                source,
-            })?;
-        let bytes = writer.into_bytes().unwrap_or_default();
-        serde_json::from_slice(&bytes)
-            .map(Some)
-            .map_err(|e| KeyError::Encode {
-                field: name.to_owned(),
-                source: EncodeError::Serde(e.to_string()),
-            })
+        let writer = CanonicalWriter::buffer().inside_document();
+        written_json(name, writer, |writer| self.write_field(index, writer)).map(Some)
     }
 
     /// All the fields that take part, as one JSON object in canonical order: for custom
@@ -92,15 +81,26 @@ pub trait Arguments {
     /// # Errors
     /// When a field's value has no canonical form.
     fn to_json(&self) -> Result<Value, KeyError> {
-        let whole = |source| KeyError::Encode {
-            field: "(arguments)".to_owned(),
-            source,
-        };
-        let mut writer = CanonicalWriter::buffer();
-        write_arguments_object(self, &mut writer).map_err(whole)?;
-        let bytes = writer.into_bytes().unwrap_or_default();
-        serde_json::from_slice(&bytes).map_err(|e| whole(EncodeError::Serde(e.to_string())))
+        written_json("(arguments)", CanonicalWriter::buffer(), |writer| {
+            write_arguments_object(self, writer)
+        })
     }
+}
+
+/// What `write` writes to `writer` (a buffer), read back as JSON; `field` names what failed in
+/// the error.
+fn written_json(
+    field: &str,
+    mut writer: CanonicalWriter,
+    write: impl FnOnce(&mut CanonicalWriter) -> Result<(), EncodeError>,
+) -> Result<Value, KeyError> {
+    let failed = |source| KeyError::Encode {
+        field: field.to_owned(),
+        source,
+    };
+    write(&mut writer).map_err(failed)?;
+    let bytes = writer.into_bytes().unwrap_or_default();
+    serde_json::from_slice(&bytes).map_err(|e| failed(EncodeError::Serde(e.to_string())))
 }
 
 /// Writes every field of `args` as one JSON object (the form used for fingerprints and nesting).

@@ -32,11 +32,7 @@ pub(super) fn panicked(store: &'static str, panic: &(dyn Any + Send)) -> StoreEr
 
 /// The message a panic carries, if it is a string.
 pub(super) fn panic_message(panic: &(dyn Any + Send)) -> &str {
-    panic
-        .downcast_ref::<&str>()
-        .copied()
-        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
-        .unwrap_or("no message")
+    crate::panic_message::panic_message(panic).unwrap_or("no message")
 }
 
 /// Runs `op` on `resource` off the async threads, for the store named `store`:

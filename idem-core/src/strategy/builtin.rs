@@ -68,21 +68,20 @@ impl BuiltinStrategy {
 
     /// The strategy as a run-time value, with a time window when one is given.
     pub fn into_strategy(self, window: Option<Window>) -> Arc<dyn KeyStrategy> {
+        /// `strategy`, with `window` when there is one.
+        fn windowed<S: KeyStrategy + 'static>(
+            strategy: S,
+            window: Option<Window>,
+            with_window: fn(S, Window) -> S,
+        ) -> Arc<dyn KeyStrategy> {
+            Arc::new(match window {
+                Some(window) => with_window(strategy, window),
+                None => strategy,
+            })
+        }
         match self {
-            Self::Default => {
-                let strategy = DefaultStrategy::new();
-                Arc::new(match window {
-                    Some(window) => strategy.with_window(window),
-                    None => strategy,
-                })
-            }
-            Self::Fields => {
-                let strategy = FieldsStrategy::new();
-                Arc::new(match window {
-                    Some(window) => strategy.with_window(window),
-                    None => strategy,
-                })
-            }
+            Self::Default => windowed(DefaultStrategy::new(), window, DefaultStrategy::with_window),
+            Self::Fields => windowed(FieldsStrategy::new(), window, FieldsStrategy::with_window),
             Self::Hash {
                 algorithm,
                 include_user,
@@ -92,10 +91,7 @@ impl BuiltinStrategy {
                     .algorithm(algorithm)
                     .include_user(include_user)
                     .include_session(include_session);
-                Arc::new(match window {
-                    Some(window) => strategy.with_window(window),
-                    None => strategy,
-                })
+                windowed(strategy, window, HashStrategy::with_window)
             }
         }
     }
