@@ -81,21 +81,11 @@ where
     let executor = &idem.executor;
     // Boxed at once: the executor's future is large, and moving it into the wrappers below (and
     // the caller's boxed future) would copy it each time.
-    let execution = Box::pin(async {
-        match &caller.key {
-            Some(key) => {
-                let keyed = CallerKeyed { key, args: &args };
-                executor
-                    .execute_with(spec, &caller.context, &keyed, policy, run)
-                    .await
-            }
-            None => {
-                executor
-                    .execute_with(spec, &caller.context, &args, policy, run)
-                    .await
-            }
-        }
-    });
+    let keyed = CallerKeyed {
+        key: caller.key.as_ref(),
+        args: &args,
+    };
+    let execution = Box::pin(executor.execute_with(spec, &caller.context, &keyed, policy, run));
     // The executor records a panic as an unknown outcome before it goes on: answer the client
     // (rmcp would leave the request without a response) instead of ending the request's task.
     let execution = AssertUnwindSafe(execution).catch_unwind();

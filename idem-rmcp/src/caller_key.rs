@@ -62,25 +62,42 @@ pub(crate) fn from_meta(
     })
 }
 
-/// Arguments keyed by the caller's key instead of their derived one; the fingerprint (what tells
-/// a retry from a reuse of the key with other arguments) is still that of all the arguments.
+/// Arguments keyed by the caller's key, when it sent one, instead of their derived one; the
+/// fingerprint (what tells a retry from a reuse of the key with other arguments) is always that
+/// of all the arguments.
 pub(crate) struct CallerKeyed<'a, T: ?Sized> {
-    pub(crate) key: &'a IdempotencyKey,
+    pub(crate) key: Option<&'a IdempotencyKey>,
     pub(crate) args: &'a T,
 }
 
 impl<T: ToolInput + ?Sized> ToolInput for CallerKeyed<'_, T> {
     fn idempotency_key(
         &self,
-        _spec: &ToolSpec,
-        _context: &Context,
-        _options: &KeyOptions<'_>,
+        spec: &ToolSpec,
+        context: &Context,
+        options: &KeyOptions<'_>,
     ) -> Result<IdempotencyKey, KeyError> {
-        Ok(self.key.clone())
+        match self.key {
+            Some(key) => Ok(key.clone()),
+            None => self.args.idempotency_key(spec, context, options),
+        }
     }
 
     fn fingerprint(&self) -> Result<String, KeyError> {
         self.args.fingerprint()
+    }
+
+    fn canonical_envelope(
+        &self,
+        spec: &ToolSpec,
+        context: &Context,
+        options: &KeyOptions<'_>,
+    ) -> Option<Result<Vec<u8>, KeyError>> {
+        // A caller's key is no digest: it has no envelope.
+        match self.key {
+            Some(_) => None,
+            None => self.args.canonical_envelope(spec, context, options),
+        }
     }
 }
 

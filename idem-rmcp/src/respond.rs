@@ -1,6 +1,6 @@
 //! What a client gets: the executor's answer as a tool result, a tool error or an MCP error.
 
-use idem_core::executor::{ExecuteError, Execution, Outcome};
+use idem_core::executor::{ExecuteError, Execution};
 use rmcp::model::{CallToolResponse, CallToolResult, ContentBlock, ErrorCode, ErrorData};
 
 use crate::error::ErrorKind;
@@ -21,9 +21,9 @@ pub(crate) fn respond(
             outcome,
             ..
         }) => {
-            if let Outcome::Replayed { args_differ } | Outcome::Joined { args_differ } = outcome {
+            if !outcome.executed() {
                 meta::mark(&mut output, meta::REPLAYED, true);
-                if args_differ {
+                if outcome.args_differ() {
                     meta::mark(&mut output, meta::ARGUMENTS_DIFFER, true);
                 }
             }
@@ -35,12 +35,17 @@ pub(crate) fn respond(
 
 /// The answer to a call the executor did not complete.
 fn refuse(error: ExecuteError<ToolFailure>) -> Result<CallToolResponse, ErrorData> {
+    // The tool's own answer, as it gave it (its message is never needed: not built).
+    let error = match error {
+        ExecuteError::Tool(failure) => return failure.into_response(),
+        error => error,
+    };
     let message = error.to_string();
     let tool_error = |kind: ErrorKind| Ok(kind.tool_error(format!("idem: {message}")).into());
     let internal =
         |kind: ErrorKind| Err(kind.mcp_error(ErrorCode::INTERNAL_ERROR, message.clone()));
     match error {
-        // The tool's own answer, as it gave it.
+        // Answered above.
         ExecuteError::Tool(failure) => failure.into_response(),
         // A remembered failure, or the failure of the run this duplicate joined: the same
         // answer, marked as not this call's own.
