@@ -230,6 +230,7 @@ fn stateless_api() {
 }
 
 /// The line of an example's output that starts with `prefix`.
+#[cfg(feature = "http")]
 fn line_starting<'a>(name: &str, stdout: &'a str, prefix: &str) -> &'a str {
     stdout
         .lines()
@@ -240,6 +241,7 @@ fn line_starting<'a>(name: &str, stdout: &'a str, prefix: &str) -> &'a str {
 }
 
 /// `line` with the port of its `127.0.0.1:` address written `<port>`.
+#[cfg(feature = "http")]
 fn without_port(line: &str) -> String {
     let Some((before, after)) = line.split_once("127.0.0.1:") else {
         return line.to_owned();

@@ -19,6 +19,7 @@ use std::time::Duration;
 use fleet::scenarios::Race;
 use fleet::{Backend, Entry, Tuning};
 use idem::store::{RecordKey, SqliteOptions, SqliteStore, Store, StoreError};
+use support::test_name;
 
 #[test]
 fn fleet_worker() {
@@ -30,7 +31,7 @@ fn fleet_worker() {
 #[test]
 fn exactly_once_across_processes() {
     fleet::scenarios::exactly_once_sized::<Sqlite>(
-        "exactly_once_across_processes",
+        &test_name!(),
         Race {
             workers: 8,
             tasks: 8,
@@ -41,14 +42,12 @@ fn exactly_once_across_processes() {
 
 #[test]
 fn a_worker_killed_in_its_tool_is_taken_over_once() {
-    fleet::scenarios::killed_mid_tool::<Sqlite>("a_worker_killed_in_its_tool_is_taken_over_once");
+    fleet::scenarios::killed_mid_tool::<Sqlite>(&test_name!());
 }
 
 #[test]
 fn a_worker_stopped_past_its_lease_loses_its_claim() {
-    fleet::scenarios::stopped_past_lease::<Sqlite>(
-        "a_worker_stopped_past_its_lease_loses_its_claim",
-    );
+    fleet::scenarios::stopped_past_lease::<Sqlite>(&test_name!());
 }
 
 // ---------------------------------------------------------------------------------------------

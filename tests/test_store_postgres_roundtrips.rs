@@ -28,12 +28,7 @@ const LEASE: Duration = Duration::from_millis(300);
 
 /// A claim by `token` (the time it carries is the caller's, which the store ignores).
 fn claim_by(token: &str) -> ClaimBy {
-    ClaimBy {
-        token: token.to_owned(),
-        fingerprint: format!("fp-{token}"),
-        now: UnixMillis::now(&idem::clock::SystemClock),
-        lease: LEASE,
-    }
+    ClaimBy::new(token, UnixMillis::now(&idem::clock::SystemClock), LEASE)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -247,14 +247,8 @@ where
 
 /// A namespace no other test or run uses: a valid Redis prefix and PostgreSQL table name.
 fn namespace(tag: &str) -> String {
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    format!(
-        "fleet_{}_{:x}_{tag}",
-        std::process::id(),
-        nanos & 0xffff_ffff_ffff
-    )
+    let unique = crate::support::fixture::unique().replace('-', "_");
+    format!("fleet_{unique}_{tag}")
 }
 
 /// Milliseconds since the Unix epoch: one clock for every process of the machine.

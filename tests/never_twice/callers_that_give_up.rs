@@ -1,6 +1,5 @@
 //! Cancellation
 
-#[allow(unused_imports)]
 use super::*;
 
 /// A store that pauses before (or after) its claim or completion: where a caller can give up.

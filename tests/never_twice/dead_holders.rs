@@ -1,6 +1,5 @@
 //! A dead holder
 
-#[allow(unused_imports)]
 use super::*;
 
 /// The default wait outlives the default lease: a duplicate waiting on a holder that died takes

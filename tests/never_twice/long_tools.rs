@@ -1,6 +1,5 @@
 //! A tool longer than its lease
 
-#[allow(unused_imports)]
 use super::*;
 
 /// A tool that runs three times its lease keeps its claim (renewed while it runs): another

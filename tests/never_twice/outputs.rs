@@ -1,6 +1,5 @@
 //! Outputs of `()` and `None`
 
-#[allow(unused_imports)]
 use super::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

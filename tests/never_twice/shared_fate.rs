@@ -1,6 +1,5 @@
 //! Panicking and failing leaders
 
-#[allow(unused_imports)]
 use super::*;
 
 /// What a call of these tests gives.

@@ -1,6 +1,5 @@
 //! Clock skew
 
-#[allow(unused_imports)]
 use super::*;
 
 /// Two hosts whose clocks differ by 30 s and by 5 minutes share a store: while the first runs

@@ -76,12 +76,7 @@ impl FileStore for idem::store::SqliteStore {
 
 /// A claim by `token` (the time it carries is the caller's, which the store ignores).
 pub fn claim_by(token: &str) -> ClaimBy {
-    ClaimBy {
-        token: token.to_owned(),
-        fingerprint: format!("fp-{token}"),
-        now: UnixMillis(0),
-        lease: Duration::from_secs(30),
-    }
+    ClaimBy::new(token, UnixMillis(0), Duration::from_secs(30))
 }
 
 /// Plants raw bytes in the store's file.

@@ -81,12 +81,7 @@ pub struct Subject<'s> {
 impl Subject<'_> {
     /// A claim by `token` now, with fingerprint `fp-{token}` and the suite's lease.
     pub fn claim_by(&self, token: &str) -> ClaimBy {
-        ClaimBy {
-            token: token.to_owned(),
-            fingerprint: format!("fp-{token}"),
-            now: self.time.now(),
-            lease: self.time.lease(),
-        }
+        ClaimBy::new(token, self.time.now(), self.time.lease())
     }
 
     /// Claims `key` for `token`; panics on a store error.
@@ -326,6 +321,17 @@ pub struct ClaimBy {
 }
 
 impl ClaimBy {
+    /// A claim by `token`, with the fingerprint `fp-{token}` (what [`Shape::claimed`] expects),
+    /// carrying the time `now` and the lease `lease`.
+    pub fn new(token: &str, now: UnixMillis, lease: Duration) -> ClaimBy {
+        ClaimBy {
+            token: token.to_owned(),
+            fingerprint: format!("fp-{token}"),
+            now,
+            lease,
+        }
+    }
+
     /// The claim, borrowing the token and the fingerprint.
     pub fn claim(&self) -> Claim<'_> {
         Claim {

@@ -30,12 +30,7 @@ fn host_now() -> UnixMillis {
 /// A claim by `token`, with fingerprint `fp-{token}`, the time of this host (which the store
 /// ignores) and [`LEASE`].
 fn claim_by(token: &str) -> ClaimBy {
-    ClaimBy {
-        token: token.to_owned(),
-        fingerprint: format!("fp-{token}"),
-        now: host_now(),
-        lease: LEASE,
-    }
+    ClaimBy::new(token, host_now(), LEASE)
 }
 
 /// The shape of `key`'s record; panics on a store error.

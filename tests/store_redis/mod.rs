@@ -75,12 +75,7 @@ fn at(t: UnixMillis, ms: u64) -> UnixMillis {
 
 /// A claim by `token` carrying the time `now`, with fingerprint `fp-{token}` and [`LEASE`].
 fn claim_by(token: &str, now: UnixMillis) -> ClaimBy {
-    ClaimBy {
-        token: token.to_owned(),
-        fingerprint: format!("fp-{token}"),
-        now,
-        lease: LEASE,
-    }
+    ClaimBy::new(token, now, LEASE)
 }
 
 /// The in-progress record a [`claim_by`] writes, byte for byte once encoded.

@@ -77,7 +77,7 @@ fn proxyable<T>(url: Option<T>, test: &str, variable: &str) -> Option<T> {
 
 /// A name no other fixture of any run uses: `{pid}-{ns}-{n}`, the process, the time in
 /// nanoseconds and a counter of the process.
-fn unique() -> String {
+pub fn unique() -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)

@@ -17,7 +17,13 @@ fn strategy_from_args(args: &KeyArgs) -> Result<BuiltinStrategy, CliError> {
             name: args.strategy.clone(),
         });
     };
-    if !matches!(builtin, BuiltinStrategy::Hash { .. }) {
+    // The hash strategy's defaults are the core's (`from_name`): the flags override them.
+    let BuiltinStrategy::Hash {
+        algorithm,
+        include_user,
+        include_session,
+    } = builtin
+    else {
         let hash_only = [
             ("--algorithm", args.algorithm.is_some()),
             ("--include-user", args.include_user.is_some()),
@@ -30,15 +36,19 @@ fn strategy_from_args(args: &KeyArgs) -> Result<BuiltinStrategy, CliError> {
             });
         }
         return Ok(builtin);
-    }
+    };
     let algorithm = match &args.algorithm {
         Some(text) => text.parse::<Algorithm>()?,
-        None => Algorithm::Sha256,
+        None => algorithm,
     };
     Ok(BuiltinStrategy::Hash {
         algorithm,
-        include_user: parse_bool("--include-user", args.include_user.as_deref(), true)?,
-        include_session: parse_bool("--include-session", args.include_session.as_deref(), false)?,
+        include_user: parse_bool("--include-user", args.include_user.as_deref(), include_user)?,
+        include_session: parse_bool(
+            "--include-session",
+            args.include_session.as_deref(),
+            include_session,
+        )?,
     })
 }
 

@@ -11,6 +11,16 @@ pub(crate) struct Run {
     pub(crate) stderr: String,
 }
 
+impl Run {
+    /// The stdout of a run that must have succeeded, saying nothing on stderr; `what` names the
+    /// run when it did not.
+    pub(crate) fn succeeded(self, what: &dyn std::fmt::Debug) -> String {
+        assert_eq!(self.code, Some(0), "{what:?} failed: {self:?}");
+        assert_eq!(self.stderr, "", "{what:?} wrote to stderr");
+        self.stdout
+    }
+}
+
 /// Runs `idem` with these arguments and, when given, this text on stdin (otherwise stdin is
 /// empty).
 pub(crate) fn idem(args: &[&str], stdin: Option<&str>) -> Run {

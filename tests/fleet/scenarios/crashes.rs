@@ -1,6 +1,5 @@
 //! A worker killed in its tool, and a worker stopped past its lease.
 
-#[allow(unused_imports)]
 use super::*;
 
 /// The lease of the crash tests.

@@ -1,6 +1,5 @@
 //! Exactly once across processes, with a corrupt record on the way.
 
-#[allow(unused_imports)]
 use super::*;
 
 /// 8 worker processes × 16 tasks call each of 2,000 orders (every worker every order, in its own

@@ -17,7 +17,6 @@ use super::{
     run, spec, tally,
 };
 
-/// The tool id of [`Charge`].
 mod crashes;
 mod exactly_once;
 mod outage;
@@ -30,6 +29,7 @@ pub use exactly_once::{Race, exactly_once, exactly_once_sized};
 #[allow(unused_imports)]
 pub use outage::outage;
 
+/// The tool id of [`Charge`].
 const TOOL: &str = "fleet-charge-v1";
 
 fn record_key(key: &str) -> RecordKey<'_> {

@@ -1,6 +1,5 @@
 //! An outage of the server in the middle of a load.
 
-#[allow(unused_imports)]
 use super::*;
 
 pub(super) const LOAD_WORKERS: usize = 2;

@@ -1,6 +1,5 @@
 //! Bad input: one clear line and exit code 2, never a wrong key.
 
-#[allow(unused_imports)]
 use super::*;
 
 /// Every bad input exits 2 with one line on stderr that says what to fix.

@@ -1,7 +1,6 @@
 //! Keys as documented: the payment's key, explained canonical bytes, algorithms, strategies,
 //! windows.
 
-#[allow(unused_imports)]
 use super::*;
 
 #[test]

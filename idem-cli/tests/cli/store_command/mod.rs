@@ -137,10 +137,7 @@ fn store_cmd_with(flag: &str, path: &Path, args: &[&str]) -> Run {
 
 /// `idem store --redb PATH ARGS` that must succeed; returns its stdout.
 fn ok(path: &Path, args: &[&str]) -> String {
-    let run = store_cmd(path, args);
-    assert_eq!(run.code, Some(0), "{args:?} failed: {run:?}");
-    assert_eq!(run.stderr, "", "{args:?} wrote to stderr");
-    run.stdout
+    store_cmd(path, args).succeeded(&args)
 }
 
 /// Checks a failed run: exit `code`, nothing on stdout, one `idem: error: ` line on stderr that

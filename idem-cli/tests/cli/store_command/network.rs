@@ -1,10 +1,11 @@
 //! `idem store --redis URL` and `--postgres URL`, end to end against the servers named by
 //! `IDEM_REDIS_URL` and `IDEM_POSTGRES_URL` (each test says it skipped when its variable is
-//! unset, and fails under `IDEM_REQUIRE_SERVERS=1`). Every test works under its own Redis
-//! prefix or PostgreSQL table, named after the test.
+//! unset, and fails under `IDEM_REQUIRE_SERVERS=1`). Every test works under a Redis prefix or a
+//! PostgreSQL table of its own, unique to the run, and removes it at the end.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use idem_core::clock::SystemClock;
 use idem_core::store::{
     Claim, Completion, PostgresOptions, PostgresStore, PostgresTable, RecordKey, RedisOptions,
     RedisStore, Store, UnixMillis,
@@ -21,19 +22,10 @@ fn unique(name: &str) -> String {
     format!("{name}_{}_{nanos}", std::process::id())
 }
 
-fn now() -> UnixMillis {
-    UnixMillis(
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_millis() as u64,
-    )
-}
-
 /// Fills `store` with one completed record and one that expires (on the server's clock) before
 /// this returns.
 async fn fill(store: &dyn Store) {
-    let at = now();
+    let at = UnixMillis::now(&SystemClock);
     for (key, ttl) in [
         ("live-key", Duration::from_secs(3600)),
         ("old-key", Duration::from_millis(50)),
@@ -191,7 +183,10 @@ fn postgres_store_list_get_purge_and_schema() {
         let store = PostgresStore::connect_with(&url, options).await.unwrap();
         let client = store.pool().get().await.unwrap();
         client
-            .batch_execute(&format!("DROP TABLE IF EXISTS \"{table}\" CASCADE"))
+            .batch_execute(&format!(
+                "DROP FUNCTION IF EXISTS \"{table}_purge\"(bigint); \
+                 DROP TABLE IF EXISTS \"{table}\" CASCADE"
+            ))
             .await
             .unwrap();
     });
