@@ -25,10 +25,11 @@ use criterion::{Criterion, criterion_group, criterion_main};
 mod common;
 
 use common::{ProcessPayment, Receipt, TOOL, charge, payment, receipt};
+use file_stores::Subject;
 use idem::clock::SystemClock;
 use idem::executor::{Executor, Outcome, ToolInput};
 use idem::spec::ToolSpec;
-use idem::store::{MemoryStore, RecordKey, RedbStore, UnixMillis};
+use idem::store::{MemoryStore, RecordKey, RedbStore};
 use idem::strategy::KeyOptions;
 use idem::{Context, Idempotent};
 use redb::{Database, ReadableDatabase, TableDefinition};
@@ -300,30 +301,14 @@ fn raw_key(i: u64) -> String {
 }
 
 fn redb_store(c: &mut Criterion) {
-    let rt = runtime();
-    let rt_multi = multi_thread_runtime();
-    let spec = Arc::new(
-        ToolSpec::for_args::<ProcessPayment>()
-            .build()
-            .expect("a spec"),
-    );
     let dir = tempfile::tempdir().expect("a temporary directory");
     let store = RedbStore::open(dir.path().join("idem.redb")).expect("a redb store");
-    let executor = Arc::new(Executor::new(store));
-    let args = payment(u64::MAX / 2);
-    prime_replay(&rt, &executor, &spec, &args);
-
-    // The size of a completed record of this tool, as RedbStore writes it.
-    let records = rt.block_on(executor.store().list()).expect("the records");
-    let stored = records.first().expect("the primed record");
-    let name = format!("{}/{}", stored.tool, stored.key);
-    let record = stored.record.as_ref().expect("a readable record");
-    let value = record.encode(&name).expect("an encoding");
+    let subject = Subject::new(store);
+    let (stored, value) = subject.primed_record();
     assert_eq!(
         raw_address(0).len(),
         stored.tool.len() + stored.key.len() + 4
     );
-    assert!(!record.is_expired(UnixMillis::now(&SystemClock)));
 
     let db = Database::create(dir.path().join("raw.redb")).expect("a redb database");
     let write = |address: &str| {
@@ -366,33 +351,14 @@ fn redb_store(c: &mut Criterion) {
             found.map(|bytes| bytes.value().len())
         })
     });
-    group.bench_function(
-        "executor: fresh call (multi-thread runtime, in a task)",
-        |b| {
-            b.iter_custom(|iters| {
-                time_calls_in_task(&rt_multi, &executor, &spec, fresh_payments(iters))
-            })
-        },
-    );
-    group.bench_function("executor: replay (multi-thread runtime, in a task)", |b| {
-        b.iter_custom(|iters| {
-            let calls = (0..iters).map(|_| args.clone()).collect();
-            time_calls_in_task(&rt_multi, &executor, &spec, calls)
-        })
-    });
-    group.bench_function("executor: fresh call (current-thread runtime)", |b| {
-        b.iter_custom(|iters| time_fresh_calls(&rt, &executor, &spec, &fresh_payments(iters)))
-    });
-    group.bench_function("executor: replay (current-thread runtime)", |b| {
-        b.iter_custom(|iters| time_replays(&rt, &executor, &spec, &args, iters))
-    });
+    subject.bench_calls(&mut group, true);
     // On a current-thread runtime, RedbStore runs each operation on Tokio's blocking pool: one
     // round trip per operation.
     group.bench_function(
         "diagnosis: tokio spawn_blocking round trip (empty closure)",
         |b| {
             b.iter_custom(|iters| {
-                rt.block_on(async {
+                subject.rt.block_on(async {
                     let start = Instant::now();
                     for _ in 0..iters {
                         tokio::task::spawn_blocking(|| black_box(1))
@@ -410,76 +376,12 @@ fn redb_store(c: &mut Criterion) {
         let address = raw_address(i);
         move || write(&address)
     };
-    paired_fresh_and_raw_writes(
-        "RedbStore",
-        "multi-thread runtime, in a task",
-        &raw,
-        &next_raw,
-        || time_calls_in_task(&rt_multi, &executor, &spec, fresh_payments(1)),
-    );
-    paired_fresh_and_raw_writes(
-        "RedbStore",
-        "current-thread runtime",
-        &raw,
-        &next_raw,
-        || time_fresh_calls(&rt, &executor, &spec, &fresh_payments(1)),
-    );
+    subject.paired("RedbStore", &raw, &next_raw, true);
 }
 
-/// Rounds of the paired measurement.
-const PAIRED_ROUNDS: usize = 1_000;
-
-/// Raw writes and fresh calls (`fresh_call` times one) taken in turns, so that both meet the same
-/// disk: the fsync latency of a shared virtual disk drifts during a run, which moves two
-/// benchmarks measured one after the other apart. `raw_write(i)` prepares the `i`-th raw write
-/// (not timed) and returns it. Prints the medians and the median of the per-round ratios, under
-/// `store` and `flavour`.
-fn paired_fresh_and_raw_writes<W: FnOnce()>(
-    store: &str,
-    flavour: &str,
-    raw_write: &dyn Fn(u64) -> W,
-    next_raw: &AtomicU64,
-    fresh_call: impl Fn() -> Duration,
-) {
-    let mut raw = Vec::with_capacity(PAIRED_ROUNDS);
-    let mut fresh = Vec::with_capacity(PAIRED_ROUNDS);
-    let mut ratios = Vec::with_capacity(PAIRED_ROUNDS);
-    for round in 0..PAIRED_ROUNDS {
-        let write = raw_write(next_raw.fetch_add(1, Ordering::Relaxed));
-        let time_raw = || {
-            let start = Instant::now();
-            write();
-            start.elapsed()
-        };
-        // Either goes first in turn.
-        let (r, f) = if round % 2 == 0 {
-            let r = time_raw();
-            (r, fresh_call())
-        } else {
-            let f = fresh_call();
-            (time_raw(), f)
-        };
-        raw.push(r);
-        fresh.push(f);
-        ratios.push(f.as_secs_f64() / r.as_secs_f64());
-    }
-    raw.sort();
-    fresh.sort();
-    ratios.sort_by(f64::total_cmp);
-    let middle = PAIRED_ROUNDS / 2;
-    println!(
-        "executor on {store}/paired ({flavour}), {PAIRED_ROUNDS} rounds: raw write median \
-         {:.1} µs, fresh call median {:.1} µs, median of the per-round ratios {:.2}x \
-         (quartiles {:.2}x to {:.2}x)",
-        raw[middle].as_secs_f64() * 1e6,
-        fresh[middle].as_secs_f64() * 1e6,
-        ratios[middle],
-        ratios[PAIRED_ROUNDS / 4],
-        ratios[PAIRED_ROUNDS * 3 / 4],
-    );
-}
-
-// Beside this file, not in `benches/` (where cargo would take it for a benchmark of its own).
+// Beside this file, not in `benches/` (where cargo would take them for benchmarks of their own).
+#[path = "executor/file_stores.rs"]
+mod file_stores;
 #[cfg(feature = "sqlite")]
 #[path = "executor/sqlite.rs"]
 mod sqlite;

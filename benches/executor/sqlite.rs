@@ -6,21 +6,16 @@
 //! and `Durability::Normal`.
 
 use std::hint::black_box;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use criterion::Criterion;
-use idem::executor::Executor;
-use idem::spec::ToolSpec;
 use idem::store::{Durability, SqliteOptions, SqliteStore};
 use rusqlite::{Connection, params};
 
-use super::common::{ProcessPayment, TOOL, payment};
-use super::{
-    fresh_payments, multi_thread_runtime, paired_fresh_and_raw_writes, prime_replay, raw_key,
-    runtime, time_calls_in_task, time_fresh_calls, time_replays,
-};
+use super::common::TOOL;
+use super::file_stores::Subject;
+use super::raw_key;
 
 /// `SqliteStore`'s table (`idem-core/src/store/sqlite/sql.rs`).
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS idem_records (tool BLOB NOT NULL, \
@@ -73,27 +68,12 @@ pub fn sqlite_store(c: &mut Criterion) {
 }
 
 fn sqlite_store_with(c: &mut Criterion, durability: Durability) {
-    let rt = runtime();
-    let rt_multi = multi_thread_runtime();
-    let spec = Arc::new(
-        ToolSpec::for_args::<ProcessPayment>()
-            .build()
-            .expect("a spec"),
-    );
     let dir = tempfile::tempdir().expect("a temporary directory");
     let options = SqliteOptions::new().with_synchronous(durability);
     let store =
         SqliteStore::open_with(dir.path().join("idem.sqlite"), options).expect("a SQLite store");
-    let executor = Arc::new(Executor::new(store));
-    let args = payment(u64::MAX / 2);
-    prime_replay(&rt, &executor, &spec, &args);
-
-    // The bytes of a completed record of this tool, as SqliteStore writes them.
-    let records = rt.block_on(executor.store().list()).expect("the records");
-    let stored = records.first().expect("the primed record");
-    let name = format!("{}/{}", stored.tool, stored.key);
-    let record = stored.record.as_ref().expect("a readable record");
-    let value = record.encode(&name).expect("an encoding");
+    let subject = Subject::new(store);
+    let (stored, value) = subject.primed_record();
     assert_eq!(raw_key(0).len(), stored.key.len());
 
     let db = raw_database(&dir.path().join("raw.sqlite"), durability);
@@ -105,6 +85,9 @@ fn sqlite_store_with(c: &mut Criterion, durability: Durability) {
         Durability::Full => "SqliteStore".to_owned(),
         other => format!("SqliteStore (synchronous = {})", other.pragma()),
     };
+    // Reads do not depend on the durability: measured once, under the default, as are the
+    // calls other than a fresh one in a task.
+    let all = durability == Durability::Full;
     let mut group = c.benchmark_group(format!("executor on {label}"));
     group.sample_size(20);
     group.measurement_time(Duration::from_secs(10));
@@ -125,32 +108,12 @@ fn sqlite_store_with(c: &mut Criterion, durability: Durability) {
             })
         },
     );
-    group.bench_function(
-        "executor: fresh call (multi-thread runtime, in a task)",
-        |b| {
-            b.iter_custom(|iters| {
-                time_calls_in_task(&rt_multi, &executor, &spec, fresh_payments(iters))
-            })
-        },
-    );
-    // Reads do not depend on the durability: measured once, under the default.
-    if durability == Durability::Full {
+    if all {
         group.bench_function("baseline: raw SQLite read (SELECT by primary key)", |b| {
             b.iter(|| raw_read(&db, black_box(&read_key)))
         });
-        group.bench_function("executor: replay (multi-thread runtime, in a task)", |b| {
-            b.iter_custom(|iters| {
-                let calls = (0..iters).map(|_| args.clone()).collect();
-                time_calls_in_task(&rt_multi, &executor, &spec, calls)
-            })
-        });
-        group.bench_function("executor: fresh call (current-thread runtime)", |b| {
-            b.iter_custom(|iters| time_fresh_calls(&rt, &executor, &spec, &fresh_payments(iters)))
-        });
-        group.bench_function("executor: replay (current-thread runtime)", |b| {
-            b.iter_custom(|iters| time_replays(&rt, &executor, &spec, &args, iters))
-        });
     }
+    subject.bench_calls(&mut group, all);
     group.finish();
 
     let raw = |i: u64| {
@@ -158,16 +121,5 @@ fn sqlite_store_with(c: &mut Criterion, durability: Durability) {
         let (db, value) = (&db, &value);
         move || raw_write(db, &key, value)
     };
-    paired_fresh_and_raw_writes(
-        &label,
-        "multi-thread runtime, in a task",
-        &raw,
-        &next_raw,
-        || time_calls_in_task(&rt_multi, &executor, &spec, fresh_payments(1)),
-    );
-    if durability == Durability::Full {
-        paired_fresh_and_raw_writes(&label, "current-thread runtime", &raw, &next_raw, || {
-            time_fresh_calls(&rt, &executor, &spec, &fresh_payments(1))
-        });
-    }
+    subject.paired(&label, &raw, &next_raw, all);
 }
