@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use bytes::Bytes;
 use http::HeaderValue;
 use http::header::CONTENT_TYPE;
 use idem_core::spec::{ReturnType, ToolKind, ToolSpec};
@@ -20,7 +21,8 @@ pub(crate) struct Endpoint {
     pub(crate) url: Url,
     pub(crate) timeout: Option<Duration>,
     pub(crate) return_type: ReturnType,
-    body: Option<Vec<u8>>,
+    /// The JSON body, shared by the call's attempts.
+    body: Option<Bytes>,
 }
 
 impl Endpoint {
@@ -56,7 +58,8 @@ impl Endpoint {
             append_query(&mut url, args).map_err(arguments)?;
             None
         } else {
-            Some(serde_json::to_vec(args).map_err(|err| arguments(err.to_string()))?)
+            let json = serde_json::to_vec(args).map_err(|err| arguments(err.to_string()))?;
+            Some(Bytes::from(json))
         };
         Ok(Endpoint {
             method,
