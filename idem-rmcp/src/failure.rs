@@ -22,14 +22,17 @@ pub enum Failure<'a> {
 ///
 /// Its `Display` is the JSON idem keeps for a remembered failure and shares with the duplicates
 /// that joined the call ([`Recorded`]), so that they answer exactly as the call did.
-#[derive(Debug)]
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub(crate) enum ToolFailure {
     /// A tool error, kept or released as the policy says.
     ToolError(CallToolResult),
     /// An MCP error, kept or released as the policy says.
     McpError(ErrorData),
     /// The tool asked the client for input, or answered with a task: not a completed call, so
-    /// its claim is always released (the retry that brings the input runs it).
+    /// its claim is always released (the retry that brings the input runs it). Never kept, so
+    /// never written as JSON.
+    #[serde(skip)]
     Incomplete(Box<CallToolResponse>),
 }
 
@@ -69,19 +72,13 @@ impl ToolFailure {
     }
 }
 
-/// A failure as idem keeps it: `{"toolError": <CallToolResult>}` or `{"mcpError": <ErrorData>}`.
-#[derive(Serialize, Deserialize)]
+/// A failure as idem keeps it: `{"toolError": <CallToolResult>}` or `{"mcpError": <ErrorData>}`,
+/// as [`ToolFailure`] writes it.
+#[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) enum Recorded {
     ToolError(CallToolResult),
     McpError(ErrorData),
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-enum RecordedRef<'a> {
-    ToolError(&'a CallToolResult),
-    McpError(&'a ErrorData),
 }
 
 impl Recorded {
@@ -93,17 +90,12 @@ impl Recorded {
 
 impl fmt::Display for ToolFailure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let recorded = match self {
-            ToolFailure::ToolError(result) => RecordedRef::ToolError(result),
-            ToolFailure::McpError(error) => RecordedRef::McpError(error),
-            ToolFailure::Incomplete(_) => {
-                return f.write_str(
-                    "the tool did not complete the call (it asked for input, or answered with a \
-                     task)",
-                );
-            }
-        };
-        match serde_json::to_string(&recorded) {
+        if let ToolFailure::Incomplete(_) = self {
+            return f.write_str(
+                "the tool did not complete the call (it asked for input, or answered with a task)",
+            );
+        }
+        match serde_json::to_string(self) {
             Ok(json) => f.write_str(&json),
             Err(err) => write!(
                 f,
